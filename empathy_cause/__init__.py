@@ -1,0 +1,40 @@
+"""empathy_cause: find the post sentences that caused the empathy shown in a reply.
+
+Scikit-learn compatible estimators for empathy cause identification
+(Bandera, Lee and Parde, AACL-IJCNLP 2025), with the data helpers, loaders and
+metrics around them.
+"""
+
+from .data import (
+    fetch_reccon,
+    frame_to_pairs,
+    load_acnempathize_cause,
+    load_dataset,
+    load_demo,
+    load_reccon,
+    pairs_to_frame,
+    split_sentences,
+    validate_frame,
+)
+from .estimator import EmpathyCauseClassifier
+from .metrics import cause_metrics
+from .model_selection import ThreadKFold, ThreadShuffleSplit, train_valid_test_split
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EmpathyCauseClassifier",
+    "ThreadKFold",
+    "ThreadShuffleSplit",
+    "cause_metrics",
+    "fetch_reccon",
+    "frame_to_pairs",
+    "load_acnempathize_cause",
+    "load_dataset",
+    "load_demo",
+    "load_reccon",
+    "pairs_to_frame",
+    "split_sentences",
+    "train_valid_test_split",
+    "validate_frame",
+]

@@ -1,0 +1,91 @@
+"""Data layer: the sentence-row frame, the splitter and the dataset loaders.
+
+See ``docs/data.md`` for the layout. Every loader returns ``(X, y, groups)``:
+the sentence-row frame, one 0/1 label per row and the thread id of each row.
+"""
+
+from pathlib import Path
+
+from .acnempathize import load_acnempathize_cause
+from .demo import load_demo
+from .frame import (
+    PAIR_ID,
+    POST,
+    REPLY,
+    REQUIRED_COLUMNS,
+    SENTENCE_INDEX,
+    THREAD_ID,
+    derive_pair_ids,
+    frame_to_pairs,
+    pairs_to_frame,
+    validate_frame,
+)
+from .reccon import fetch_reccon, get_data_home, load_reccon
+from .sentences import split_sentences
+
+__all__ = [
+    "POST",
+    "REPLY",
+    "SENTENCE_INDEX",
+    "PAIR_ID",
+    "THREAD_ID",
+    "REQUIRED_COLUMNS",
+    "split_sentences",
+    "validate_frame",
+    "derive_pair_ids",
+    "pairs_to_frame",
+    "frame_to_pairs",
+    "load_reccon",
+    "fetch_reccon",
+    "get_data_home",
+    "load_acnempathize_cause",
+    "load_demo",
+    "load_dataset",
+]
+
+
+def load_dataset(path, **kwargs):
+    """Load a dataset by name or path.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``"demo"`` for the built-in demo set (:func:`load_demo`); a folder
+        or a ``.json`` file for RECCON (:func:`load_reccon`); a ``.csv``
+        file in the AcnEmpathize-Cause layout
+        (:func:`load_acnempathize_cause`).
+    **kwargs
+        Passed to the loader, e.g. ``subset="valid"`` for RECCON or
+        ``post_column=...`` for a CSV.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        The sentence-row frame.
+    y : numpy.ndarray of int64 or None
+        The labels, one per row.
+    groups : numpy.ndarray
+        The thread id of each row.
+
+    Raises
+    ------
+    ValueError
+        When ``path`` is none of the accepted forms.
+    """
+    if isinstance(path, str) and path == "demo":
+        return load_demo(**kwargs)
+    if not isinstance(path, (str, Path)):
+        raise TypeError(
+            f"path must be a str or path, got {type(path).__name__}."
+        )
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".json":
+        return load_reccon(path, **{"subset": "train", **kwargs})
+    if suffix == ".csv":
+        return load_acnempathize_cause(path, **kwargs)
+    raise ValueError(
+        f"cannot tell which dataset {str(path)!r} is. Pass 'demo' for the "
+        "built-in demo set, a RECCON folder or .json file, or an "
+        "AcnEmpathize-Cause .csv file."
+    )

@@ -1,0 +1,152 @@
+"""Loader for the AcnEmpathize-Cause CSV layout.
+
+The paper stores one row per post-reply pair: the post's sentences and their
+0/1 labels as Python list literals (``"['I hate my skin.', 'It hurts.']"``,
+``"[0, 1]"``), the reply, and metadata such as URLs, titles and user ids.
+"""
+
+import ast
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from .frame import THREAD_ID, _RESERVED, _pairs_to_frame, content_hash
+
+__all__ = ["load_acnempathize_cause"]
+
+
+def _read_text(path):
+    """Return the whole text of a path or of a text/binary file object."""
+    if hasattr(path, "read"):
+        text = path.read()
+        return text.decode("utf-8-sig") if isinstance(text, bytes) else text
+    return Path(path).read_text(encoding="utf-8-sig")
+
+
+def _record_lines(text):
+    """Return the 1-based file line on which each CSV record starts.
+
+    Quoted fields may span several lines (replies often do), so a record's
+    line is not its position plus two; the csv module counts it exactly.
+    """
+    reader = csv.reader(io.StringIO(text))
+    starts, line = [], 1
+    for record in reader:
+        if record:  # pandas skips blank lines too
+            starts.append(line)
+        line = reader.line_num + 1
+    return starts[1:]  # the first record is the header
+
+
+def _literal_list(value, column, where):
+    """Parse a Python list literal with ``ast.literal_eval`` (never eval)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: column '{column}' is empty.")
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError,
+            RecursionError) as exc:
+        raise ValueError(
+            f"{where}: column '{column}' is not a Python list literal "
+            f"({type(exc).__name__}): {value[:80]!r}"
+        ) from None
+    if not isinstance(parsed, (list, tuple)):
+        raise ValueError(
+            f"{where}: column '{column}' must hold a list literal, got a "
+            f"{type(parsed).__name__}: {value[:80]!r}"
+        )
+    return list(parsed)
+
+
+def load_acnempathize_cause(path, *, post_column="post_sentences",
+                            reply_column="reply", labels_column="labels",
+                            thread_column="thread_id", pair_column=None):
+    """Load AcnEmpathize-Cause pairs from the paper's CSV layout.
+
+    Parameters
+    ----------
+    path : str, path-like or file-like
+        The CSV file, one row per post-reply pair.
+    post_column : str, default "post_sentences"
+        The column holding the post's sentences as a list literal.
+    reply_column : str, default "reply"
+        The column holding the reply text.
+    labels_column : str or None, default "labels"
+        The column holding the 0/1 labels as a list literal, one per post
+        sentence. None reads an unlabelled file (``y`` is None).
+    thread_column : str or None, default "thread_id"
+        The thread id column. When it is None or absent from the file, pairs
+        that share the same post share a thread, with an id derived from the
+        post's content.
+    pair_column : str or None, default None
+        A pair id column; by default pair ids are derived from the content.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        The sentence-row frame. Every other CSV column (URLs, titles, user
+        ids, ...) is kept as metadata; one whose name is a frame column
+        (say ``post``) is kept as ``<name>_original``.
+    y : numpy.ndarray of int64 or None
+        The labels, one per row.
+    groups : numpy.ndarray
+        The thread id of each row.
+
+    Raises
+    ------
+    ValueError
+        Naming the CSV line, for missing columns, unparsable list literals
+        and label counts that differ from sentence counts.
+
+    Notes
+    -----
+    Metadata types are inferred as :func:`pandas.read_csv` does, except
+    that only empty fields are missing values: "NA" or "null" in a reply or
+    a title stays a string.
+    """
+    text = _read_text(path)
+    required = [c for c in (post_column, reply_column, labels_column) if c]
+    # Only empty fields are missing: "NA" is a fine reply text.
+    table = pd.read_csv(io.StringIO(text), keep_default_na=False,
+                        na_values=[""], dtype=dict.fromkeys(required, object))
+    missing = [c for c in required + [pair_column]
+               if c and c not in table.columns]
+    if missing:
+        hint = (" (pass labels_column=None to read an unlabelled file)"
+                if labels_column in missing else "")
+        raise ValueError(
+            f"the CSV has no column(s) {missing}{hint}; its columns are "
+            f"{list(table.columns)}."
+        )
+    lines = _record_lines(text)
+    if len(lines) != len(table):  # an unusual dialect: count data rows
+        lines = range(2, len(table) + 2)
+
+    def where(i):
+        return f"CSV line {lines[i]}"
+
+    for column in filter(None, (post_column, labels_column)):
+        table[column] = [_literal_list(value, column, where(i))
+                         for i, value in enumerate(table[column])]
+    if thread_column not in table.columns:
+        thread_column = None
+    # Keep CSV columns named like a frame column (a raw "post" text, say)
+    # under another name instead of overwriting or refusing them.
+    mapped = {post_column, reply_column, labels_column, thread_column,
+              pair_column}
+    table = table.rename(columns={
+        c: f"{c}_original" for c in table.columns
+        if c in _RESERVED and c not in mapped
+    })
+    if thread_column is None:
+        # Pairs that share a post share a thread.
+        thread_column = THREAD_ID
+        table[THREAD_ID] = [content_hash([str(s) for s in p])
+                            for p in table[post_column]]
+    X, y = _pairs_to_frame(
+        table, post=post_column, reply=reply_column, labels=labels_column,
+        pair_id=pair_column, thread_id=thread_column, where=where,
+    )
+    return X, y, X[THREAD_ID].to_numpy()

@@ -1,0 +1,547 @@
+"""The sentence-row frame: the data contract of every estimator.
+
+One sample is one post sentence seen in the context of its pair: each row of
+``X`` carries the whole post (a tuple of sentences), the reply, and the
+position of the sentence it scores. ``y`` holds one 0/1 label per row.
+
+=================  ========  ==================================================
+column             required  meaning
+=================  ========  ==================================================
+``post``           yes       all sentences of the post, a tuple of str
+``reply``          yes       the reply's text, str
+``sentence_index`` yes       0-based position of the row's sentence in ``post``
+``pair_id``        no        the pair; derived from the content when absent
+``thread_id``      no        the conversation; falls back to ``pair_id``
+=================  ========  ==================================================
+"""
+
+import hashlib
+import json
+import numbers
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .sentences import split_sentences
+
+__all__ = [
+    "POST",
+    "REPLY",
+    "SENTENCE_INDEX",
+    "PAIR_ID",
+    "THREAD_ID",
+    "REQUIRED_COLUMNS",
+    "LABELS",
+    "content_hash",
+    "derive_pair_ids",
+    "validate_frame",
+    "pairs_to_frame",
+    "frame_to_pairs",
+]
+
+POST = "post"
+REPLY = "reply"
+SENTENCE_INDEX = "sentence_index"
+PAIR_ID = "pair_id"
+THREAD_ID = "thread_id"
+REQUIRED_COLUMNS = (POST, REPLY, SENTENCE_INDEX)
+#: Name of the per-pair label list in the pair layout (``frame_to_pairs``).
+LABELS = "labels"
+
+_FRAME_COLUMNS = (POST, REPLY, SENTENCE_INDEX, PAIR_ID, THREAD_ID)
+# Names metadata may not take: frame_to_pairs writes them too.
+_RESERVED = _FRAME_COLUMNS + (LABELS,)
+
+
+# --------------------------------------------------------------------------
+# Content-derived identifiers
+# --------------------------------------------------------------------------
+
+
+def content_hash(*parts):
+    """Return a stable 16-hex-digit identifier of some JSON-able content.
+
+    The parts are serialised with JSON, which quotes and escapes every
+    string, so different contents never collide by concatenation (``("a b",
+    "c")`` and ``("a", "b c")`` hash differently). The value depends only on
+    the content: it is the same across processes, runs and machines.
+
+    Parameters
+    ----------
+    *parts : JSON-serialisable objects
+        Typically the post's sentences (a list of str) and the reply (str).
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of the SHA-1 of the serialised parts.
+    """
+    payload = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def derive_pair_ids(X):
+    """Derive a pair id for every row of a sentence-row frame from its content.
+
+    Rows with the same post sentences and the same reply get the same id
+    (``content_hash(list(post), reply)``). Each distinct (post object, reply)
+    combination is hashed once, so frames whose rows share their post tuple
+    are processed quickly.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        A frame with ``post`` and ``reply`` columns.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        One str id per row.
+    """
+    posts = X[POST].to_numpy(dtype=object)
+    replies = X[REPLY].to_numpy(dtype=object)
+    cache = {}
+    ids = np.empty(len(posts), dtype=object)
+    for row, (post, reply) in enumerate(zip(posts, replies)):
+        # id() is safe as a key: ``posts`` holds a reference to every object
+        # for as long as the cache lives.
+        key = (id(post), reply)
+        if key not in cache:
+            cache[key] = content_hash([str(s) for s in post], reply)
+        ids[row] = cache[key]
+    return ids
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+
+
+def _object_array(values):
+    """Build a 1-D object array without numpy unpacking nested sequences."""
+    values = list(values)
+    array = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        array[i] = value
+    return array
+
+
+def _is_missing(value):
+    return value is None or value is pd.NA or (
+        isinstance(value, float) and np.isnan(value)
+    )
+
+
+def _check_post(post, where):
+    """Return ``post`` as a tuple of str, or raise naming ``where``."""
+    if isinstance(post, str):
+        raise TypeError(
+            f"{where}: the post is a plain str; it must be the post's "
+            "sentences, a tuple/list of str. Split the text with "
+            "empathy_cause.data.split_sentences, or build the frame from "
+            "pairs with empathy_cause.data.pairs_to_frame."
+        )
+    if not isinstance(post, (list, tuple, np.ndarray)):
+        raise TypeError(
+            f"{where}: the post must be a non-empty tuple/list of sentence "
+            f"strings, got {type(post).__name__}."
+        )
+    if len(post) == 0:
+        raise ValueError(f"{where}: the post has no sentences.")
+    for k, sentence in enumerate(post):
+        if not isinstance(sentence, str):
+            raise TypeError(
+                f"{where}: sentence {k} of the post is "
+                f"{type(sentence).__name__}, not str."
+            )
+        if not sentence.strip():
+            raise ValueError(f"{where}: sentence {k} of the post is empty.")
+    if type(post) is tuple and all(type(s) is str for s in post):
+        return post
+    return tuple(str(s) for s in post)
+
+
+def _check_reply(reply, where):
+    if _is_missing(reply):
+        raise ValueError(f"{where}: the reply is missing ({reply!r}).")
+    if not isinstance(reply, str):
+        raise TypeError(
+            f"{where}: the reply must be a str, got {type(reply).__name__}."
+        )
+    if not reply.strip():
+        raise ValueError(f"{where}: the reply is empty.")
+
+
+def _check_posts(column):
+    """Check every distinct post object once; return the tuples and lengths."""
+    posts = column.to_numpy(dtype=object)
+    checked = {}  # id(post object) -> tuple; ``posts`` keeps the objects alive
+    tuples = np.empty(len(posts), dtype=object)
+    lengths = np.empty(len(posts), dtype=np.int64)
+    changed = False
+    for row, post in enumerate(posts):
+        converted = checked.get(id(post))
+        if converted is None:
+            converted = _check_post(post, f"row {row}")
+            checked[id(post)] = converted
+        changed = changed or converted is not post
+        tuples[row] = converted
+        lengths[row] = len(converted)
+    return tuples, lengths, changed
+
+
+def _check_sentence_index(column, lengths):
+    """Return ``sentence_index`` as int64, checked against the post lengths."""
+    values = column.to_numpy()
+    if values.dtype.kind in "iu":
+        index = values.astype(np.int64)
+    elif values.dtype.kind in "fO":
+        # Floats (a merge with missing rows makes ints float) and objects
+        # (nullable Int64, mixed): integral values only.
+        index = np.empty(len(values), dtype=np.int64)
+        for row, value in enumerate(values):
+            if _is_missing(value):
+                raise ValueError(f"row {row}: '{SENTENCE_INDEX}' is missing.")
+            if isinstance(value, (bool, np.bool_)) or not isinstance(
+                    value, numbers.Real) or value != int(value):
+                raise TypeError(
+                    f"row {row}: '{SENTENCE_INDEX}' must be an integer, "
+                    f"got {value!r}."
+                )
+            index[row] = int(value)
+    else:
+        raise TypeError(
+            f"'{SENTENCE_INDEX}' must hold integers, got dtype {column.dtype}."
+        )
+    bad = np.flatnonzero((index < 0) | (index >= lengths))
+    if bad.size:
+        row = bad[0]
+        raise ValueError(
+            f"row {row}: '{SENTENCE_INDEX}' {index[row]} is out of range for "
+            f"a post of {lengths[row]} sentences (valid: 0 to "
+            f"{lengths[row] - 1})."
+        )
+    return index
+
+
+def _check_ids(column, name):
+    missing = column.isna().to_numpy()
+    if missing.any():
+        raise ValueError(
+            f"row {np.flatnonzero(missing)[0]}: '{name}' is missing."
+        )
+
+
+def _as_1d(y, n_rows, name="y"):
+    """Return ``y`` as a 1-D array of ``n_rows`` entries."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D (one value per row of X), got shape "
+            f"{y.shape}."
+        )
+    if len(y) != n_rows:
+        raise ValueError(
+            f"{name} has {len(y)} entries but X has {n_rows} rows; give one "
+            "value per row (per post sentence)."
+        )
+    return y
+
+
+def _check_binary(y, name="y"):
+    """Return ``y`` (1-D) as int64, raising when a value is not 0 or 1."""
+    if y.dtype.kind in "biuf":
+        ok = np.isin(y, (0, 1))  # NaN is not in (0, 1)
+    else:
+        ok = np.array([
+            isinstance(v, (numbers.Real, np.bool_)) and not _is_missing(v)
+            and v in (0, 1) for v in y.tolist()
+        ], dtype=bool)
+    if not ok.all():
+        row = np.flatnonzero(~ok)[0]
+        raise ValueError(
+            f"{name} must hold 0/1 labels (1 = cause of empathy); entry "
+            f"{row} is {y.tolist()[row]!r}."
+        )
+    return y.astype(np.int64)
+
+
+def validate_frame(X, y=None):
+    """Check a sentence-row frame and return a clean copy of it.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        One row per post sentence with at least the columns ``post`` (the
+        post's sentences: tuple, list or array of str), ``reply`` (str) and
+        ``sentence_index`` (int). Optional ``pair_id`` and ``thread_id``;
+        any other column is kept unchanged.
+    y : array-like of shape (n_rows,), optional
+        0/1 labels, one per row.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        A new frame (the input is never modified) with a fresh RangeIndex,
+        ``post`` values as tuples of str (rows that shared a post object
+        still share one tuple), ``sentence_index`` as int64, and both
+        ``pair_id`` (derived from the content when absent, see
+        :func:`derive_pair_ids`) and ``thread_id`` (a copy of ``pair_id``
+        when absent).
+    y : numpy.ndarray of int64 or None
+        The labels, or None when ``y`` is None.
+
+    Raises
+    ------
+    TypeError, ValueError
+        With a message naming the problem and the first offending row
+        position (0-based, counted in ``X``'s current order).
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            "X must be a pandas DataFrame with one row per post sentence "
+            f"(columns {', '.join(REQUIRED_COLUMNS)}), got "
+            f"{type(X).__name__}. Build one from post-reply pairs with "
+            "empathy_cause.data.pairs_to_frame."
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in X.columns]
+    if missing:
+        raise ValueError(
+            f"X is missing the required column(s) {missing}; it has "
+            f"{list(X.columns)}. Build the frame with "
+            "empathy_cause.data.pairs_to_frame."
+        )
+    if len(X) == 0:
+        raise ValueError("X is empty: it has no rows.")
+
+    posts, lengths, posts_changed = _check_posts(X[POST])
+    for row, reply in enumerate(X[REPLY].to_numpy(dtype=object)):
+        _check_reply(reply, f"row {row}")
+    index = _check_sentence_index(X[SENTENCE_INDEX], lengths)
+    if y is not None:
+        y = _check_binary(_as_1d(y, len(X)))
+
+    out = X.reset_index(drop=True)  # a new frame; X itself is untouched
+    if posts_changed or out[POST].dtype != object:
+        out[POST] = posts
+    out[SENTENCE_INDEX] = index
+    if PAIR_ID in out.columns:
+        _check_ids(out[PAIR_ID], PAIR_ID)
+    else:
+        out[PAIR_ID] = derive_pair_ids(out)
+    if THREAD_ID in out.columns:
+        _check_ids(out[THREAD_ID], THREAD_ID)
+    else:
+        out[THREAD_ID] = out[PAIR_ID]
+    return out, y
+
+
+# --------------------------------------------------------------------------
+# Pairs <-> frame
+# --------------------------------------------------------------------------
+
+
+def _pair_table(pairs):
+    """Return the pairs as a DataFrame with a RangeIndex (dicts -> rows)."""
+    if isinstance(pairs, pd.DataFrame):
+        return pairs.reset_index(drop=True)
+    if isinstance(pairs, (str, bytes, Mapping)) or not isinstance(
+            pairs, Iterable):
+        raise TypeError(
+            "pairs must be a DataFrame with one row per post-reply pair or "
+            f"an iterable of dicts, got {type(pairs).__name__}."
+        )
+    records = list(pairs)
+    keys = {}  # union of the keys, in order of first appearance
+    for i, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise TypeError(
+                f"pair {i}: expected a dict, got {type(record).__name__}."
+            )
+        keys.update(dict.fromkeys(record))
+    return pd.DataFrame.from_records(records, columns=list(keys))
+
+
+def _pair_labels(labels, n_sentences, where):
+    """Return one pair's labels as int64, checked against its post."""
+    if isinstance(labels, (str, bytes)) or not isinstance(
+            labels, (list, tuple, np.ndarray)):
+        if _is_missing(labels):
+            raise ValueError(f"{where}: the labels are missing.")
+        raise TypeError(
+            f"{where}: labels must be a list of 0/1, one per post sentence, "
+            f"got {type(labels).__name__}."
+        )
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != n_sentences:
+        raise ValueError(
+            f"{where}: {labels.size} labels for {n_sentences} post "
+            "sentences; give exactly one 0/1 label per sentence."
+        )
+    return _check_binary(labels, name=f"{where}: labels")
+
+
+def _pairs_to_frame(pairs, *, post, reply, labels, pair_id, thread_id,
+                    where=lambda i: f"pair {i}"):
+    """Core of :func:`pairs_to_frame`.
+
+    ``where(i)`` names the i-th pair in error messages; loaders pass one
+    that names the line of their file instead.
+    """
+    table = _pair_table(pairs)
+    if len(table) == 0:
+        raise ValueError("pairs is empty: there is no post-reply pair.")
+    for required in (post, reply):
+        if required not in table.columns:
+            raise ValueError(
+                f"the pairs have no '{required}' column/key; they have "
+                f"{list(table.columns)}."
+            )
+    mapped = {post: POST, reply: REPLY, pair_id: PAIR_ID,
+              thread_id: THREAD_ID, labels: LABELS}
+    metadata = [c for c in table.columns if c not in mapped]
+    clashes = [c for c in metadata if c in _RESERVED]
+    if clashes:
+        raise ValueError(
+            f"the pairs have column(s) {clashes} besides the ones mapped to "
+            f"{list(_RESERVED)}; rename them so no metadata is overwritten."
+        )
+    has_pair_id = pair_id in table.columns
+    has_labels = labels in table.columns
+
+    posts, label_arrays = [], []
+    replies = table[reply].to_numpy(dtype=object)
+    given_ids = table[pair_id].to_numpy(dtype=object) if has_pair_id else None
+    label_column = table[labels].to_numpy(dtype=object) if has_labels else None
+    for i, text in enumerate(table[post].to_numpy(dtype=object)):
+        desc = where(i)
+        if has_pair_id:
+            desc = f"{desc} (pair id {given_ids[i]!r})"
+        if isinstance(text, str):
+            sentences = split_sentences(text)
+            if not sentences:
+                raise ValueError(f"{desc}: the post has no text.")
+        else:
+            sentences = text
+        sentences = _check_post(sentences, desc)
+        _check_reply(replies[i], desc)
+        posts.append(sentences)
+        if has_labels:
+            label_arrays.append(
+                _pair_labels(label_column[i], len(sentences), desc))
+
+    # One row per pair, then repeated once per sentence: ``take`` keeps the
+    # metadata dtypes and shares each post tuple between the rows of a pair.
+    per_pair = pd.DataFrame({POST: _object_array(posts), REPLY: table[reply]})
+    if has_pair_id:
+        per_pair[PAIR_ID] = table[pair_id]
+    else:
+        per_pair[PAIR_ID] = [content_hash(list(p), r)
+                             for p, r in zip(posts, replies)]
+    if thread_id in table.columns:
+        per_pair[THREAD_ID] = table[thread_id]
+    per_pair = pd.concat([per_pair, table[metadata]], axis=1)
+
+    counts = np.fromiter(map(len, posts), dtype=np.int64, count=len(posts))
+    X = per_pair.take(np.repeat(np.arange(len(posts)), counts))
+    X = X.reset_index(drop=True)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    X.insert(2, SENTENCE_INDEX, np.arange(counts.sum()) - starts)
+    y = np.concatenate(label_arrays) if has_labels else None
+    return X, y
+
+
+def pairs_to_frame(pairs, *, post="post", reply="reply", labels="labels",
+                   pair_id="pair_id", thread_id="thread_id"):
+    """Turn post-reply pairs into the sentence-row frame and its labels.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame or iterable of dict
+        One row (or dict) per post-reply pair. The post is either a str,
+        split with :func:`~empathy_cause.data.split_sentences`, or a sequence
+        of sentences used as is.
+    post, reply : str, default "post", "reply"
+        Names of the post and reply columns/keys.
+    labels : str, default "labels"
+        Name of the column/key holding one 0/1 label per post sentence. When
+        the pairs have no such column, the returned ``y`` is None.
+    pair_id : str, default "pair_id"
+        Name of the pair id column; when absent, ids are derived from the
+        content (:func:`content_hash` of the sentences and the reply).
+    thread_id : str, default "thread_id"
+        Name of the thread id column, copied when present.
+
+    Returns
+    -------
+    X : pandas.DataFrame
+        One row per post sentence with columns ``post`` (a tuple shared by
+        the rows of a pair), ``reply``, ``sentence_index``, ``pair_id``,
+        ``thread_id`` (when given) and every other column/key of the pairs
+        as metadata, repeated on each row of the pair. ``X`` passes
+        :func:`validate_frame`.
+    y : numpy.ndarray of int64 or None
+        The labels, one per row, or None.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad post, reply or labels (e.g. a label count that does not
+        match the sentence count), naming the pair's position and id.
+
+    See Also
+    --------
+    frame_to_pairs : the reverse.
+    """
+    return _pairs_to_frame(pairs, post=post, reply=reply, labels=labels,
+                           pair_id=pair_id, thread_id=thread_id)
+
+
+def frame_to_pairs(X, y=None):
+    """Collapse a sentence-row frame back into one row per pair.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        A sentence-row frame (see :func:`validate_frame`); its rows may be
+        in any order and a pair may miss some sentences.
+    y : array-like of shape (n_rows,), optional
+        Labels or predictions, one per row of ``X``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair in order of first appearance, with columns
+        ``pair_id``, ``thread_id`` (when ``X`` has one), ``post`` (list of
+        str), ``reply``, the metadata columns (values from the pair's first
+        row) and, when ``y`` is given, ``labels``: a list with one entry per
+        post sentence, None for sentences that have no row in ``X``. When a
+        sentence has several rows, its first row's value is used.
+    """
+    has_thread = isinstance(X, pd.DataFrame) and THREAD_ID in X.columns
+    X, _ = validate_frame(X)
+    if y is not None:
+        y = _as_1d(y, len(X)).tolist()
+    first = ~X[PAIR_ID].duplicated().to_numpy()
+    columns = [PAIR_ID] + [THREAD_ID] * has_thread + [POST, REPLY]
+    metadata = [c for c in X.columns if c not in _FRAME_COLUMNS]
+    pairs = X.loc[first, columns + metadata].reset_index(drop=True)
+    position = {pid: i for i, pid in enumerate(pairs[PAIR_ID])}
+    posts = pairs[POST].tolist()
+    lists = [[None] * len(p) for p in posts]
+    values = [None] * len(X) if y is None else y
+    rows = zip(X[PAIR_ID], X[POST], X[SENTENCE_INDEX], values)
+    for row, (pid, post, k, value) in enumerate(rows):
+        i = position[pid]
+        if post is not posts[i] and post != posts[i]:
+            raise ValueError(
+                f"row {row}: pair id {pid!r} is also used by an earlier row "
+                "with a different post; pair ids must identify one pair."
+            )
+        if lists[i][k] is None:
+            lists[i][k] = value
+    pairs[POST] = _object_array(list(p) for p in posts)
+    if y is not None:
+        pairs[LABELS] = _object_array(lists)
+    return pairs

