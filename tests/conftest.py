@@ -18,3 +18,19 @@ def reccon_dir():
     if not (path / "dailydialog_train.json").is_file():
         pytest.skip(f"RECCON files not found in {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """Folder of a tiny random BERT (MiniLM vocabulary) to pass as ``encoder=``."""
+    from tests.tiny_models import make_tiny_bert
+
+    return str(make_tiny_bert(tmp_path_factory.mktemp("models") / "tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The built-in demo set: (X, y, groups)."""
+    from empathy_cause import load_demo
+
+    return load_demo()

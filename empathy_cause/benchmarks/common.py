@@ -1,0 +1,621 @@
+"""The protocol shared by the benchmark tables (paper section 6.1).
+
+For each run ``r`` of ``runs`` the seed is ``seed + r``. The seed draws an
+80/10/10 split by thread (:func:`~empathy_cause.model_selection.train_valid_test_split`)
+and seeds the model. Every configuration of a run sees the same split (a
+configuration that changes the dataset, such as the balanced condition,
+draws its split from its own dataset with the same seed). A neural model is
+fitted on the training part and early-stops on the validation part, which it
+receives as a skorch ``train_split=predefined_split(...)`` of the
+estimator's own dataset type (see :func:`attach_validation`); a dummy
+baseline is fitted on the training part. Every model is scored on the test
+part with :func:`~empathy_cause.metrics.cause_metrics` and, for neural
+models, the configuration's own criterion (its test loss).
+
+All sentence vectors of the dataset are encoded once, before the first fit
+(:func:`warm_cache`), so the runs and configurations that share a frozen
+encoder and pooling only train the small network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, clone
+from sklearn.pipeline import Pipeline
+from skorch.helper import predefined_split
+
+from ..data import load_dataset, validate_frame
+from ..data.frame import THREAD_ID
+from ..estimator import EmpathyCauseClassifier
+from ..metrics import cause_metrics
+from ..model_selection import train_valid_test_split
+
+__all__ = [
+    "Config",
+    "METRICS",
+    "load_benchmark_data",
+    "sample_threads",
+    "find_classifier",
+    "fitted_classifier",
+    "attach_validation",
+    "warm_cache",
+    "criterion_loss",
+    "run_protocol",
+    "summarise",
+    "markdown_table",
+    "plot_precision_recall",
+    "write_outputs",
+    "add_common_arguments",
+    "estimator_params_from_args",
+    "run_from_args",
+]
+
+METRICS = ("test_loss", "precision", "recall", "f1", "accuracy", "roc_auc")
+COLUMN_TITLES = {"test_loss": "Test Loss", "precision": "Precision", "recall": "Recall",
+                 "f1": "F1", "accuracy": "Accuracy", "roc_auc": "ROC AUC"}
+
+
+@dataclass
+class Config:
+    """One row of a benchmark table.
+
+    Parameters
+    ----------
+    name : str
+        Short name used on the command line (``--configs``).
+    label : str
+        The row's title in the table.
+    settings : dict
+        Estimator parameters that define the configuration (they override the
+        benchmark-wide ones).
+    kind : {"neural", "dummy", "unavailable"}
+        "neural" rows have a test loss and early-stop on the validation part;
+        "unavailable" rows are listed with ``note`` and never run.
+    builder : callable or None
+        ``builder(estimator) -> model``: wraps the configured
+        :class:`EmpathyCauseClassifier` (for example in a pipeline). For dummies,
+        ``builder(random_state) -> model``. None: the estimator itself.
+    dataset : callable or None
+        ``dataset(X, y, random_state) -> (X, y)``, applied to the whole
+        dataset before each run's split (the balanced condition).
+    note : str
+        Footnote printed under the table.
+    """
+
+    name: str
+    label: str
+    settings: dict = field(default_factory=dict)
+    kind: str = "neural"
+    builder: Callable | None = None
+    dataset: Callable | None = None
+    note: str = ""
+
+    def model(self, random_state=None, **estimator_params):
+        """A fresh, unfitted model of this configuration.
+
+        ``estimator_params`` are :class:`EmpathyCauseClassifier` parameters
+        shared by all configurations (``encoder=``, ``max_epochs=``, ...);
+        the configuration's own ``settings`` win over them.
+        """
+        if self.kind == "unavailable":
+            raise RuntimeError(f"configuration {self.name!r} is not available: {self.note}")
+        if self.kind == "dummy":
+            return self.builder(random_state)
+        estimator = EmpathyCauseClassifier(**{**estimator_params, **self.settings,
+                                              "random_state": random_state})
+        return estimator if self.builder is None else self.builder(estimator)
+
+
+# --------------------------------------------------------------------- data
+
+
+def sample_threads(X, y, n_threads, random_state=None):
+    """A random sample of ``n_threads`` threads (all their rows), rows in order."""
+    threads = pd.unique(X[THREAD_ID].to_numpy())
+    if n_threads >= len(threads):
+        return X, y
+    rng = np.random.default_rng(random_state)
+    chosen = set(rng.choice(threads, size=n_threads, replace=False).tolist())
+    keep = np.flatnonzero(X[THREAD_ID].isin(chosen).to_numpy())
+    return X.iloc[keep].reset_index(drop=True), np.asarray(y)[keep]
+
+
+def load_benchmark_data(data, subset=None, sample=None, random_state=0):
+    """Load and validate a dataset; optionally keep a random sample of threads.
+
+    Returns ``(X, y)`` with ``pair_id`` and ``thread_id`` columns present.
+    """
+    kwargs = {} if subset is None else {"subset": subset}
+    X, y, _ = load_dataset(data, **kwargs)
+    if y is None:
+        raise ValueError(f"{data!r} has no labels: the benchmarks need a labelled dataset")
+    X, y = validate_frame(X, y)
+    if sample:
+        X, y = sample_threads(X, y, sample, random_state)
+    return X, y
+
+
+# ---------------------------------------------------------- model plumbing
+
+
+def find_classifier(model, prefix=""):
+    """The :class:`EmpathyCauseClassifier` inside an (unfitted) model.
+
+    Looks through pipelines (last step) and meta-estimators with an
+    ``estimator`` parameter (``TunedThresholdClassifierCV``,
+    ``OptunaSearchCV``, ...). Returns ``(classifier, parameter prefix,
+    preceding pipeline steps)``, or ``(None, None, [])``.
+    """
+    if isinstance(model, EmpathyCauseClassifier):
+        return model, prefix, []
+    if isinstance(model, Pipeline):
+        name, last = model.steps[-1]
+        clf, path, steps = find_classifier(last, f"{prefix}{name}__")
+        return clf, path, [step for _, step in model.steps[:-1]] + steps
+    inner = getattr(model, "estimator", None)
+    if isinstance(inner, BaseEstimator):
+        return find_classifier(inner, f"{prefix}estimator__")
+    return None, None, []
+
+
+def fitted_classifier(model):
+    """The fitted :class:`EmpathyCauseClassifier` inside a fitted model, or None."""
+    if isinstance(model, EmpathyCauseClassifier):
+        return model
+    if isinstance(model, Pipeline):
+        return fitted_classifier(model.steps[-1][1])
+    for attr in ("best_estimator_", "estimator_"):
+        inner = getattr(model, attr, None)
+        if inner is not None:
+            return fitted_classifier(inner)
+    return None
+
+
+def _transform_through(steps, X_train, y_train, X_other):
+    """Apply the non-sampler ``steps`` (fitted on the training part) to ``X_other``."""
+    for step in steps:
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        if hasattr(step, "fit_resample"):  # samplers only act on training data
+            continue
+        fitted = clone(step).fit(X_train, y_train)
+        X_train, X_other = fitted.transform(X_train), fitted.transform(X_other)
+    return X_other
+
+
+def attach_validation(model, X_train, y_train, X_valid, y_valid):
+    """Make the classifier inside ``model`` early-stop on ``(X_valid, y_valid)``.
+
+    Sets its ``train_split`` to ``skorch.helper.predefined_split`` of a
+    :class:`~empathy_cause.estimator.PairRows` built by the classifier itself
+    (``get_dataset``), so validation batches are made exactly like the
+    internal split's. Pipeline transformers before the classifier (not
+    samplers) are applied to the validation frame. Returns ``model``.
+    """
+    clf, prefix, steps = find_classifier(model)
+    if clf is None:
+        return model
+    X_valid = _transform_through(steps, X_train, y_train, X_valid)
+    valid = clf.get_dataset(X_valid, y_valid)
+    model.set_params(**{f"{prefix}train_split": predefined_split(valid)})
+    return model
+
+
+def warm_cache(model, X, y=None):
+    """Encode every sentence ``model`` will see in ``X`` once (frozen encoder).
+
+    Later fits and predictions on subsets of ``X`` are then memory hits.
+    Returns the number of distinct texts.
+    """
+    clf, _, steps = find_classifier(model)
+    if clf is None or clf.finetune_layers != 0:
+        return 0
+    X = _transform_through(steps, X, y, X)
+    return len(clf.get_dataset(X).texts)
+
+
+def criterion_loss(model, X, y, proba=None):
+    """The fitted model's own training criterion on ``(X, y)`` (NaN for non-neural models).
+
+    The probabilities' logarithms are valid logits for the softmax the
+    criteria work on, so this is the loss the network would report.
+    """
+    clf = fitted_classifier(model)
+    if clf is None:
+        return float("nan")
+    if proba is None:
+        proba = model.predict_proba(X)
+    logits = torch.log(torch.as_tensor(np.asarray(proba), dtype=torch.float32).clamp_min(1e-12))
+    with torch.no_grad():
+        return float(clf.criterion_(logits, torch.as_tensor(np.asarray(y), dtype=torch.long)))
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def describe_model(model):
+    """JSON-able description: the model's repr and its classifier's parameters."""
+    clf, _, _ = find_classifier(model)
+    out = {"model": type(model).__name__}
+    if clf is not None:
+        params = clf.get_params(deep=False)
+        params.pop("train_split", None)
+        out["classifier_params"] = {k: _jsonable(v) for k, v in sorted(params.items())}
+        if clf is not model:
+            out["wrapper"] = repr(model)
+    else:
+        out["params"] = {k: _jsonable(v) for k, v in sorted(model.get_params(deep=False).items())}
+    return out
+
+
+# ----------------------------------------------------------------- protocol
+
+
+def _log(message, log=True):
+    if log:
+        print(message, file=sys.stderr if log == "stderr" else sys.stdout, flush=True)
+
+
+def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_size=0.1,
+                 test_size=0.1, log=True, on_record=None):
+    """Run every configuration ``runs`` times on fresh thread splits.
+
+    Parameters
+    ----------
+    configs : list of Config
+        "unavailable" configurations are skipped.
+    X, y : the validated sentence-row frame and labels.
+    runs : int
+        Number of runs; run ``r`` uses seed ``seed + r`` for the split and the model.
+    estimator_params : dict
+        :class:`EmpathyCauseClassifier` parameters shared by all neural configurations.
+    log : bool
+        Print one progress line per configuration and run.
+    on_record : callable or None
+        Called with the list of records after each fit (to save partial results).
+
+    Returns
+    -------
+    records : list of dict
+        One per configuration and run: the configuration, run, seed, split
+        sizes, metrics, test loss, fit time, epochs, and (under the key
+        ``"_predictions"``, not meant for JSON) the test labels and scores.
+    """
+    estimator_params = dict(estimator_params or {})
+    runnable = [c for c in configs if c.kind != "unavailable"]
+    records = []
+
+    warmed = set()
+    for config in runnable:
+        if config.kind != "neural" or config.dataset is not None:
+            continue
+        model = config.model(random_state=seed, **estimator_params)
+        clf, _, steps = find_classifier(model)
+        key = (clf.pooling, clf.encoder, clf.max_length, tuple(repr(s) for s in steps))
+        if key in warmed:
+            continue
+        start = time.perf_counter()
+        n = warm_cache(model, X, y)
+        warmed.add(key)
+        _log(f"encoded {n} distinct texts for {config.name} in {time.perf_counter() - start:.1f}s", log)
+
+    for run in range(runs):
+        run_seed = seed + run
+        base_split = train_valid_test_split(X, y, valid_size=valid_size, test_size=test_size,
+                                            random_state=run_seed)
+        for config in runnable:
+            if config.dataset is not None:
+                Xc, yc = config.dataset(X, y, run_seed)
+                split = train_valid_test_split(Xc, yc, valid_size=valid_size,
+                                               test_size=test_size, random_state=run_seed)
+            else:
+                split = base_split
+            X_tr, X_va, X_te, y_tr, y_va, y_te = split
+            model = config.model(random_state=run_seed, **estimator_params)
+            description = describe_model(model)
+            if config.kind == "neural":
+                attach_validation(model, X_tr, y_tr, X_va, y_va)
+            start, cpu_start = time.perf_counter(), time.process_time()
+            model.fit(X_tr, y_tr)
+            fit_seconds = time.perf_counter() - start
+            fit_cpu_seconds = time.process_time() - cpu_start
+            proba = model.predict_proba(X_te)
+            y_pred = np.asarray(model.predict(X_te))
+            metrics = cause_metrics(y_te, y_pred, proba[:, 1])
+            metrics["test_loss"] = criterion_loss(model, X_te, y_te, proba) if config.kind == "neural" else None
+            clf = fitted_classifier(model)
+            record = {
+                "config": config.name, "label": config.label, "kind": config.kind,
+                "run": run, "seed": run_seed,
+                "n_train": len(X_tr), "n_valid": len(X_va), "n_test": len(X_te),
+                "test_positive_rate": float(np.mean(y_te)),
+                "metrics": metrics, "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu_seconds,
+                "epochs": None if clf is None else len(clf.history_),
+                "best_epoch": None if clf is None else _best_epoch(clf),
+                "threshold": _threshold(model),
+                "model": description,
+                "_predictions": (np.asarray(y_te), proba[:, 1].astype(float)),
+            }
+            records.append(record)
+            _log(f"[run {run + 1}/{runs}, seed {run_seed}] {config.label}: "
+                 f"F1 {metrics['f1']:.4f}  P {metrics['precision']:.4f}  R {metrics['recall']:.4f}  "
+                 f"AUC {metrics['roc_auc']:.4f}"
+                 + ("" if record["epochs"] is None else f"  {record['epochs']} epochs")
+                 + f"  {fit_seconds:.1f}s", log)
+            if on_record is not None:
+                on_record(records)
+    return records
+
+
+def _best_epoch(clf):
+    try:
+        f1 = clf.history_[:, "valid_f1"]
+    except KeyError:
+        return None
+    return int(np.argmax(f1)) + 1 if len(f1) else None
+
+
+def _threshold(model):
+    for attr in ("best_threshold_",):
+        if hasattr(model, attr):
+            return float(getattr(model, attr))
+    clf = fitted_classifier(model)
+    return None if clf is None else float(clf.threshold)
+
+
+def summarise(records, configs):
+    """Mean and standard deviation (ddof=1; 0 for one run) of every metric, per configuration."""
+    summary = {}
+    for config in configs:
+        rows = [r for r in records if r["config"] == config.name]
+        if config.kind == "unavailable":
+            summary[config.name] = {"label": config.label, "kind": config.kind, "note": config.note}
+            continue
+        if not rows:
+            continue
+        entry = {"label": config.label, "kind": config.kind, "runs": len(rows)}
+        for metric in METRICS:
+            values = [r["metrics"][metric] for r in rows]
+            if any(v is None for v in values):
+                entry[metric] = None
+                continue
+            values = np.asarray(values, dtype=float)
+            entry[metric] = {"mean": float(np.mean(values)),
+                             "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+        entry["fit_seconds"] = float(np.mean([r["fit_seconds"] for r in rows]))
+        entry["fit_cpu_seconds"] = float(np.mean([r.get("fit_cpu_seconds", np.nan) for r in rows]))
+        epochs = [r["epochs"] for r in rows if r["epochs"] is not None]
+        entry["epochs"] = float(np.mean(epochs)) if epochs else None
+        summary[config.name] = entry
+    return summary
+
+
+def _cell(stat):
+    if stat is None:
+        return "-"
+    if math.isnan(stat["mean"]):
+        return "n/a"
+    return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
+
+
+def markdown_table(summary, configs, *, title_column="Model", caption=None):
+    """The paper-style table (mean ± std), with footnotes for configurations with notes."""
+    header = [title_column] + [COLUMN_TITLES[m] for m in METRICS] + ["Fit (s)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([" --- "] + [" ---: "] * (len(header) - 1)) + "|"]
+    notes = []
+    for config in configs:
+        entry = summary.get(config.name)
+        if entry is None:
+            continue
+        label = config.label
+        if config.note:
+            notes.append(config.note)
+            label += f" [{len(notes)}]"
+        if config.kind == "unavailable":
+            cells = ["not available offline"] + ["-"] * (len(METRICS) - 1) + ["-"]
+        else:
+            cells = [_cell(entry[m]) for m in METRICS] + [f"{entry['fit_seconds']:.1f}"]
+        lines.append("| " + " | ".join([label] + cells) + " |")
+    out = "\n".join(lines) + "\n"
+    if caption:
+        out += f"\n{caption}\n"
+    if notes:
+        out += "\n" + "\n".join(f"[{i}] {n}" for i, n in enumerate(notes, 1)) + "\n"
+    return out
+
+
+def plot_precision_recall(records, configs, path, title=None):
+    """One precision-recall curve per configuration from its pooled test predictions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import PrecisionRecallDisplay
+
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    plotted = 0
+    for config in configs:
+        rows = [r for r in records if r["config"] == config.name]
+        if not rows:
+            continue
+        y_true = np.concatenate([r["_predictions"][0] for r in rows])
+        y_score = np.concatenate([r["_predictions"][1] for r in rows])
+        if len(np.unique(y_true)) < 2:
+            continue
+        PrecisionRecallDisplay.from_predictions(
+            y_true, y_score, name=config.label, ax=ax,
+            plot_chance_level=plotted == 0 and config.dataset is None,
+            curve_kwargs={"linestyle": "--" if config.kind == "dummy" else "-"})
+        plotted += 1
+    ax.set_title(title or "Precision-recall on the test parts (runs pooled)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="upper right", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot=True):
+    """Write ``table.md``, ``results.json`` and ``precision_recall.png`` under ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "table.md").write_text(table)
+    payload = {
+        "benchmark": name,
+        **meta,
+        "configs": {c.name: {"label": c.label, "kind": c.kind, "settings": _jsonable(c.settings),
+                             "note": c.note} for c in configs},
+        "summary": summary,
+        "runs": [{k: _jsonable(v) for k, v in r.items() if not k.startswith("_")} for r in records],
+    }
+    (out_dir / "results.json").write_text(json.dumps(payload, indent=2, allow_nan=True))
+    paths = {"table": out_dir / "table.md", "json": out_dir / "results.json"}
+    if plot:
+        paths["plot"] = plot_precision_recall(records, configs, out_dir / "precision_recall.png",
+                                              title=f"{name}: precision-recall (test parts, runs pooled)")
+    return paths
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def _parse_value(text):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _param(text):
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), _parse_value(value.strip())
+
+
+def add_common_arguments(parser, *, default_out, config_names):
+    """The options every benchmark table takes."""
+    parser.add_argument("--data", default="demo",
+                        help="dataset: a RECCON folder or .json, an AcnEmpathize-Cause .csv, "
+                             "or 'demo' (default: demo)")
+    parser.add_argument("--subset", default=None,
+                        help="loader subset, e.g. 'train' or 'valid' for RECCON (default: the loader's)")
+    parser.add_argument("--runs", type=int, default=5, help="runs with different seeds (default: 5)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the first run; run r uses seed+r for split and model (default: 0)")
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="use a random sample of N threads (conversations/posts) for a quick look")
+    parser.add_argument("--configs", nargs="+", default=None, metavar="NAME",
+                        help=f"configurations to run (default: all): {', '.join(config_names)}")
+    parser.add_argument("--out", default=default_out, help=f"output folder (default: {default_out})")
+    parser.add_argument("--encoder", default=None,
+                        help="encoder folder or local hub name (default: the embedded MiniLM)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="folder for an on-disk cache of sentence vectors (joblib)")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="epochs per fit (default: the estimator's default)")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="early-stopping patience (default: the estimator's default)")
+    parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+                        help="any other EmpathyCauseClassifier parameter for every neural "
+                             "configuration, e.g. --param lr=3e-4 (repeatable; values are Python literals)")
+    parser.add_argument("--no-plot", action="store_true", help="skip the precision-recall PNG")
+    parser.add_argument("--verbose", "-v", action="count", default=0,
+                        help="also print each fit's epoch table")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the final table")
+    return parser
+
+
+def estimator_params_from_args(args):
+    params = {}
+    for key in ("encoder", "cache_dir", "max_epochs", "patience"):
+        value = getattr(args, key)
+        if value is not None:
+            params[key] = value
+    if args.verbose:
+        params["verbose"] = 1
+    for key, value in args.param:
+        params[key] = value
+    return params
+
+
+def select_configs(all_configs, names):
+    if not names:
+        return list(all_configs.values())
+    unknown = [n for n in names if n not in all_configs]
+    if unknown:
+        raise SystemExit(f"unknown configuration(s) {unknown}; choose from {list(all_configs)}")
+    return [all_configs[n] for n in names]
+
+
+def run_from_args(name, args, all_configs, *, title_column, caption):
+    """Load data, run the selected configurations, write and print the outputs. Returns 0."""
+    log = not args.quiet
+    configs = select_configs(all_configs, args.configs)
+    estimator_params = estimator_params_from_args(args)
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+    started = time.perf_counter()
+    X, y = load_benchmark_data(args.data, args.subset, args.sample, args.seed)
+    n_threads = int(X[THREAD_ID].nunique())
+    _log(f"{name}: {len(X)} rows, {X['pair_id'].nunique()} pairs, {n_threads} threads, "
+         f"{np.mean(y):.2%} causes; {args.runs} run(s); "
+         f"configurations: {', '.join(c.name for c in configs)}", log)
+    meta = {
+        "data": str(args.data), "subset": args.subset, "sample": args.sample,
+        "n_rows": len(X), "n_pairs": int(X["pair_id"].nunique()), "n_threads": n_threads,
+        "positive_rate": float(np.mean(y)), "runs_requested": args.runs, "seed": args.seed,
+        "protocol": "80/10/10 split by thread per run (seed+run); fit on train, early stopping "
+                    "on valid (predefined_split), metrics on test; mean ± std (ddof=1) over runs",
+        "estimator_params": _jsonable(estimator_params),
+        "estimator_defaults": {k: _jsonable(v) for k, v in
+                               EmpathyCauseClassifier().get_params(deep=False).items()
+                               if isinstance(v, (type(None), bool, int, float, str, tuple))},
+        "environment": {"python": platform.python_version(), "torch": torch.__version__,
+                        "threads": torch.get_num_threads(), "cpus": os.cpu_count()},
+    }
+    out_dir = Path(args.out)
+
+    def save_partial(records):
+        summary = summarise(records, configs)
+        table = markdown_table(summary, configs, title_column=title_column, caption=caption(args))
+        write_outputs(out_dir, name, records=records, configs=configs, summary=summary,
+                      table=table, meta={**meta, "complete": False}, plot=False)
+
+    records = run_protocol(configs, X, y, runs=args.runs, seed=args.seed,
+                           estimator_params=estimator_params, log=log, on_record=save_partial)
+    summary = summarise(records, configs)
+    table = markdown_table(summary, configs, title_column=title_column, caption=caption(args))
+    meta["complete"] = True
+    meta["total_seconds"] = time.perf_counter() - started
+    paths = write_outputs(out_dir, name, records=records, configs=configs, summary=summary,
+                          table=table, meta=meta, plot=not args.no_plot)
+    print(table, flush=True)
+    _log(f"wrote {', '.join(str(p) for p in paths.values())} "
+         f"({meta['total_seconds'] / 60:.1f} min)", log)
+    return 0

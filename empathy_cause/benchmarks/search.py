@@ -1,0 +1,513 @@
+"""Hyperparameter search: ``OptunaSearchCV`` over the estimator, resumable and multi-worker.
+
+Command line: ``empathy-cause search --data PATH`` (or ``python benchmarks/search.py``).
+
+- The search is ``optuna_integration.OptunaSearchCV`` with thread-aware
+  folds (:class:`~empathy_cause.model_selection.ThreadKFold`) and F1 scoring.
+- Trials live in an Optuna ``RDBStorage``: by default a SQLite file in the
+  output folder, or any database URL (``--storage postgresql://...``) so that
+  workers on several machines share one study.
+- A heartbeat marks a trial whose worker died (killed, out of memory, machine
+  lost) as failed once it is older than the grace period, and
+  ``RetryHeartbeatStaleTrialCallback`` queues it again with the same
+  parameters; finished trials are never redone. Rerunning the same command
+  resumes the study.
+- ``--n-trials`` counts the new trials of one worker; ``--max-trials`` caps
+  the finished trials of the whole study (``MaxTrialsCallback``).
+
+Library use::
+
+    from empathy_cause.benchmarks.search import make_storage, create_study, run_search
+    storage = make_storage("sqlite:///search.db")
+    study = create_study(storage, "my-study")
+    search = run_search(X, y, study=study, max_trials=30)
+    search.best_params_
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..data.frame import THREAD_ID
+from ..estimator import EmpathyCauseClassifier
+from ..losses import make_criterion
+from ..model_selection import ThreadKFold
+from .common import _jsonable, _param, load_benchmark_data
+
+__all__ = ["SearchableClassifier", "default_search_space", "estimator_params", "make_storage",
+           "create_study", "run_search", "interrupt_leaves_trial_running", "study_report",
+           "build_parser", "main"]
+
+DEFAULT_STUDY = "empathy-cause"
+
+
+class SearchableClassifier(EmpathyCauseClassifier):
+    """:class:`EmpathyCauseClassifier` with the cause-class weight as one number.
+
+    Optuna distributions hold numbers and strings, not pairs, so the search
+    space cannot hold ``class_weight=(1.0, w)``. This subclass adds one
+    parameter, ``cause_weight``: with ``loss="weighted"`` the criterion uses
+    ``class_weight=(1.0, cause_weight)`` (when ``cause_weight`` is None,
+    ``class_weight`` as usual). Everything else is the parent class;
+    :func:`estimator_params` turns its parameters into the parent's.
+    """
+
+    def __init__(self, encoder=None, *, cause_weight=None, **kwargs):
+        super().__init__(encoder, **kwargs)
+        self.cause_weight = cause_weight
+
+    def initialize_criterion(self):
+        if self.criterion is not None or self.loss != "weighted" or self.cause_weight is None:
+            return super().initialize_criterion()
+        self.criterion_ = make_criterion(self.loss, class_weight=(1.0, float(self.cause_weight)))
+        return self
+
+
+def estimator_params(params):
+    """Search parameters -> :class:`EmpathyCauseClassifier` parameters.
+
+    ``cause_weight`` becomes ``class_weight=(1.0, cause_weight)`` for the
+    weighted loss; parameters that the chosen loss ignores are dropped.
+    """
+    params = dict(params)
+    weight = params.pop("cause_weight", None)
+    loss = params.get("loss")
+    if loss == "weighted" and weight is not None:
+        params["class_weight"] = (1.0, float(weight))
+    if loss is not None and loss != "focal":
+        params.pop("alpha", None)
+        params.pop("gamma", None)
+    return params
+
+
+def default_search_space(finetune_layers=0):
+    """The Optuna distributions searched by default.
+
+    ``lr`` (log-uniform 1e-5..1e-3), ``loss`` (focal / weighted / ce) with
+    ``alpha`` and ``gamma`` (focal) and ``cause_weight`` (weighted),
+    ``dropout``, ``architecture``, ``pooling`` and the decision ``threshold``.
+    ``finetune_layers`` stays 0 (frozen encoder, cached vectors) unless
+    ``finetune_layers=k`` > 0 adds an integer range 0..k.
+    """
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    space = {
+        "lr": FloatDistribution(1e-5, 1e-3, log=True),
+        "loss": CategoricalDistribution(["focal", "weighted", "ce"]),
+        "alpha": FloatDistribution(0.1, 0.9),
+        "gamma": FloatDistribution(0.0, 5.0),
+        "cause_weight": FloatDistribution(1.0, 12.0, log=True),
+        "dropout": FloatDistribution(0.0, 0.5),
+        "architecture": CategoricalDistribution(["coattention", "concat"]),
+        "pooling": CategoricalDistribution(["mean", "cls"]),
+        "threshold": FloatDistribution(0.1, 0.9),
+    }
+    if finetune_layers:
+        space["finetune_layers"] = IntDistribution(0, int(finetune_layers))
+    return space
+
+
+def _retrying(action, what, attempts=20):
+    """Run ``action()``, retrying briefly on the errors of concurrent schema/study creation."""
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    delay = 0.1
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (IntegrityError, OperationalError, optuna.exceptions.DuplicatedStudyError) as exc:
+            if attempt == attempts - 1:
+                raise RuntimeError(f"could not {what} after {attempts} attempts: {exc}") from exc
+            time.sleep(delay * (1 + np.random.random()))
+            delay = min(delay * 2, 2.0)
+
+
+def make_storage(url=None, *, heartbeat_interval=60, grace_period=None, max_retry=3):
+    """An ``optuna.storages.RDBStorage`` with a heartbeat and retry of stale trials.
+
+    Parameters
+    ----------
+    url : str or None
+        SQLAlchemy URL: ``sqlite:///path/study.db`` (one machine; the folder is
+        created) or ``postgresql://user:pass@host/db`` (several machines;
+        needs a driver such as psycopg2). None: ``sqlite:///optuna.db``.
+    heartbeat_interval : int
+        Seconds between a running trial's heartbeats.
+    grace_period : int or None
+        A RUNNING trial whose last heartbeat is older than this is stale: it
+        is marked FAILED and queued again. None: 2 x ``heartbeat_interval``.
+    max_retry : int or None
+        How many times one trial may be retried (None: forever).
+    """
+    import optuna
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+    url = url or "sqlite:///optuna.db"
+    engine_kwargs = {}
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Several worker processes write to one file: wait for locks instead of failing.
+        engine_kwargs["connect_args"] = {"timeout": 120}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _retrying(lambda: RDBStorage(
+            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period or 2 * heartbeat_interval,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
+        ), "open the storage")
+
+
+def create_study(storage, study_name=DEFAULT_STUDY, *, seed=None):
+    """Create the study, or load it when it exists; safe when several workers race.
+
+    The study maximises the score. The TPE sampler (``constant_liar``, so
+    concurrent workers spread out) is not stored: each worker has its own;
+    give workers different seeds.
+    """
+    import optuna
+
+    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+    return _retrying(lambda: optuna.create_study(storage=storage, study_name=study_name,
+                                                 direction="maximize", sampler=sampler,
+                                                 load_if_exists=True), "create or load the study")
+
+
+class _StopAfterFailures:
+    """Stop this worker after ``limit`` trials in a row failed in it (e.g. broken data)."""
+
+    def __init__(self, limit=5):
+        self.limit = limit
+        self.count = 0
+
+    def __call__(self, study, trial):
+        from optuna.trial import TrialState
+
+        self.count = self.count + 1 if trial.state == TrialState.FAIL else 0
+        if self.count >= self.limit:
+            study.stop()
+
+
+@contextlib.contextmanager
+def interrupt_leaves_trial_running():
+    """Make Ctrl-C (SIGINT) end the process like a kill, so the trial is retried.
+
+    Optuna marks a trial interrupted by ``KeyboardInterrupt`` as FAILED and
+    never retries it. Inside this context SIGINT raises ``SystemExit``
+    instead, which Optuna does not catch: the trial stays RUNNING, its
+    heartbeat stops, and after the grace period it is failed and queued again
+    like the trial of a killed worker. (Only in the main thread.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Counter:
+    """Counts the trials this worker finished."""
+
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, study, trial):
+        self.n += 1
+
+
+def n_complete(study):
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def run_search(X, y, *, study, estimator=None, param_distributions=None, n_trials=None,
+               max_trials=None, cv=3, scoring="f1", timeout=None, refit=False, verbose=0):
+    """Run (or continue) a search on ``study``; returns the fitted ``OptunaSearchCV``.
+
+    Parameters
+    ----------
+    X, y : training data (the sentence-row frame for the default estimator).
+    study : optuna.Study
+        From :func:`create_study`; other workers may share it.
+    estimator : estimator or None
+        None: a :class:`SearchableClassifier` with default parameters.
+    param_distributions : dict or None
+        None: :func:`default_search_space`.
+    n_trials : int or None
+        New trials in this call (None: until ``max_trials`` or ``timeout``).
+    max_trials : int or None
+        Cap on COMPLETE trials of the whole study. When it is already reached
+        no trial runs and ``None`` is returned.
+    cv : int or splitter
+        An int is ``ThreadKFold(cv)`` (the same folds in every worker).
+    scoring, timeout, refit, verbose
+        As in ``OptunaSearchCV`` (``refit`` defaults to False here: with
+        several workers, refit once at the end instead).
+
+    Returns
+    -------
+    OptunaSearchCV or None
+        Fitted; ``worker_trials_`` is the number of trials this call ran.
+    """
+    import optuna
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+    from optuna_integration import OptunaSearchCV
+
+    if n_trials is None and max_trials is None and timeout is None:
+        raise ValueError("give n_trials, max_trials or timeout, or the search never ends")
+    if max_trials is not None and n_complete(study) >= max_trials:
+        return None
+    counter = _Counter()
+    callbacks = [counter, _StopAfterFailures()]
+    if max_trials is not None:
+        callbacks.append(MaxTrialsCallback(max_trials, states=(TrialState.COMPLETE,)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # OptunaSearchCV reports fold scores to the deprecated optuna.terminator.
+        warnings.filterwarnings("ignore", message=".*optuna.terminator.*", category=FutureWarning)
+        search = OptunaSearchCV(
+            SearchableClassifier() if estimator is None else estimator,
+            default_search_space() if param_distributions is None else param_distributions,
+            cv=ThreadKFold(cv) if isinstance(cv, int) else cv, scoring=scoring, study=study,
+            n_trials=n_trials, timeout=timeout, refit=refit, callbacks=callbacks, verbose=verbose)
+        search.fit(X, y)
+    search.worker_trials_ = counter.n  # trials run by this call (other workers add theirs)
+    return search
+
+
+def study_report(study):
+    """JSON-able summary of a study: best trial and every trial."""
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    states = {s.name: sum(t.state == s for t in trials) for s in TrialState}
+    report = {"study_name": study.study_name, "n_trials": len(trials),
+              "states": {k: v for k, v in states.items() if v}}
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if complete:
+        best = study.best_trial
+        report.update({
+            "best_trial": best.number, "best_score": best.value,
+            "best_params": _jsonable(best.params),
+            "best_estimator_params": _jsonable(estimator_params(best.params)),
+        })
+    def retry_of(trial):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
+
+    report["trials"] = [{
+        "number": t.number, "state": t.state.name, "value": t.value,
+        "params": _jsonable(t.params),
+        "split_scores": _jsonable({k: v for k, v in t.user_attrs.items() if k.startswith("split")}),
+        "retry_of": retry_of(t),
+        "seconds": None if t.duration is None else t.duration.total_seconds(),
+    } for t in trials]
+    return report
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def build_parser(prog=None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog or "empathy-cause search",
+        description="Hyperparameter search of EmpathyCauseClassifier with OptunaSearchCV "
+                    "(thread-aware folds, F1). Trials are stored in a database, so an "
+                    "interrupted search resumes and several workers (processes or machines) "
+                    "can share one study.")
+    parser.add_argument("--data", default="demo",
+                        help="dataset: RECCON folder/.json, AcnEmpathize-Cause .csv or 'demo'")
+    parser.add_argument("--subset", default=None, help="loader subset (RECCON: train/valid)")
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="search on a random sample of N threads")
+    parser.add_argument("--out", default="results/search",
+                        help="output folder (best.json, default SQLite file) (default: results/search)")
+    parser.add_argument("--storage", default=None,
+                        help="SQLAlchemy URL of the study database, e.g. sqlite:///search.db or "
+                             "postgresql://user:pass@host/db (default: sqlite:///OUT/study.db)")
+    parser.add_argument("--study-name", default=DEFAULT_STUDY, help=f"(default: {DEFAULT_STUDY})")
+    parser.add_argument("--n-trials", type=int, default=None,
+                        help="new trials per worker (default: until --max-trials)")
+    parser.add_argument("--max-trials", type=int, default=None,
+                        help="cap on finished trials of the whole study (default: 50 when "
+                             "--n-trials and --timeout are not given)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per worker")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes started by this command (default: 1); more "
+                             "workers elsewhere may join with the same --storage and --study-name")
+    parser.add_argument("--folds", type=int, default=3, help="ThreadKFold splits (default: 3)")
+    parser.add_argument("--scoring", default="f1", help="scikit-learn scorer (default: f1)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="sampler seed (worker i uses seed+i) and sample seed")
+    parser.add_argument("--finetune-layers", type=int, default=0, metavar="K",
+                        help="also search finetune_layers in 0..K (default: 0, frozen encoder only)")
+    parser.add_argument("--encoder", default=None, help="encoder folder (default: embedded MiniLM)")
+    parser.add_argument("--cache-dir", default=None, help="on-disk cache of sentence vectors")
+    parser.add_argument("--max-epochs", type=int, default=None, help="(default: estimator's)")
+    parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+                        help="fixed EmpathyCauseClassifier parameter (repeatable)")
+    parser.add_argument("--heartbeat-interval", type=int, default=60,
+                        help="seconds between heartbeats of a running trial (default: 60)")
+    parser.add_argument("--grace-period", type=int, default=None,
+                        help="a trial silent this long is failed and retried "
+                             "(default: 2 x heartbeat interval)")
+    parser.add_argument("--max-retry", type=int, default=3,
+                        help="retries of one interrupted trial (default: 3)")
+    parser.add_argument("--save-model", default=None, metavar="DIR",
+                        help="refit the best parameters on all the data and save the model here")
+    parser.add_argument("--verbose", "-v", action="count", default=0)
+    return parser
+
+
+def _storage_url(args):
+    return args.storage or f"sqlite:///{Path(args.out) / 'study.db'}"
+
+
+def _safe_url(url):
+    """The storage URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL fails later anyway
+        return "(unparsable URL)"
+
+
+def _fixed_params(args):
+    params = {}
+    for key in ("encoder", "cache_dir", "max_epochs"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    params.update(dict(args.param))
+    return params
+
+
+def _worker(args, index=0):
+    """One worker: open the storage, load the study and data, run trials. Returns #new trials."""
+    if args.workers > 1:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.workers))
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
+    storage = make_storage(_storage_url(args), heartbeat_interval=args.heartbeat_interval,
+                           grace_period=args.grace_period, max_retry=args.max_retry)
+    seed = None if args.seed is None else args.seed + index
+    study = create_study(storage, args.study_name, seed=seed)
+    X, y = load_benchmark_data(args.data, args.subset, args.sample,
+                               0 if args.seed is None else args.seed)
+    estimator = SearchableClassifier(**_fixed_params(args))
+    try:
+        with interrupt_leaves_trial_running():
+            search = run_search(X, y, study=study, estimator=estimator,
+                                param_distributions=default_search_space(args.finetune_layers),
+                                n_trials=args.n_trials, max_trials=args.max_trials, cv=args.folds,
+                                scoring=args.scoring, timeout=args.timeout, verbose=args.verbose)
+    except SystemExit:
+        print(f"worker {index} interrupted: its running trial will be retried once its heartbeat "
+              f"is older than the grace period, by the next worker that starts a trial "
+              f"(run the same command again to resume)", file=sys.stderr, flush=True)
+        raise
+    new = 0 if search is None else search.worker_trials_
+    print(f"worker {index}: {'no trial run (max trials reached)' if search is None else f'{new} new trial(s)'}; "
+          f"study {args.study_name!r} has {n_complete(study)} complete trial(s)", flush=True)
+    return new
+
+
+def _worker_entry(args, index):
+    try:
+        _worker(args, index)
+    except KeyboardInterrupt:  # pragma: no cover
+        pass
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.n_trials is None and args.max_trials is None and args.timeout is None:
+        args.max_trials = 50
+    if args.workers < 1:
+        raise SystemExit("--workers must be at least 1")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
+    started = time.perf_counter()
+    # Create the schema and the study once, before any worker starts.
+    storage = make_storage(_storage_url(args), heartbeat_interval=args.heartbeat_interval,
+                           grace_period=args.grace_period, max_retry=args.max_retry)
+    study = create_study(storage, args.study_name, seed=args.seed)
+    print(f"study {args.study_name!r} at {_safe_url(_storage_url(args))}: {len(study.trials)} trial(s) so far, "
+          f"{n_complete(study)} complete", flush=True)
+    if args.workers == 1:
+        _worker(args, 0)
+    else:
+        context = multiprocessing.get_context("spawn")
+        processes = [context.Process(target=_worker_entry, args=(args, i)) for i in range(args.workers)]
+        for p in processes:
+            p.start()
+        try:
+            for p in processes:
+                p.join()
+        except KeyboardInterrupt:
+            for p in processes:
+                p.join()
+            return 130
+        failed = [p.exitcode for p in processes if p.exitcode]
+        if failed:
+            print(f"warning: {len(failed)} worker(s) exited with codes {failed}", file=sys.stderr)
+
+    study = create_study(storage, args.study_name)
+    report = study_report(study)
+    if args.save_model and "best_params" in report:
+        X, y = load_benchmark_data(args.data, args.subset, args.sample,
+                                   0 if args.seed is None else args.seed)
+        params = {**_fixed_params(args), **estimator_params(report["best_params"])}
+        model = EmpathyCauseClassifier(**params).fit(X, y)
+        model.save(args.save_model)
+        report["saved_model"] = str(args.save_model)
+    report.update({"storage": _safe_url(_storage_url(args)),
+                   "data": str(args.data), "subset": args.subset, "sample": args.sample,
+                   "folds": args.folds, "scoring": args.scoring,
+                   "fixed_params": _jsonable(_fixed_params(args)),
+                   "seconds": time.perf_counter() - started})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "best.json").write_text(json.dumps(report, indent=2, allow_nan=True))
+    if "best_params" in report:
+        print(f"best score {report['best_score']:.4f} (trial {report['best_trial']}): "
+              f"{json.dumps(report['best_estimator_params'])}")
+    else:
+        print("no complete trial yet")
+    print(f"wrote {out / 'best.json'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

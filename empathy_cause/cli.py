@@ -1,0 +1,237 @@
+"""The ``empathy-cause`` command.
+
+``demo`` trains on the built-in set and shows the causes it finds;
+``train`` / ``predict`` / ``evaluate`` work on a user's data and model folders;
+``analyze`` writes the dataset report; ``benchmark`` and ``search`` run the
+paper's experiments (their options live in ``empathy_cause.benchmarks``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+BENCHMARKS = ("ablation", "followups", "compare", "speed")
+
+
+def _param(text: str):
+    """``key=value`` with value read as JSON when it parses (numbers, null, lists), else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def _data_args(parser, *, labels_required=True):
+    parser.add_argument("--data", required=True,
+                        help="'demo', a RECCON folder/.json, or an AcnEmpathize-Cause .csv")
+    parser.add_argument("--subset", default=None, help="RECCON subset (train, valid, test)")
+
+
+def _load(args):
+    from .data import load_dataset
+
+    kwargs = {"subset": args.subset} if args.subset else {}
+    return load_dataset(args.data, **kwargs)
+
+
+def _estimator_params(args) -> dict:
+    params = dict(args.param or [])
+    for name in ("encoder", "max_epochs", "random_state"):
+        value = getattr(args, name, None)
+        if value is not None:
+            params[name] = value
+    if params.get("class_weight") is not None:
+        params["class_weight"] = tuple(params["class_weight"])
+    return params
+
+
+def _model_args(parser):
+    parser.add_argument("--encoder", default=None, help="encoder folder or local HF name (default: embedded MiniLM)")
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--param", type=_param, action="append", metavar="KEY=VALUE",
+                        help="any EmpathyCauseClassifier parameter, e.g. --param loss=ce (repeatable)")
+    parser.add_argument("--verbose", "-v", action="store_true")
+
+
+def _print_metrics(metrics: dict) -> None:
+    print("  ".join(f"{name} {value:.4f}" for name, value in metrics.items()))
+
+
+# ----------------------------------------------------------------- commands
+
+def cmd_demo(args) -> int:
+    from . import EmpathyCauseClassifier, ThreadShuffleSplit, load_demo
+    from .metrics import cause_metrics
+    from .visualize import plot_attention, render_html
+
+    X, y, groups = load_demo()
+    train, test = next(ThreadShuffleSplit(test_size=0.25, random_state=args.random_state).split(X))
+    params = {"validation_fraction": None, "lr": 1e-3, **_estimator_params(args)}
+    print(f"Training on {len(train)} sentences of the built-in demo set "
+          f"({len(np.unique(groups[train]))} threads); showing {len(np.unique(groups[test]))} held-out threads.")
+    clf = EmpathyCauseClassifier(verbose=int(args.verbose), **params).fit(X.iloc[train], y[train])
+    X_test, y_test = X.iloc[test].reset_index(drop=True), y[test]
+    proba = clf.predict_proba(X_test)[:, 1]
+    predicted = (proba >= clf.decision_threshold()).astype(int)
+    for pair_id, rows in X_test.groupby("pair_id", sort=False).indices.items():
+        print(f"\n== {pair_id}")
+        for row in rows:
+            sentence = X_test["post"].iat[row][X_test["sentence_index"].iat[row]]
+            mark = "[CAUSE]" if predicted[row] else "       "
+            gold = " (true cause)" if y_test[row] else ""
+            print(textwrap.fill(f"{mark} {proba[row]:.2f}  {sentence}{gold}", width=100,
+                                subsequent_indent=" " * 14))
+        print(textwrap.fill(f"  Reply: {X_test['reply'].iat[rows[0]]}", width=100, subsequent_indent="    "))
+    print("\nHeld-out metrics (cause class):")
+    _print_metrics(cause_metrics(y_test, predicted, proba))
+    out = Path(args.out)
+    html_path = render_html(X_test, proba, out / "causes.html", y=y_test, threshold=clf.decision_threshold(),
+                            title="empathy-cause demo: held-out threads")
+    first = X_test.iloc[0]
+    _, attention = clf.explain(first["post"], first["reply"])
+    plot_attention(attention, out / "attention.png")
+    print(f"\nView: {html_path} (sentences shaded by cause probability), {out / 'attention.png'}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from . import EmpathyCauseClassifier
+    from .metrics import cause_metrics
+
+    X, y, _ = _load(args)
+    if y is None:
+        raise SystemExit(f"{args.data} has no labels: training needs them")
+    clf = EmpathyCauseClassifier(verbose=int(args.verbose), **_estimator_params(args)).fit(X, y)
+    path = clf.save(args.model)
+    proba = clf.predict_proba(X)[:, 1]
+    print(f"Trained on {len(X)} sentences ({len(clf.history)} epochs); saved to {path}")
+    print("Training-set metrics:")
+    _print_metrics(cause_metrics(y, (proba >= clf.decision_threshold()).astype(int), proba))
+    return 0
+
+
+def _predictions(args):
+    from . import EmpathyCauseClassifier
+
+    clf = EmpathyCauseClassifier.load(args.model)
+    X, y, _ = _load(args)
+    proba = clf.predict_proba(X)[:, 1]
+    return clf, X, y, proba
+
+
+def cmd_predict(args) -> int:
+    import pandas as pd
+
+    from .visualize import render_html
+
+    clf, X, y, proba = _predictions(args)
+    table = pd.DataFrame({
+        "pair_id": X["pair_id"].to_numpy() if "pair_id" in X else None,
+        "sentence_index": X["sentence_index"].to_numpy(),
+        "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"])],
+        "probability": proba,
+        "prediction": (proba >= clf.decision_threshold()).astype(int),
+    })
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"Wrote {len(table)} predictions to {args.out}")
+    else:
+        table.to_csv(sys.stdout, index=False)
+    if args.html:
+        render_html(X, proba, args.html, y=y, threshold=clf.decision_threshold())
+        print(f"Wrote {args.html}", file=sys.stderr)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .metrics import cause_metrics
+
+    clf, X, y, proba = _predictions(args)
+    if y is None:
+        raise SystemExit(f"{args.data} has no labels: evaluation needs them")
+    metrics = cause_metrics(y, (proba >= clf.decision_threshold()).astype(int), proba)
+    print(json.dumps({"n_sentences": len(X), "threshold": clf.decision_threshold(), **metrics}, indent=2))
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from .analysis import write_report
+
+    X, y, _ = _load(args)
+    path = write_report(X, y, args.out)
+    print(f"Wrote {path}")
+    return 0
+
+
+def _delegate(module_name: str, argv) -> int:
+    module = importlib.import_module(f"empathy_cause.benchmarks.{module_name}")
+    return module.main(argv) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="empathy-cause", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="train on the built-in demo set and show the causes found")
+    _model_args(demo)
+    demo.add_argument("--out", default="empathy-cause-demo", help="folder for the HTML view and heatmap")
+    demo.set_defaults(func=cmd_demo)
+
+    train = commands.add_parser("train", help="train on labelled data and save the model folder")
+    _data_args(train)
+    _model_args(train)
+    train.add_argument("--model", required=True, help="output model folder")
+    train.set_defaults(func=cmd_train)
+
+    for name, func, text in (("predict", cmd_predict, "cause probabilities for every post sentence"),
+                             ("evaluate", cmd_evaluate, "the paper's metrics on labelled data")):
+        sub = commands.add_parser(name, help=text)
+        _data_args(sub)
+        sub.add_argument("--model", required=True, help="model folder written by train")
+        if name == "predict":
+            sub.add_argument("--out", help="CSV file (default: standard output)")
+            sub.add_argument("--html", help="also write an HTML view with causes highlighted")
+        sub.set_defaults(func=func)
+
+    analyze = commands.add_parser("analyze", help="the paper's dataset analyses as a Markdown report")
+    _data_args(analyze)
+    analyze.add_argument("--out", required=True, help="output folder")
+    analyze.set_defaults(func=cmd_analyze)
+
+    benchmark = commands.add_parser("benchmark", help=f"run a benchmark: {', '.join(BENCHMARKS)}",
+                                    add_help=False)
+    benchmark.add_argument("name", choices=BENCHMARKS)
+    benchmark.add_argument("rest", nargs=argparse.REMAINDER)
+    benchmark.set_defaults(func=lambda a: _delegate(a.name, a.rest))
+
+    search = commands.add_parser("search", help="Optuna hyperparameter search (resumable)", add_help=False)
+    search.add_argument("rest", nargs=argparse.REMAINDER)
+    search.set_defaults(func=lambda a: _delegate("search", a.rest))
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
+        # Bad input: one clear line, not a stack trace.
+        print(f"empathy-cause {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

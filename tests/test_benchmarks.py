@@ -1,0 +1,97 @@
+"""The benchmark commands: ablation (Table 3) and follow-ups write their table, JSON and plot."""
+
+import json
+
+import numpy as np
+import pytest
+
+from empathy_cause.benchmarks import ablation, followups
+from empathy_cause.benchmarks.common import Config, markdown_table, summarise
+from tests.tiny_models import make_tiny_bert
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory):
+    return str(make_tiny_bert(tmp_path_factory.mktemp("benchmarks") / "bert"))
+
+
+def _run(module, tmp_path, encoder, *extra):
+    out = tmp_path / "out"
+    code = module.main(["--data", "demo", "--runs", "2", "--max-epochs", "1", "--encoder", encoder,
+                        "--out", str(out), "--quiet", "--param", "hidden_size=16", *extra])
+    assert code == 0
+    table = (out / "table.md").read_text()
+    results = json.loads((out / "results.json").read_text())
+    assert (out / "precision_recall.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return table, results
+
+
+def _row(table, label):
+    rows = [line for line in table.splitlines() if line.startswith(f"| {label}")]
+    assert len(rows) == 1, f"no single row {label!r} in\n{table}"
+    return [cell.strip() for cell in rows[0].strip("|").split("|")]
+
+
+def test_ablation_writes_table_json_and_plot(tmp_path, tiny_encoder):
+    table, results = _run(ablation, tmp_path, tiny_encoder)
+    for config in ablation.CONFIGS.values():
+        cells = _row(table, config.label)
+        assert len(cells) == 8
+        assert all("±" in c for c in cells[2:7])
+        assert (cells[1] == "-") == (config.kind == "dummy")
+    assert results["complete"] is True
+    assert len(results["runs"]) == 2 * len(ablation.CONFIGS)
+    assert {r["seed"] for r in results["runs"]} == {0, 1}
+    majority = [r for r in results["runs"] if r["config"] == "majority"]
+    assert all(r["metrics"]["f1"] == 0.0 and r["metrics"]["test_loss"] is None for r in majority)
+    focal = [r for r in results["runs"] if r["config"] == "focal"]
+    assert all(r["metrics"]["test_loss"] > 0 and r["epochs"] == 1 for r in focal)
+    assert focal[0]["model"]["classifier_params"]["loss"] == "focal"
+    # The split changes with the seed, and every configuration of a run shares it.
+    assert focal[0]["n_test"] != focal[1]["n_test"] or focal[0]["n_train"] != focal[1]["n_train"]
+    run0 = {r["n_test"] for r in results["runs"] if r["run"] == 0}
+    assert len(run0) == 1
+    summary = results["summary"]["weights_1_11"]
+    values = [r["metrics"]["f1"] for r in results["runs"] if r["config"] == "weights_1_11"]
+    assert summary["f1"]["mean"] == pytest.approx(np.mean(values))
+    assert summary["f1"]["std"] == pytest.approx(np.std(values, ddof=1))
+
+
+def test_ablation_config_subset_and_sample(tmp_path, tiny_encoder):
+    table, results = _run(ablation, tmp_path, tiny_encoder, "--configs", "focal_concat", "random",
+                          "--sample", "10")
+    assert results["n_threads"] == 10
+    assert {r["config"] for r in results["runs"]} == {"focal_concat", "random"}
+    assert "Binary Focal Loss |" not in table
+
+
+def test_followups_writes_table(tmp_path, tiny_encoder):
+    configs = ["baseline", "threshold", "undersample", "undersample_sentences", "balanced",
+               "stopwords", "synonyms", "backtranslation"]
+    table, results = _run(followups, tmp_path, tiny_encoder, "--configs", *configs)
+    for name in configs:
+        config = followups.CONFIGS[name]
+        cells = _row(table, config.label)
+        if config.kind == "unavailable":
+            assert cells[1] == "not available offline"
+        else:
+            assert all("±" in c for c in cells[1:7])
+    runs = results["runs"]
+    threshold = [r for r in runs if r["config"] == "threshold"]
+    assert all(0.0 <= r["threshold"] <= 1.0 for r in threshold)
+    balanced = [r for r in runs if r["config"] == "balanced"]
+    assert all(r["test_positive_rate"] > 0.35 for r in balanced)
+    assert "not comparable" in table
+    assert not any(r["config"] in ("synonyms", "backtranslation") for r in runs)
+
+
+def test_markdown_table_marks_unavailable_and_missing():
+    configs = [Config("a", "A"), Config("b", "B", kind="unavailable", note="no data offline")]
+    records = [{"config": "a", "metrics": {"test_loss": 0.1, "precision": 0.5, "recall": 0.5,
+                                           "f1": 0.5, "accuracy": 0.9, "roc_auc": float("nan")},
+                "fit_seconds": 1.0, "epochs": 3}]
+    table = markdown_table(summarise(records, configs), configs)
+    assert "| A | 0.1000 ± 0.0000 | 0.5000 ± 0.0000 |" in table
+    assert "n/a" in table  # NaN AUC
+    assert "| B [1] | not available offline |" in table
+    assert "[1] no data offline" in table

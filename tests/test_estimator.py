@@ -1,0 +1,231 @@
+"""EmpathyCauseClassifier: the sklearn contract, the frame contract, training and persistence."""
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from empathy_cause import EmpathyCauseClassifier, ThreadKFold, pairs_to_frame
+from empathy_cause.losses import BinaryFocalLoss, make_criterion
+
+
+@pytest.fixture
+def make_clf(tiny_bert):
+    def make(**params):
+        defaults = dict(encoder=tiny_bert, max_epochs=2, hidden_size=16, random_state=0)
+        return EmpathyCauseClassifier(**{**defaults, **params})
+    return make
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_bert, demo):
+    X, y, _ = demo
+    return EmpathyCauseClassifier(encoder=tiny_bert, max_epochs=2, hidden_size=16,
+                                  random_state=0).fit(X, y)
+
+
+def test_fit_predict_shapes(fitted, demo):
+    X, y, _ = demo
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+    assert list(fitted.classes_) == [0, 1]
+    assert set(np.unique(fitted.predict(X))) <= {0, 1}
+    assert len(fitted.history) >= 1 and "valid_f1" in fitted.history[-1]
+
+
+def test_rows_are_self_contained(fitted, demo):
+    """Shuffled rows and row subsets get the same per-row probabilities."""
+    X, _, _ = demo
+    expected = fitted.predict_proba(X)[:, 1]
+    order = np.random.default_rng(0).permutation(len(X))
+    shuffled = fitted.predict_proba(X.iloc[order])[:, 1]
+    np.testing.assert_allclose(shuffled, expected[order], rtol=1e-5, atol=1e-6)
+    subset = order[:37]
+    np.testing.assert_allclose(fitted.predict_proba(X.iloc[subset])[:, 1], expected[subset],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_threshold_drives_predict(fitted, demo):
+    X, _, _ = demo
+    proba = fitted.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(fitted.predict(X), (proba >= 0.5).astype(int))
+    low = clone(fitted).set_params(threshold=0.0)
+    low.initialize()
+    low.module_.load_state_dict(fitted.module_.state_dict())
+    assert low.predict(X).all()
+
+
+def test_same_random_state_same_predictions(make_clf, demo):
+    X, y, _ = demo
+    a = make_clf(random_state=3).fit(X, y).predict_proba(X)
+    b = make_clf(random_state=3).fit(X, y).predict_proba(X)
+    c = make_clf(random_state=4).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_training_lowers_the_loss(make_clf, demo):
+    X, y, _ = demo
+    clf = make_clf(max_epochs=6, validation_fraction=None, lr=1e-3).fit(X, y)
+    losses = [h["train_loss"] for h in clf.history]
+    assert losses[-1] < losses[0]
+
+
+def test_validation_split_keeps_threads_apart(make_clf, demo):
+    X, y, groups = demo
+    clf = make_clf()
+    clf.seed_ = 0
+    train, valid = clf.get_split_datasets(X, y)
+    train_threads = set(groups[train.rows])
+    valid_threads = set(groups[valid.rows])
+    assert valid_threads and not train_threads & valid_threads
+    assert len(train) + len(valid) == len(X)
+
+
+def test_clone_get_set_params_round_trip(make_clf):
+    clf = make_clf(loss="weighted", class_weight=(1.0, 3.0))
+    params = clf.get_params()
+    assert params["loss"] == "weighted" and params["class_weight"] == (1.0, 3.0)
+    assert params["optimizer__weight_decay"] == 0.01 and params["optimizer__eps"] == 1e-8
+    cloned = clone(clf)
+    assert cloned.get_params().keys() == params.keys()
+    cloned.set_params(loss="ce", dropout=0.1)
+    assert cloned.loss == "ce" and cloned.dropout == 0.1 and clf.loss == "weighted"
+
+
+def test_grid_search_with_group_kfold(make_clf, demo):
+    X, y, groups = demo
+    search = GridSearchCV(make_clf(max_epochs=1), {"loss": ["focal", "ce"]},
+                          cv=GroupKFold(2), scoring="f1")
+    search.fit(X, y, groups=groups)
+    assert set(search.cv_results_["param_loss"]) == {"focal", "ce"}
+    assert search.best_estimator_.predict(X).shape == (len(X),)
+
+
+def test_cross_val_score_with_thread_kfold(make_clf, demo):
+    X, y, _ = demo
+    scores = cross_val_score(make_clf(max_epochs=1), X, y, cv=ThreadKFold(2), scoring="roc_auc")
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_inside_a_pipeline(make_clf, demo):
+    X, y, _ = demo
+    pipe = Pipeline([("keep", FunctionTransformer()), ("clf", make_clf(max_epochs=1))]).fit(X, y)
+    assert pipe.predict_proba(X).shape == (len(X), 2)
+
+
+def test_joblib_round_trip(fitted, demo, tmp_path):
+    X, _, _ = demo
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_save_load_without_pickle(fitted, demo, tmp_path):
+    X, _, _ = demo
+    folder = fitted.save(tmp_path / "model")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = EmpathyCauseClassifier.load(folder)
+    np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X), atol=1e-6)
+    assert loaded.get_params()["hidden_size"] == 16
+    with pytest.raises(FileNotFoundError, match="not a folder written by save"):
+        EmpathyCauseClassifier.load(tmp_path)
+
+
+def test_finetuning_top_layer_only(make_clf, demo):
+    X, y, _ = demo
+    clf = make_clf(finetune_layers=1, max_epochs=1, validation_fraction=None, lr=1e-2).fit(X, y)
+    from empathy_cause.encoders import load_encoder
+
+    original = load_encoder(clf.encoder)[1]
+    tuned = clf.module_.encoder
+    assert torch.equal(tuned.embeddings.word_embeddings.weight, original.embeddings.word_embeddings.weight)
+    assert torch.equal(tuned.encoder.layer[0].output.dense.weight, original.encoder.layer[0].output.dense.weight)
+    assert not torch.equal(tuned.encoder.layer[1].output.dense.weight, original.encoder.layer[1].output.dense.weight)
+    assert clf.predict_proba(X).shape == (len(X), 2)
+
+
+def test_explain_matches_predict_proba(fitted):
+    post = ["My skin is a mess.", "I cried all night.", "I use a gentle cleanser."]
+    reply = "I am so sorry you cried. You are not alone."
+    sentences, attention = fitted.explain(post, reply)
+    X, _ = pairs_to_frame([{"post": post, "reply": reply}])
+    np.testing.assert_allclose(sentences["probability"], fitted.predict_proba(X)[:, 1], atol=1e-6)
+    assert list(attention.columns) == ["I am so sorry you cried.", "You are not alone."]
+    np.testing.assert_allclose(attention.sum(axis=1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda X, y: (X.drop(columns="reply"), y), "reply"),
+    (lambda X, y: (X, y[:-1]), "length|rows"),
+    (lambda X, y: (X, np.where(y == 1, 2, y)), "0/1|0 or 1|binary"),
+])
+def test_bad_input_gets_a_clear_error(make_clf, demo, mutate, message):
+    X, y, _ = demo
+    with pytest.raises(ValueError, match=message):
+        make_clf().fit(*mutate(X, y))
+
+
+def test_rows_sharing_a_pair_id_must_agree(fitted, demo):
+    X, _, _ = demo
+    X = X.copy()
+    X.loc[1, "reply"] = "a different reply"
+    with pytest.raises(ValueError, match="share pair_id"):
+        fitted.predict_proba(X)
+
+
+def test_focal_loss_against_hand_computed_value():
+    logits = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    target = torch.tensor([1, 0])
+    # p_t = 0.5 and e^2 / (e^2 + 1); FL = -(1 - p_t)^2 * ln(p_t)
+    p2 = np.exp(2) / (np.exp(2) + 1)
+    per_sample = np.array([0.25 * np.log(2), -((1 - p2) ** 2) * np.log(p2)])
+    loss = BinaryFocalLoss(alpha=None, gamma=2.0)(logits, target)
+    assert loss.item() == pytest.approx(per_sample.mean(), rel=1e-5)
+    weighted = BinaryFocalLoss(alpha=0.25, gamma=2.0)(logits, target)
+    assert weighted.item() == pytest.approx((0.25 * per_sample[0] + 0.75 * per_sample[1]) / 2, rel=1e-5)
+    ce = BinaryFocalLoss(alpha=None, gamma=0.0)(logits, target)
+    assert ce.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, target).item(), rel=1e-6)
+
+
+def test_weighted_loss_needs_class_weight():
+    with pytest.raises(ValueError, match="class_weight"):
+        make_criterion("weighted")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        make_criterion("hinge")
+
+
+def test_missing_encoder_path_is_named(demo):
+    X, y, _ = demo
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        EmpathyCauseClassifier(encoder="./no/such/model").fit(X, y)
+
+
+def test_auto_threshold_is_tuned_on_validation_and_saved(make_clf, demo, tmp_path):
+    X, y, _ = demo
+    clf = make_clf(threshold="auto").fit(X, y)
+    tuned = clf.tuned_threshold_
+    assert 0.05 <= tuned <= 0.95 and clf.decision_threshold() == tuned
+    proba = clf.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(clf.predict(X), (proba >= tuned).astype(int))
+    assert EmpathyCauseClassifier.load(clf.save(tmp_path / "m")).decision_threshold() == tuned
+
+
+def test_best_f1_threshold_prefers_the_f1_maximum():
+    from empathy_cause.estimator import best_f1_threshold
+
+    y = np.array([0, 0, 0, 1, 1, 1])
+    proba = np.array([0.1, 0.2, 0.25, 0.3, 0.35, 0.9])
+    assert best_f1_threshold(y, proba) == pytest.approx(0.3)
+
+
+def test_invalid_threshold_is_named(fitted, demo):
+    X, _, _ = demo
+    with pytest.raises(ValueError, match="threshold must be"):
+        clone(fitted).set_params(threshold=1.5).decision_threshold()

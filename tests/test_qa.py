@@ -1,0 +1,198 @@
+"""QAClassifier: the question-answering baseline (paper section 5.2) as a scikit-learn estimator."""
+
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, GroupKFold
+
+from empathy_cause.baselines import QAClassifier
+from empathy_cause.baselines.qa import DEFAULT_QUESTION, QARows, _QACollate, clear_model_cache, qa_throughput
+from empathy_cause.data import load_demo, pairs_to_frame, validate_frame
+from tests.tiny_models import make_tiny_bert
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from a second thread, and it is fragile on a busy machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory):
+    return str(make_tiny_bert(tmp_path_factory.mktemp("qa") / "bert"))
+
+
+@pytest.fixture(scope="module")
+def data():
+    """The demo set and a subset of 8 of its 16 threads."""
+    X, y, groups = load_demo()
+    keep = np.isin(groups, np.unique(groups)[:8])
+    return X, y, groups, X[keep].reset_index(drop=True), y[keep], groups[keep]
+
+
+def make(bert, **params):
+    # fp32 keeps the tiny model fast (bf16 kernels are built per new shape);
+    # test_loads_quietly covers the default bf16 autocast.
+    return QAClassifier(bert, **{"max_epochs": 1, "random_state": 0, "precision": "fp32", **params})
+
+
+@pytest.fixture(scope="module")
+def fitted(bert, data):
+    _, _, _, X, y, _ = data
+    return make(bert).fit(X, y)
+
+
+def test_fit_predict_contract(fitted, data):
+    X, y, *_ = data
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 2) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+    assert list(fitted.classes_) == [0, 1]
+    np.testing.assert_array_equal(fitted.predict(X), (proba[:, 1] >= 0.5).astype(int))
+    assert "valid_f1" in fitted.history[-1] and len(fitted.history) == 1
+    assert type(fitted.module_).__name__ == "BertForSequenceClassification"
+
+
+def test_threshold_drives_predict(fitted, data):
+    X = data[0]
+    low = clone(fitted).set_params(threshold=0.0)
+    low.initialize()
+    low.module_.load_state_dict(fitted.module_.state_dict())
+    assert low.predict(X).all()
+
+
+def test_rows_keep_their_order_under_shuffling_and_subsets(fitted, data):
+    X = data[0]
+    expected = fitted.predict_proba(X)[:, 1]
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_allclose(fitted.predict_proba(X.iloc[order])[:, 1], expected[order], atol=1e-5)
+    subset = order[:29]
+    np.testing.assert_allclose(fitted.predict_proba(X.iloc[subset])[:, 1], expected[subset], atol=1e-5)
+
+
+def test_same_random_state_same_predictions(bert, data):
+    _, _, _, X, y, _ = data
+    a = make(bert, random_state=3).fit(X, y).predict_proba(X)
+    b = make(bert, random_state=3).fit(X, y).predict_proba(X)
+    c = make(bert, random_state=4).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_params_clone_and_set_params(bert):
+    clf = make(bert, max_length=64, question_template="Is {sentence} why they care?")
+    params = clf.get_params()
+    for name in ("model", "question_template", "max_length", "loss", "threshold", "batch_size",
+                 "lr", "max_epochs", "max_rows_per_epoch", "random_state"):
+        assert name in params
+    # Only QA's own parameters: none of the co-attention network's.
+    for name in ("architecture", "hidden_size", "context_layers", "finetune_layers", "pooling", "encoder"):
+        assert name not in params
+    assert params["lr"] == 2e-5 and params["batch_size"] == 16
+    twin = clone(clf)
+    assert twin.get_params()["question_template"] == "Is {sentence} why they care?"
+    twin.set_params(max_length=32, loss="focal")
+    assert (twin.max_length, twin.loss, clf.max_length) == (32, "focal", 64)
+
+
+def test_grid_search_with_group_kfold(bert, data):
+    _, _, _, X, y, groups = data
+    search = GridSearchCV(make(bert, validation_fraction=None), {"loss": ["ce", "focal"]},
+                          cv=GroupKFold(2), scoring="roc_auc")
+    search.fit(X, y, groups=groups)
+    assert set(search.cv_results_["param_loss"]) == {"ce", "focal"}
+    assert search.best_estimator_.predict_proba(X).shape == (len(X), 2)
+
+
+def test_max_rows_per_epoch_caps_training_batches(bert, data):
+    _, _, _, X, y, _ = data
+    clf = make(bert, max_rows_per_epoch=40, batch_size=16, validation_fraction=None).fit(X, y)
+    assert len(clf.history[-1, "batches"]) == 3  # 16 + 16 + 8 rows
+
+
+@pytest.mark.parametrize("mutate, error, message", [
+    (lambda X: X.assign(post=X["post"].map(" ".join)), TypeError, "plain str"),
+    (lambda X: X.assign(sentence_index=X["sentence_index"] + 50), ValueError, "out of range"),
+    (lambda X: X.drop(columns="reply"), ValueError, "reply"),
+])
+def test_bad_input_gets_the_frame_error(bert, data, mutate, error, message):
+    X, y, *_ = data
+    with pytest.raises(error, match=message):
+        make(bert).fit(mutate(X), y)
+
+
+def test_bad_template_and_max_length(bert, data):
+    X, y, *_ = data
+    with pytest.raises(ValueError, match="question_template"):
+        make(bert, question_template="Is this a cause?").fit(X, y)
+    with pytest.raises(ValueError, match="max_length"):
+        make(bert, max_length=4).fit(X, y)
+
+
+def test_truncation_cuts_the_reply_first_and_falls_back(bert):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(bert, local_files_only=True)
+    long_reply = "so sorry to hear that " * 40
+    long_sentence = "my skin is bad " * 40
+    X, y = validate_frame(*pairs_to_frame([{"post": ["I feel alone.", long_sentence + "."],
+                                            "reply": long_reply, "labels": [1, 0]}]))
+    dataset = QARows.from_frame(X, y)
+    dataset.measure(tokenizer, DEFAULT_QUESTION, 64)
+    assert dataset.row_fallback.tolist() == [False, True]
+    batch, _ = _QACollate(dataset, tokenizer, DEFAULT_QUESTION, 64)([0, 1])
+    ids = batch.tensors["input_ids"]
+    assert ids.shape == (2, 64)
+    first = tokenizer.decode(ids[0], skip_special_tokens=True)
+    # The short question is kept whole, the reply is cut.
+    assert first.startswith('does the sentence " i feel alone. " cause the empathy in the reply?')
+    assert dataset.row_length.tolist() == [64, 64]
+
+
+def test_loads_quietly(bert, data, capfd):
+    X, y, *_ = data
+    clear_model_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = make(bert, validation_fraction=None, precision="auto").fit(X.iloc[:20], y[:20])
+    assert clf.predict_proba(X.iloc[:20]).shape == (20, 2)
+    captured = capfd.readouterr()
+    assert "LOAD REPORT" not in captured.out + captured.err
+    assert "MISSING" not in captured.out + captured.err
+
+
+def test_missing_model_path_is_named(data):
+    X, y, *_ = data
+    with pytest.raises(FileNotFoundError, match="no/such/model"):
+        QAClassifier("./no/such/model").fit(X, y)
+
+
+def test_explain_is_not_available(fitted):
+    with pytest.raises(NotImplementedError):
+        fitted.explain(["I am sad."], "Hugs.")
+
+
+def test_save_load_and_joblib_round_trip(fitted, data, tmp_path):
+    X = data[0]
+    expected = fitted.predict_proba(X)
+    loaded = QAClassifier.load(fitted.save(tmp_path / "qa"))
+    assert loaded.question_template == fitted.question_template
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, atol=1e-6)
+    joblib.dump(fitted, tmp_path / "qa.joblib")
+    np.testing.assert_allclose(joblib.load(tmp_path / "qa.joblib").predict_proba(X), expected, atol=1e-6)
+
+
+def test_qa_throughput_reports_costs_per_row(bert, data):
+    _, _, _, X, y, _ = data
+    result = qa_throughput(X.iloc[:32], y[:32], model=bert, batch_size=8)
+    assert result["rows"] == 32
+    for key in ("fit_seconds", "predict_seconds", "fit_ms_per_row", "predict_ms_per_row",
+                "fit_rows_per_s", "predict_rows_per_s", "mean_tokens"):
+        assert result[key] > 0
