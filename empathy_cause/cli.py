@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = ["main"]
 
-BENCHMARKS = ("ablation", "followups", "compare", "speed")
+BENCHMARKS = ("ablation", "followups", "compare", "quality", "speed")
 
 
 def _param(text: str):
@@ -79,7 +79,9 @@ def cmd_demo(args) -> int:
 
     X, y, groups = load_demo()
     train, test = next(ThreadShuffleSplit(test_size=0.25, random_state=args.random_state).split(X))
-    params = {"validation_fraction": None, "lr": 1e-3, **_estimator_params(args)}
+    # 30 training pairs are too few for early stopping or a tuned threshold.
+    params = {"lr": 1e-3, "loss": "ce", "validation_fraction": None, "max_epochs": 30, "threshold": 0.3,
+              **_estimator_params(args)}
     print(f"Training on {len(train)} sentences of the built-in demo set "
           f"({len(np.unique(groups[train]))} threads); showing {len(np.unique(groups[test]))} held-out threads.")
     clf = EmpathyCauseClassifier(verbose=int(args.verbose), **params).fit(X.iloc[train], y[train])
@@ -95,7 +97,7 @@ def cmd_demo(args) -> int:
             print(textwrap.fill(f"{mark} {proba[row]:.2f}  {sentence}{gold}", width=100,
                                 subsequent_indent=" " * 14))
         print(textwrap.fill(f"  Reply: {X_test['reply'].iat[rows[0]]}", width=100, subsequent_indent="    "))
-    print("\nHeld-out metrics (cause class):")
+    print("\nHeld-out metrics (cause class; the demo set is tiny, see README for RECCON results):")
     _print_metrics(cause_metrics(y_test, predicted, proba))
     out = Path(args.out)
     html_path = render_html(X_test, proba, out / "causes.html", y=y_test, threshold=clf.decision_threshold(),
@@ -217,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("rest", nargs=argparse.REMAINDER)
     benchmark.set_defaults(func=lambda a: _delegate(a.name, a.rest))
 
-    search = commands.add_parser("search", help="Optuna hyperparameter search (resumable)", add_help=False)
+    # prefix_chars="+": every option after "search" goes to the search's own parser.
+    search = commands.add_parser("search", help="Optuna hyperparameter search (resumable)", add_help=False,
+                                 prefix_chars="+")
     search.add_argument("rest", nargs=argparse.REMAINDER)
     search.set_defaults(func=lambda a: _delegate("search", a.rest))
     return parser

@@ -182,7 +182,7 @@ class EmpathyCauseClassifier(NeuralNetClassifier):
         Tokens per sentence.
     precision : {"auto", "bf16", "fp32"}, default="auto"
         Encoder forward precision; "auto" uses bf16 autocast where the hardware has bf16 units.
-    threshold : float or "auto", default=0.5
+    threshold : float or "auto", default="auto"
         ``predict`` calls a sentence a cause when its probability is at least
         this. "auto" picks the F1-maximising threshold on the internal
         validation split after training (0.5 when there is none), stored as
@@ -225,7 +225,7 @@ class EmpathyCauseClassifier(NeuralNetClassifier):
     def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="focal",
                  alpha=None, gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3,
                  position_features=True, context_layers=1, finetune_layers=0, max_length=64,
-                 precision="auto", threshold=0.5, batch_size=4, accumulation_steps=4, lr=1e-4,
+                 precision="auto", threshold="auto", batch_size=4, accumulation_steps=4, lr=1e-4,
                  max_epochs=20, patience=4, validation_fraction=0.1, cache_dir=None,
                  random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,
                  criterion=None, optimizer=torch.optim.AdamW, train_split=None,

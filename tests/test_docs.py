@@ -253,7 +253,23 @@ def test_api_page_documents_every_public_name(html):
 # --------------------------------------------------------------------------
 
 
+@pytest.fixture
+def restore_global_settings():
+    """Undo the global settings an example may change (scikit-learn config, Optuna logging)."""
+    import optuna
+    import sklearn
+
+    config = sklearn.get_config()
+    verbosity = optuna.logging.get_verbosity()
+    yield
+    sklearn.set_config(**config)
+    optuna.logging.set_verbosity(verbosity)
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.usefixtures("restore_global_settings")
 def test_examples_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -289,6 +305,4 @@ def test_examples_run(page, tmp_path, monkeypatch):
 
                     assert main(argv) == 0, f"{where}: empathy-cause {shlex.join(argv)} failed"
                 ran += 1
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
     print(f"{name}: {ran} examples in {time.perf_counter() - start:.1f} s")

@@ -54,7 +54,8 @@ def test_rows_are_self_contained(fitted, demo):
 def test_threshold_drives_predict(fitted, demo):
     X, _, _ = demo
     proba = fitted.predict_proba(X)[:, 1]
-    np.testing.assert_array_equal(fitted.predict(X), (proba >= 0.5).astype(int))
+    np.testing.assert_array_equal(fitted.predict(X), (proba >= fitted.decision_threshold()).astype(int))
+    assert clone(fitted).set_params(threshold=0.3).decision_threshold() == 0.3
     low = clone(fitted).set_params(threshold=0.0)
     low.initialize()
     low.module_.load_state_dict(fitted.module_.state_dict())

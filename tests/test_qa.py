@@ -68,6 +68,14 @@ def test_threshold_drives_predict(fitted, data):
     assert low.predict(X).all()
 
 
+def test_threshold_auto_is_tuned_on_the_validation_split(bert, data):
+    _, _, _, X, y, _ = data
+    clf = make(bert, threshold="auto").fit(X, y)
+    assert 0.05 <= clf.tuned_threshold_ <= 0.95
+    proba = clf.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(clf.predict(X), (proba >= clf.tuned_threshold_).astype(int))
+
+
 def test_rows_keep_their_order_under_shuffling_and_subsets(fitted, data):
     X = data[0]
     expected = fitted.predict_proba(X)[:, 1]
@@ -166,6 +174,17 @@ def test_loads_quietly(bert, data, capfd):
     captured = capfd.readouterr()
     assert "LOAD REPORT" not in captured.out + captured.err
     assert "MISSING" not in captured.out + captured.err
+
+
+def test_half_precision_checkpoint_trains_in_float32(tmp_path, data):
+    from transformers import AutoModel, AutoTokenizer
+
+    path = make_tiny_bert(tmp_path / "bert32")
+    AutoModel.from_pretrained(path, local_files_only=True).half().save_pretrained(tmp_path / "bert16")
+    AutoTokenizer.from_pretrained(path, local_files_only=True).save_pretrained(tmp_path / "bert16")
+    _, _, _, X, y, _ = data
+    clf = make(str(tmp_path / "bert16"), validation_fraction=None).fit(X.iloc[:20], y[:20])
+    assert {p.dtype for p in clf.module_.parameters()} == {torch.float32}
 
 
 def test_missing_model_path_is_named(data):

@@ -85,9 +85,12 @@ def _load_pretrained(model):
             try:
                 with _quiet_transformers():
                     tokenizer = AutoTokenizer.from_pretrained(key, local_files_only=True)
+                    # float32 weights whatever the checkpoint's dtype (transformers 5
+                    # keeps a half-precision checkpoint in half precision): training
+                    # updates them, and autocast gives the bf16 speed.
                     net, info = AutoModelForSequenceClassification.from_pretrained(
                         key, num_labels=2, local_files_only=True, ignore_mismatched_sizes=True,
-                        output_loading_info=True)
+                        output_loading_info=True, dtype=torch.float32)
             except OSError as exc:
                 raise OSError(
                     f"could not load the QA model {key!r} offline (not a local folder, not in "
@@ -232,7 +235,9 @@ class QAClassifier(EmpathyCauseClassifier):
         Focal and weighted loss parameters, as in EmpathyCauseClassifier.
     precision : {"auto", "bf16", "fp32"}, default="auto"
         Forward precision; "auto" uses bf16 autocast where the hardware has bf16 units.
-    threshold : float, default=0.5
+    threshold : float or "auto", default=0.5
+        As in EmpathyCauseClassifier: "auto" picks the F1-maximising
+        threshold on the validation split (``tuned_threshold_``).
     batch_size : int, default=16
         Rows (sentence-pair inputs) per training batch.
     accumulation_steps : int, default=1

@@ -25,7 +25,6 @@ import json
 import math
 import os
 import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,9 +244,13 @@ def criterion_loss(model, X, y, proba=None):
 
 
 def _jsonable(value):
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """Plain JSON types (NaN becomes null, other objects their repr)."""
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
         return value
-    if isinstance(value, (np.integer, np.floating)):
+    if isinstance(value, np.integer):
         return value.item()
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
@@ -276,7 +279,7 @@ def describe_model(model):
 
 def _log(message, log=True):
     if log:
-        print(message, file=sys.stderr if log == "stderr" else sys.stdout, flush=True)
+        print(message, flush=True)
 
 
 def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_size=0.1,
@@ -379,11 +382,17 @@ def _best_epoch(clf):
 
 
 def _threshold(model):
-    for attr in ("best_threshold_",):
-        if hasattr(model, attr):
-            return float(getattr(model, attr))
+    """The decision threshold the fitted model's ``predict`` used (None for dummies)."""
+    if hasattr(model, "best_threshold_"):  # TunedThresholdClassifierCV
+        return float(model.best_threshold_)
     clf = fitted_classifier(model)
-    return None if clf is None else float(clf.threshold)
+    if clf is None:
+        return None
+    threshold = getattr(clf, "tuned_threshold_", clf.threshold)  # threshold="auto" tunes one
+    try:
+        return float(threshold)
+    except (TypeError, ValueError):
+        return None
 
 
 def summarise(records, configs):
@@ -487,13 +496,13 @@ def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot
     (out_dir / "table.md").write_text(table)
     payload = {
         "benchmark": name,
-        **meta,
+        **_jsonable(meta),
         "configs": {c.name: {"label": c.label, "kind": c.kind, "settings": _jsonable(c.settings),
                              "note": c.note} for c in configs},
-        "summary": summary,
+        "summary": _jsonable(summary),
         "runs": [{k: _jsonable(v) for k, v in r.items() if not k.startswith("_")} for r in records],
     }
-    (out_dir / "results.json").write_text(json.dumps(payload, indent=2, allow_nan=True))
+    (out_dir / "results.json").write_text(json.dumps(payload, indent=2, allow_nan=False))
     paths = {"table": out_dir / "table.md", "json": out_dir / "results.json"}
     if plot:
         paths["plot"] = plot_precision_recall(records, configs, out_dir / "precision_recall.png",

@@ -1,0 +1,5 @@
+"""Speed benchmark: see empathy_cause/benchmarks/speed.py."""
+from empathy_cause.benchmarks.speed import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
