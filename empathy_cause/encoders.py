@@ -76,7 +76,9 @@ def load_encoder(encoder: str | os.PathLike | None):
 
             try:
                 tokenizer = AutoTokenizer.from_pretrained(key, local_files_only=True)
-                model = AutoModel.from_pretrained(key, local_files_only=True)
+                # float32 even for half-precision checkpoints (transformers 5 keeps
+                # their dtype): half weights are slow on CPU and break fine-tuning.
+                model = AutoModel.from_pretrained(key, local_files_only=True, dtype=torch.float32)
             except OSError as exc:
                 raise OSError(
                     f"could not load encoder {key!r} offline (not a local folder, not in "

@@ -287,7 +287,8 @@ class EmpathyCauseClassifier(NeuralNetClassifier):
             ]
         callbacks.append(("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1)))
         if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
+            # "count": skorch's "auto" total assumes its own sampler and is wrong here.
+            callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
         return callbacks
 
     def initialize_module(self):

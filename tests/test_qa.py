@@ -55,7 +55,8 @@ def test_fit_predict_contract(fitted, data):
     assert proba.shape == (len(X), 2) and proba.dtype == np.float32
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
     assert list(fitted.classes_) == [0, 1]
-    np.testing.assert_array_equal(fitted.predict(X), (proba[:, 1] >= 0.5).astype(int))
+    assert fitted.decision_threshold() == fitted.tuned_threshold_  # threshold="auto" by default
+    np.testing.assert_array_equal(fitted.predict(X), (proba[:, 1] >= fitted.tuned_threshold_).astype(int))
     assert "valid_f1" in fitted.history[-1] and len(fitted.history) == 1
     assert type(fitted.module_).__name__ == "BertForSequenceClassification"
 
@@ -70,7 +71,7 @@ def test_threshold_drives_predict(fitted, data):
 
 def test_threshold_auto_is_tuned_on_the_validation_split(bert, data):
     _, _, _, X, y, _ = data
-    clf = make(bert, threshold="auto").fit(X, y)
+    clf = make(bert).fit(X, y)
     assert 0.05 <= clf.tuned_threshold_ <= 0.95
     proba = clf.predict_proba(X)[:, 1]
     np.testing.assert_array_equal(clf.predict(X), (proba >= clf.tuned_threshold_).astype(int))
@@ -103,7 +104,9 @@ def test_params_clone_and_set_params(bert):
     # Only QA's own parameters: none of the co-attention network's.
     for name in ("architecture", "hidden_size", "context_layers", "finetune_layers", "pooling", "encoder"):
         assert name not in params
-    assert params["lr"] == 2e-5 and params["batch_size"] == 16
+    defaults = QAClassifier().get_params()
+    assert (defaults["lr"], defaults["batch_size"], defaults["max_epochs"]) == (2e-5, 16, 3)
+    assert (defaults["max_length"], defaults["threshold"], defaults["model"]) == (128, "auto", None)
     twin = clone(clf)
     assert twin.get_params()["question_template"] == "Is {sentence} why they care?"
     twin.set_params(max_length=32, loss="focal")

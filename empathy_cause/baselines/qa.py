@@ -126,8 +126,9 @@ class QARows(PairRows):
 
     Adds ``reply_texts`` (each pair's reply, unsplit: the QA context) and,
     once :meth:`measure` has run, ``row_length`` (tokens of the row's
-    (question, reply) input after truncation, special tokens included) and ``row_fallback`` (the
-    question alone is too long for ``truncation="only_second"``).
+    (question, reply) input after truncation, special tokens included) and
+    ``row_fallback`` (the question is too long for ``truncation="only_second"``
+    to leave the reply its share).
     """
 
     @classmethod
@@ -235,9 +236,11 @@ class QAClassifier(EmpathyCauseClassifier):
         Focal and weighted loss parameters, as in EmpathyCauseClassifier.
     precision : {"auto", "bf16", "fp32"}, default="auto"
         Forward precision; "auto" uses bf16 autocast where the hardware has bf16 units.
-    threshold : float or "auto", default=0.5
+    threshold : float or "auto", default="auto"
         As in EmpathyCauseClassifier: "auto" picks the F1-maximising
-        threshold on the validation split (``tuned_threshold_``).
+        threshold on the validation split after training
+        (``tuned_threshold_``; 0.5 without validation) and early-stops on
+        each epoch's best-threshold F1; a number is used as is.
     batch_size : int, default=16
         Rows (sentence-pair inputs) per training batch.
     accumulation_steps : int, default=1
@@ -270,7 +273,7 @@ class QAClassifier(EmpathyCauseClassifier):
 
     def __init__(self, model=None, *, question_template=DEFAULT_QUESTION, max_length=128,
                  loss="ce", alpha=None, gamma=2.0, class_weight=None, precision="auto",
-                 threshold=0.5, batch_size=16, accumulation_steps=1, lr=2e-5, max_epochs=3,
+                 threshold="auto", batch_size=16, accumulation_steps=1, lr=2e-5, max_epochs=3,
                  patience=2, max_rows_per_epoch=None, validation_fraction=0.1, random_state=None,
                  verbose=0, device="cpu", module=None, criterion=None,
                  optimizer=torch.optim.AdamW, train_split=None,
@@ -326,9 +329,9 @@ class QAClassifier(EmpathyCauseClassifier):
                              f"other braces (double them: '{{{{'), got {template!r}")
         if not isinstance(self.max_length, (int, np.integer)) or self.max_length < 8:
             raise ValueError(f"max_length must be an int >= 8, got {self.max_length!r}")
-        if self.max_rows_per_epoch is not None and (
-                not isinstance(self.max_rows_per_epoch, (int, np.integer)) or self.max_rows_per_epoch < 1):
-            raise ValueError(f"max_rows_per_epoch must be None or an int >= 1, got {self.max_rows_per_epoch!r}")
+        cap = self.max_rows_per_epoch
+        if cap is not None and (not isinstance(cap, (int, np.integer)) or cap < 1):
+            raise ValueError(f"max_rows_per_epoch must be None or an int >= 1, got {cap!r}")
 
     def _pretrained(self):
         return _load_pretrained(self.model)
@@ -355,6 +358,13 @@ class QAClassifier(EmpathyCauseClassifier):
         dataset = QARows.from_frame(X, y)
         dataset.measure(self._pretrained()[0], self.question_template, int(self.max_length))
         return dataset
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """The inherited thread-wise split, validation rows sorted by length (less padding)."""
+        train, valid = super().get_split_datasets(X, y, **fit_params)
+        if isinstance(valid, QARows) and valid.row_length is not None:
+            valid = valid.subset(np.argsort(valid.row_length[valid.rows], kind="stable"))
+        return train, valid
 
     def get_iterator(self, dataset, training=False):
         if training:

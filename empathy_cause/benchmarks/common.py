@@ -388,11 +388,7 @@ def _threshold(model):
     clf = fitted_classifier(model)
     if clf is None:
         return None
-    threshold = getattr(clf, "tuned_threshold_", clf.threshold)  # threshold="auto" tunes one
-    try:
-        return float(threshold)
-    except (TypeError, ValueError):
-        return None
+    return clf.decision_threshold()
 
 
 def summarise(records, configs):
