@@ -8,6 +8,10 @@ sorts by length, pads to the longest in each batch and uses bf16 autocast
 where the CPU has bf16 units. Both run in the same process, on the same rows,
 so the ratios are comparable even on a noisy shared machine.
 
+It also times the question-answering baseline (:class:`QAClassifier`, which
+encodes each sentence together with the reply, once per row) beside the
+default estimator, per post sentence.
+
 Run: ``python benchmarks/speed.py`` (or ``empathy-cause benchmark speed``).
 """
 
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from ..baselines.qa import qa_throughput
 from ..data import load_dataset, split_sentences
 from ..encoders import clear_embedding_cache, load_encoder, pool
 from ..estimator import EmpathyCauseClassifier
@@ -95,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--naive-rows", type=int, default=120, help="rows timed for the naive implementation")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-finetune", action="store_true", help="skip the fine-tuning rows")
+    parser.add_argument("--no-qa", action="store_true", help="skip the question-answering baseline")
     parser.add_argument("--out", default="results/speed.json")
     return parser
 
@@ -120,12 +126,14 @@ def main(argv=None) -> int:
     for finetune in modes:
         label = "fine-tuned" if finetune else "frozen"
         fits, predicts, naive_fits = [], [], []
+        # Naive fine-tuning runs the whole encoder backwards per row: fewer rows.
+        X_naive_fit = X_naive.iloc[:len(X_naive) // 3] if finetune else X_naive
         for _ in range(args.repeats):
             seconds, clf = _library_fit(X, y, encoder=args.encoder, finetune=finetune)
             fits.append(len(X) / seconds)
             predicts.append(len(X) / _library_predict(clf, X))
-            naive_fits.append(len(X_naive) / naive_pass(X_naive, y_naive, encoder=args.encoder,
-                                                        train=True, finetune=finetune))
+            naive_fits.append(len(X_naive_fit) / naive_pass(X_naive_fit, y_naive, encoder=args.encoder,
+                                                            train=True, finetune=finetune))
         naive_predicts = [len(X_naive) / naive_pass(X_naive, y_naive, encoder=args.encoder)
                           for _ in range(args.repeats)]
         for phase, library, naive in (("fit", fits, naive_fits), ("predict", predicts, naive_predicts)):
@@ -134,6 +142,16 @@ def main(argv=None) -> int:
                          "naive_sentences_per_s": nai, "speedup": lib / nai,
                          "library_runs": library, "naive_runs": naive})
 
+    qa_rows = []
+    if not args.no_qa:
+        frozen = {r["phase"]: r["library_sentences_per_s"] for r in rows if r["encoder"] == "frozen"}
+        runs = [qa_throughput(X, y, model=args.encoder) for _ in range(args.repeats)]
+        for phase in ("fit", "predict"):
+            qa = statistics.median(run[f"{phase}_rows_per_s"] for run in runs)
+            qa_rows.append({"phase": phase, "qa_sentences_per_s": qa,
+                            "coattention_sentences_per_s": frozen[phase],
+                            "qa_cost_ratio": frozen[phase] / qa, "qa_runs": runs})
+
     header = f"{'phase':8} {'encoder':11} {'library sent/s':>15} {'naive sent/s':>13} {'speed-up':>9}"
     print(f"Data: {data} ({len(X)} rows library, {len(X_naive)} rows naive), median of {args.repeats}; "
           f"torch threads {torch.get_num_threads()}")
@@ -141,10 +159,17 @@ def main(argv=None) -> int:
     for r in rows:
         print(f"{r['phase']:8} {r['encoder']:11} {r['library_sentences_per_s']:15.1f} "
               f"{r['naive_sentences_per_s']:13.1f} {r['speedup']:8.1f}x")
+    if qa_rows:
+        print(f"\nQA baseline vs the default (frozen) estimator, same {len(X)} rows, one epoch:")
+        print(f"{'phase':8} {'QA sent/s':>10} {'co-attention sent/s':>20} {'QA costs':>9}")
+        for r in qa_rows:
+            print(f"{r['phase']:8} {r['qa_sentences_per_s']:10.1f} {r['coattention_sentences_per_s']:20.1f} "
+                  f"{r['qa_cost_ratio']:8.1f}x")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"data": data, "rows": len(X), "naive_rows": len(X_naive),
-                               "repeats": args.repeats, "results": rows}, indent=2))
+                               "repeats": args.repeats, "results": rows, "qa": qa_rows},
+                              indent=2, default=str))
     print(f"Wrote {out}")
     return 0
 
