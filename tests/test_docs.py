@@ -64,6 +64,7 @@ API_MODULES = [
     "empathy_cause.encoders",
     "empathy_cause.modules",
     "empathy_cause.losses",
+    "empathy_cause.estimator",
 ]
 
 
