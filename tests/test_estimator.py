@@ -230,3 +230,20 @@ def test_invalid_threshold_is_named(fitted, demo):
     X, _, _ = demo
     with pytest.raises(ValueError, match="threshold must be"):
         clone(fitted).set_params(threshold=1.5).decision_threshold()
+
+
+def test_disk_cache_serves_a_new_process(tiny_bert, tmp_path, monkeypatch):
+    """With cache_dir, vectors encoded once are read back without the encoder."""
+    from empathy_cause import encoders
+
+    texts = ["I feel so alone.", "My skin is finally clearing.", "Hang in there."]
+    encoder = encoders.SentenceEncoder(tiny_bert, cache_dir=str(tmp_path))
+    first = encoder.encode(texts)
+    assert first.shape == (3, 32)
+    encoders.clear_embedding_cache()  # as in a new process
+
+    def no_encoder(*args, **kwargs):
+        raise AssertionError("the encoder ran although the vectors were on disk")
+
+    monkeypatch.setattr(encoders, "load_encoder", no_encoder)
+    np.testing.assert_array_equal(encoder.encode(texts), first)
