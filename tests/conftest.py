@@ -34,3 +34,14 @@ def demo():
     from empathy_cause import load_demo
 
     return load_demo()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models gain nothing from a second thread, and it is fragile on a busy machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -3,28 +3,14 @@
 import json
 
 import pytest
-import torch
 
 from empathy_cause.baselines.prompting import build_prompt
 from empathy_cause.benchmarks.compare import QA_ROWS_PER_EPOCH, build_configs, build_parser, main
-from tests.tiny_models import make_tiny_bert
 
 ROWS = {"focal": "Binary Focal Loss", "prompt": "Few-Shot Prompting", "qa": "Question Answering",
         "random": "Random Labeling", "majority": "Majority Class Labeling"}
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from a second thread, and it is fragile on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def bert(tmp_path_factory):
-    return str(make_tiny_bert(tmp_path_factory.mktemp("compare") / "bert"))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +36,9 @@ def test_configs_skip_prompting_without_an_llm():
     assert build_configs(llm="/some/llm")["prompt"].kind != "unavailable"
 
 
-def test_main_writes_table_and_json_and_skips_prompting(bert, tmp_path, capsys):
+def test_main_writes_table_and_json_and_skips_prompting(tiny_bert, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["--data", "demo", "--max-epochs", "1", "--encoder", bert, "--qa-model", bert,
+    assert main(["--data", "demo", "--max-epochs", "1", "--encoder", tiny_bert, "--qa-model", tiny_bert,
                  "--out", str(out), "--no-plot"]) == 0
     printed = capsys.readouterr().out
     assert "prompting skipped" in printed and "--llm" in printed
@@ -79,7 +65,7 @@ def test_main_writes_table_and_json_and_skips_prompting(bert, tmp_path, capsys):
     qa = next(r for r in runs if r["config"] == "qa")
     assert qa["epochs"] == 1
     assert qa["model"]["classifier_params"]["max_rows_per_epoch"] == QA_ROWS_PER_EPOCH
-    assert qa["model"]["classifier_params"]["model"] == bert
+    assert qa["model"]["classifier_params"]["model"] == tiny_bert
     for name in ("focal", "qa", "random", "majority"):
         assert results["summary"][name]["runs"] == 1
         assert set(results["summary"][name]["f1"]) == {"mean", "std"}

@@ -14,19 +14,7 @@ from empathy_cause.baselines.qa import DEFAULT_QUESTION, QARows, _QACollate, cle
 from empathy_cause.data import load_demo, pairs_to_frame, validate_frame
 from tests.tiny_models import make_tiny_bert
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from a second thread, and it is fragile on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def bert(tmp_path_factory):
-    return str(make_tiny_bert(tmp_path_factory.mktemp("qa") / "bert"))
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +25,16 @@ def data():
     return X, y, groups, X[keep].reset_index(drop=True), y[keep], groups[keep]
 
 
-def make(bert, **params):
+def make(tiny_bert, **params):
     # fp32 keeps the tiny model fast (bf16 kernels are built per new shape);
     # test_loads_quietly covers the default bf16 autocast.
-    return QAClassifier(bert, **{"max_epochs": 1, "random_state": 0, "precision": "fp32", **params})
+    return QAClassifier(tiny_bert, **{"max_epochs": 1, "random_state": 0, "precision": "fp32", **params})
 
 
 @pytest.fixture(scope="module")
-def fitted(bert, data):
+def fitted(tiny_bert, data):
     _, _, _, X, y, _ = data
-    return make(bert).fit(X, y)
+    return make(tiny_bert).fit(X, y)
 
 
 def test_fit_predict_contract(fitted, data):
@@ -69,9 +57,9 @@ def test_threshold_drives_predict(fitted, data):
     assert low.predict(X).all()
 
 
-def test_threshold_auto_is_tuned_on_the_validation_split(bert, data):
+def test_threshold_auto_is_tuned_on_the_validation_split(tiny_bert, data):
     _, _, _, X, y, _ = data
-    clf = make(bert).fit(X, y)
+    clf = make(tiny_bert).fit(X, y)
     assert 0.05 <= clf.tuned_threshold_ <= 0.95
     proba = clf.predict_proba(X)[:, 1]
     np.testing.assert_array_equal(clf.predict(X), (proba >= clf.tuned_threshold_).astype(int))
@@ -86,17 +74,17 @@ def test_rows_keep_their_order_under_shuffling_and_subsets(fitted, data):
     np.testing.assert_allclose(fitted.predict_proba(X.iloc[subset])[:, 1], expected[subset], atol=1e-5)
 
 
-def test_same_random_state_same_predictions(bert, data):
+def test_same_random_state_same_predictions(tiny_bert, data):
     _, _, _, X, y, _ = data
-    a = make(bert, random_state=3).fit(X, y).predict_proba(X)
-    b = make(bert, random_state=3).fit(X, y).predict_proba(X)
-    c = make(bert, random_state=4).fit(X, y).predict_proba(X)
+    a = make(tiny_bert, random_state=3).fit(X, y).predict_proba(X)
+    b = make(tiny_bert, random_state=3).fit(X, y).predict_proba(X)
+    c = make(tiny_bert, random_state=4).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
 
-def test_params_clone_and_set_params(bert):
-    clf = make(bert, max_length=64, question_template="Is {sentence} why they care?")
+def test_params_clone_and_set_params(tiny_bert):
+    clf = make(tiny_bert, max_length=64, question_template="Is {sentence} why they care?")
     params = clf.get_params()
     for name in ("model", "question_template", "max_length", "loss", "threshold", "batch_size",
                  "lr", "max_epochs", "max_rows_per_epoch", "random_state"):
@@ -113,18 +101,18 @@ def test_params_clone_and_set_params(bert):
     assert (twin.max_length, twin.loss, clf.max_length) == (32, "focal", 64)
 
 
-def test_grid_search_with_group_kfold(bert, data):
+def test_grid_search_with_group_kfold(tiny_bert, data):
     _, _, _, X, y, groups = data
-    search = GridSearchCV(make(bert, validation_fraction=None), {"loss": ["ce", "focal"]},
+    search = GridSearchCV(make(tiny_bert, validation_fraction=None), {"loss": ["ce", "focal"]},
                           cv=GroupKFold(2), scoring="roc_auc")
     search.fit(X, y, groups=groups)
     assert set(search.cv_results_["param_loss"]) == {"ce", "focal"}
     assert search.best_estimator_.predict_proba(X).shape == (len(X), 2)
 
 
-def test_max_rows_per_epoch_caps_training_batches(bert, data):
+def test_max_rows_per_epoch_caps_training_batches(tiny_bert, data):
     _, _, _, X, y, _ = data
-    clf = make(bert, max_rows_per_epoch=40, batch_size=16, validation_fraction=None).fit(X, y)
+    clf = make(tiny_bert, max_rows_per_epoch=40, batch_size=16, validation_fraction=None).fit(X, y)
     assert len(clf.history[-1, "batches"]) == 3  # 16 + 16 + 8 rows
 
 
@@ -133,24 +121,24 @@ def test_max_rows_per_epoch_caps_training_batches(bert, data):
     (lambda X: X.assign(sentence_index=X["sentence_index"] + 50), ValueError, "out of range"),
     (lambda X: X.drop(columns="reply"), ValueError, "reply"),
 ])
-def test_bad_input_gets_the_frame_error(bert, data, mutate, error, message):
+def test_bad_input_gets_the_frame_error(tiny_bert, data, mutate, error, message):
     X, y, *_ = data
     with pytest.raises(error, match=message):
-        make(bert).fit(mutate(X), y)
+        make(tiny_bert).fit(mutate(X), y)
 
 
-def test_bad_template_and_max_length(bert, data):
+def test_bad_template_and_max_length(tiny_bert, data):
     X, y, *_ = data
     with pytest.raises(ValueError, match="question_template"):
-        make(bert, question_template="Is this a cause?").fit(X, y)
+        make(tiny_bert, question_template="Is this a cause?").fit(X, y)
     with pytest.raises(ValueError, match="max_length"):
-        make(bert, max_length=4).fit(X, y)
+        make(tiny_bert, max_length=4).fit(X, y)
 
 
-def test_truncation_cuts_the_reply_first_and_falls_back(bert):
+def test_truncation_cuts_the_reply_first_and_falls_back(tiny_bert):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(bert, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert, local_files_only=True)
     long_reply = "so sorry to hear that " * 40
     long_sentence = "my skin is bad " * 40
     X, y = validate_frame(*pairs_to_frame([{"post": ["I feel alone.", long_sentence + "."],
@@ -167,12 +155,12 @@ def test_truncation_cuts_the_reply_first_and_falls_back(bert):
     assert dataset.row_length.tolist() == [64, 64]
 
 
-def test_loads_quietly(bert, data, capfd):
+def test_loads_quietly(tiny_bert, data, capfd):
     X, y, *_ = data
     clear_model_cache()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        clf = make(bert, validation_fraction=None, precision="auto").fit(X.iloc[:20], y[:20])
+        clf = make(tiny_bert, validation_fraction=None, precision="auto").fit(X.iloc[:20], y[:20])
     assert clf.predict_proba(X.iloc[:20]).shape == (20, 2)
     captured = capfd.readouterr()
     assert "LOAD REPORT" not in captured.out + captured.err
@@ -211,9 +199,9 @@ def test_save_load_and_joblib_round_trip(fitted, data, tmp_path):
     np.testing.assert_allclose(joblib.load(tmp_path / "qa.joblib").predict_proba(X), expected, atol=1e-6)
 
 
-def test_qa_throughput_reports_costs_per_row(bert, data):
+def test_qa_throughput_reports_costs_per_row(tiny_bert, data):
     _, _, _, X, y, _ = data
-    result = qa_throughput(X.iloc[:32], y[:32], model=bert, batch_size=8)
+    result = qa_throughput(X.iloc[:32], y[:32], model=tiny_bert, batch_size=8)
     assert result["rows"] == 32
     for key in ("fit_seconds", "predict_seconds", "fit_ms_per_row", "predict_ms_per_row",
                 "fit_rows_per_s", "predict_rows_per_s", "mean_tokens"):
