@@ -38,7 +38,7 @@ def _param(text: str):
         return key, value
 
 
-def _data_args(parser, *, labels_required=True):
+def _data_args(parser):
     parser.add_argument("--data", required=True,
                         help="'demo', a RECCON folder/.json, or an AcnEmpathize-Cause .csv")
     parser.add_argument("--subset", default=None, help="RECCON subset (train, valid, test)")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from torch.utils.data import DataLoader
 
 from .data.frame import POST, REPLY, SENTENCE_INDEX, pairs_to_frame, validate_frame
 from .data.sentences import split_sentences
-from .encoders import SentenceEncoder, load_encoder, resolve_encoder
+from .encoders import SentenceEncoder, load_encoder
 from .losses import make_criterion
 from .modules import EmpathyCauseNet
 

@@ -41,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.frame import THREAD_ID
 from ..estimator import EmpathyCauseClassifier
 from ..losses import make_criterion
 from ..model_selection import ThreadKFold
