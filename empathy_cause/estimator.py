@@ -25,82 +25,20 @@ from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
-from .data.frame import POST, REPLY, SENTENCE_INDEX, pairs_to_frame, validate_frame
-from .data.sentences import split_sentences
+from .batching import PairCollate, PairRows, inference_batches, pair_batches
+from .data.frame import POST, pairs_to_frame, validate_frame
 from .encoders import SentenceEncoder, load_encoder
 from .losses import make_criterion
 from .modules import EmpathyCauseNet
 
-__all__ = ["EmpathyCauseClassifier", "PairRowsClassifier", "PairRows"]
+__all__ = ["EmpathyCauseClassifier", "PairRowsClassifier"]
 
-# Pairs per inference batch (inference has no gradient, so larger is cheaper).
-_INFERENCE_PAIRS = 64
 _FORMAT_VERSION = 1
 
 
 def softmax_rows(logits: torch.Tensor) -> torch.Tensor:
     """predict_proba's nonlinearity (a named function, so the net pickles)."""
     return torch.softmax(logits, dim=-1)
-
-
-class PairRows(torch.utils.data.Dataset):
-    """The rows of a validated frame, with each pair's sentences as ids into one text table.
-
-    Items are row positions; the estimator's collate function turns a list of
-    them into a batch. ``subset`` gives a view on some rows that shares the
-    tables (used for the internal validation split).
-    """
-
-    def __init__(self, texts, post_ids, reply_ids, row_pair, row_sentence, row_thread, y, rows=None):
-        self.texts = texts                # list[str]: every distinct sentence
-        self.post_ids = post_ids          # per pair: ids of its post sentences
-        self.reply_ids = reply_ids        # per pair: ids of its reply sentences
-        self.row_pair = row_pair          # per row: pair code
-        self.row_sentence = row_sentence  # per row: sentence index in the post
-        self.row_thread = row_thread      # per row: thread code
-        self.y = y
-        self.rows = np.arange(len(row_pair)) if rows is None else np.asarray(rows)
-        self.vectors = None               # frozen encoder: (len(texts), dim) tensor
-
-    @classmethod
-    def from_frame(cls, X: pd.DataFrame, y=None) -> "PairRows":
-        """Build from a frame that passed ``validate_frame``."""
-        row_pair, _ = pd.factorize(X["pair_id"])
-        row_thread, _ = pd.factorize(X["thread_id"])
-        _, first_rows = np.unique(row_pair, return_index=True)
-        posts, replies = X[POST].to_numpy(), X[REPLY].to_numpy()
-        _check_pairs_consistent(posts, replies, row_pair, first_rows, X["pair_id"].to_numpy())
-
-        ids: dict[str, int] = {}
-        post_ids = [np.array([ids.setdefault(s, len(ids)) for s in posts[r]]) for r in first_rows]
-        reply_ids = [np.array([ids.setdefault(s, len(ids)) for s in (split_sentences(replies[r]) or [replies[r]])])
-                     for r in first_rows]
-        return cls(list(ids), post_ids, reply_ids, row_pair, X[SENTENCE_INDEX].to_numpy(np.int64),
-                   row_thread, None if y is None else np.asarray(y, dtype=np.int64))
-
-    def subset(self, positions) -> "PairRows":
-        view = copy.copy(self)
-        view.rows = self.rows[np.asarray(positions)]
-        return view
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return self.rows[i]
-
-
-def _check_pairs_consistent(posts, replies, row_pair, first_rows, pair_ids):
-    """Rows sharing a pair_id must carry the same post and reply."""
-    first = first_rows[row_pair]
-    for row in np.flatnonzero(first != np.arange(len(row_pair))):
-        f = first[row]
-        if not (posts[row] is posts[f] or tuple(posts[row]) == tuple(posts[f])) or replies[row] != replies[f]:
-            raise ValueError(
-                f"rows {f} and {row} share pair_id {pair_ids[row]!r} but carry different "
-                "post or reply text; give each pair its own pair_id (or drop the column "
-                "to derive ids from the content)"
-            )
 
 
 def best_f1_threshold(y_true, proba, grid=np.round(np.arange(0.05, 0.951, 0.05), 2)) -> float:
@@ -132,15 +70,6 @@ def _torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def _pad(lists, dtype=torch.long):
-    """Right-pad integer lists with -1; returns (index, mask)."""
-    width = max(len(x) for x in lists)
-    index = torch.full((len(lists), width), -1, dtype=dtype)
-    for i, x in enumerate(lists):
-        index[i, :len(x)] = torch.as_tensor(x, dtype=dtype)
-    return index, index >= 0
 
 
 class PairRowsClassifier(NeuralNetClassifier):
@@ -531,20 +460,7 @@ class EmpathyCauseClassifier(PairRowsClassifier):
             dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts))
         return dataset
     def _training_batches(self, dataset):
-        """``batch_size`` whole pairs per batch; threads shuffled, pairs of one thread kept together.
-
-        Keeping a conversation's pairs adjacent means a fine-tuned encoder sees
-        their shared sentences once per batch instead of once per pair.
-        """
-        positions = np.arange(len(dataset))
-        pairs = dataset.row_pair[dataset.rows]
-        threads = dataset.row_thread[dataset.rows]
-        thread_key = self.batch_rng_.permutation(threads.max() + 1)[threads]
-        pair_key = self.batch_rng_.permutation(pairs.max() + 1)[pairs]
-        order = np.lexsort((pair_key, thread_key))
-        pair_rank = np.cumsum(np.r_[True, pairs[order][1:] != pairs[order][:-1]]) - 1
-        batch_of = pair_rank // self.batch_size
-        return [positions[order[batch_of == b]].tolist() for b in range(batch_of.max() + 1)]
+        return pair_batches(dataset, self.batch_size, self.batch_rng_)
 
     def _tokenize(self, texts):
         tokenizer = load_encoder(self.encoder)[0]
@@ -552,10 +468,10 @@ class EmpathyCauseClassifier(PairRowsClassifier):
                               return_tensors="pt"))
 
     def _inference_batches(self, dataset):
-        return _inference_batches(dataset)
+        return inference_batches(dataset)
 
     def _collate_fn(self, dataset):
-        return _Collate(dataset, None if dataset.vectors is not None else self._tokenize)
+        return PairCollate(dataset, None if dataset.vectors is not None else self._tokenize)
 
     def _scoring_order(self, dataset):
         """Rows sorted by pair: contiguous rows make the fewest, fullest batches."""
@@ -594,65 +510,6 @@ class EmpathyCauseClassifier(PairRowsClassifier):
         attention = pd.DataFrame(attention.cpu().numpy()[:, :len(reply_sentences)],
                                  index=post_sentences, columns=reply_sentences)
         return sentences, attention
-
-
-class PairBatch:
-    """The module's inputs for one batch; ``len()`` is its number of rows.
-
-    (A plain dict would not do: skorch measures a batch with ``len`` over all
-    its values, and the per-pair tensors are not one per row.)
-    """
-
-    def __init__(self, tensors: dict, n_rows: int):
-        self.tensors = tensors
-        self.n_rows = n_rows
-
-    def __len__(self):
-        return self.n_rows
-
-
-class _Collate:
-    """Turns a list of row positions into the module's inputs (and targets).
-
-    The batch's distinct sentences are looked up once: as cached vectors
-    (frozen encoder) or tokenized together (fine-tuning, ``tokenize`` given).
-    """
-
-    def __init__(self, dataset: PairRows, tokenize=None):
-        self.dataset = dataset
-        self.tokenize = tokenize
-
-    def __call__(self, rows):
-        ds = self.dataset
-        rows = np.asarray(rows)
-        pairs, row_pair = np.unique(ds.row_pair[rows], return_inverse=True)
-        post_lists = [ds.post_ids[k] for k in pairs]
-        reply_lists = [ds.reply_ids[k] for k in pairs]
-        text_ids = np.unique(np.concatenate(post_lists + reply_lists))
-        post_index, post_mask = _pad([np.searchsorted(text_ids, x) for x in post_lists])
-        reply_index, reply_mask = _pad([np.searchsorted(text_ids, x) for x in reply_lists])
-        X = {"post_index": post_index, "post_mask": post_mask, "reply_index": reply_index,
-             "reply_mask": reply_mask, "row_pair": torch.as_tensor(row_pair),
-             "row_sentence": torch.as_tensor(ds.row_sentence[rows])}
-        if self.tokenize is None:
-            X["embeddings"] = ds.vectors[torch.as_tensor(text_ids)]
-        else:
-            X.update(self.tokenize([ds.texts[i] for i in text_ids]))
-        y = None if ds.y is None else torch.as_tensor(ds.y[rows])
-        return PairBatch(X, len(rows)), y
-
-
-def _inference_batches(dataset: PairRows):
-    """Contiguous runs of rows holding at most ``_INFERENCE_PAIRS`` pairs each.
-
-    Any row order is correct (each batch carries full context for its pairs);
-    rows sorted by pair make the fewest, fullest batches.
-    """
-    pairs = dataset.row_pair[dataset.rows]
-    starts = np.r_[True, pairs[1:] != pairs[:-1]]
-    batch_of = (np.cumsum(starts) - 1) // _INFERENCE_PAIRS
-    bounds = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1], True])
-    return [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _unfreeze_top_layers(encoder: torch.nn.Module, finetune_layers) -> None:

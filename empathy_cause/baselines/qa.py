@@ -28,7 +28,8 @@ import torch
 
 from ..data.frame import REPLY, validate_frame
 from ..encoders import autocast_context, resolve_encoder
-from ..estimator import PairBatch, PairRows, PairRowsClassifier, softmax_rows
+from ..batching import PairBatch, PairRows
+from ..estimator import PairRowsClassifier, softmax_rows
 
 __all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "qa_throughput", "clear_model_cache"]
 
