@@ -42,6 +42,7 @@ class PairRows(torch.utils.data.Dataset):
         self.y = y
         self.rows = np.arange(len(row_pair)) if rows is None else np.asarray(rows)
         self.vectors = None               # frozen encoder: (len(texts), dim) tensor
+        self._tables = {}                 # padded id tables, built once, shared by subset views
 
     @classmethod
     def from_frame(cls, X: pd.DataFrame, y=None) -> "PairRows":
@@ -58,6 +59,14 @@ class PairRows(torch.utils.data.Dataset):
                      for r in first_rows]
         return cls(list(ids), post_ids, reply_ids, row_pair, X[SENTENCE_INDEX].to_numpy(np.int64),
                    row_thread, None if y is None else np.asarray(y, dtype=np.int64))
+
+    def padded_ids(self, side: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every pair's post (``side="post"``) or reply sentence ids, right-padded with -1, and lengths."""
+        if side not in self._tables:
+            lists = self.post_ids if side == "post" else self.reply_ids
+            index, mask = pad_index(lists)
+            self._tables[side] = (index, mask.sum(1))
+        return self._tables[side]
 
     def subset(self, positions) -> "PairRows":
         view = copy.copy(self)
@@ -123,17 +132,21 @@ class PairCollate:
         ds = self.dataset
         rows = np.asarray(rows)
         pairs, row_pair = np.unique(ds.row_pair[rows], return_inverse=True)
-        post_lists = [ds.post_ids[k] for k in pairs]
-        reply_lists = [ds.reply_ids[k] for k in pairs]
-        text_ids = np.unique(np.concatenate(post_lists + reply_lists))
-        post_index, post_mask = pad_index([np.searchsorted(text_ids, x) for x in post_lists])
-        reply_index, reply_mask = pad_index([np.searchsorted(text_ids, x) for x in reply_lists])
-        X = {"post_index": post_index, "post_mask": post_mask, "reply_index": reply_index,
-             "reply_mask": reply_mask, "row_pair": torch.as_tensor(row_pair),
-             "row_sentence": torch.as_tensor(ds.row_sentence[rows])}
+        X = {"row_pair": torch.as_tensor(row_pair), "row_sentence": torch.as_tensor(ds.row_sentence[rows])}
         if self.tokenize is None:
-            X["embeddings"] = ds.vectors[torch.as_tensor(text_ids)]
+            # Frozen encoder: index the whole vector table directly (no per-batch lookups).
+            for side in ("post", "reply"):
+                table, lengths = ds.padded_ids(side)
+                index = table[torch.as_tensor(pairs), :int(lengths[pairs].max())]
+                X[f"{side}_index"], X[f"{side}_mask"] = index, index >= 0
+            X["embeddings"] = ds.vectors
         else:
+            # Fine-tuning: tokenize each distinct sentence of the batch once.
+            post_lists = [ds.post_ids[k] for k in pairs]
+            reply_lists = [ds.reply_ids[k] for k in pairs]
+            text_ids = np.unique(np.concatenate(post_lists + reply_lists))
+            X["post_index"], X["post_mask"] = pad_index([np.searchsorted(text_ids, x) for x in post_lists])
+            X["reply_index"], X["reply_mask"] = pad_index([np.searchsorted(text_ids, x) for x in reply_lists])
             X.update(self.tokenize([ds.texts[i] for i in text_ids]))
         y = None if ds.y is None else torch.as_tensor(ds.y[rows])
         return PairBatch(X, len(rows)), y
@@ -152,18 +165,23 @@ def inference_batches(dataset: PairRows):
     return [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def pair_batches(dataset: PairRows, batch_size: int, rng: np.random.Generator) -> list[list[int]]:
-    """``batch_size`` whole pairs per batch; threads shuffled, pairs of one thread kept together.
+def pair_batches(dataset: PairRows, batch_size: int, rng: np.random.Generator,
+                 keep_threads: bool = True) -> list[np.ndarray]:
+    """``batch_size`` whole pairs per batch, in a random order.
 
-    Keeping a conversation's pairs adjacent means a fine-tuned encoder sees
-    their shared sentences once per batch instead of once per pair.
+    With ``keep_threads`` the threads are shuffled and the pairs of one thread
+    stay adjacent, so a fine-tuned encoder sees a conversation's shared
+    sentences once per batch instead of once per pair. Without it (frozen
+    encoder: sentences cost nothing to revisit) pairs are shuffled freely,
+    which gives more varied batches.
     """
-    positions = np.arange(len(dataset))
     pairs = dataset.row_pair[dataset.rows]
-    threads = dataset.row_thread[dataset.rows]
-    thread_key = rng.permutation(threads.max() + 1)[threads]
     pair_key = rng.permutation(pairs.max() + 1)[pairs]
-    order = np.lexsort((pair_key, thread_key))
+    if keep_threads:
+        threads = dataset.row_thread[dataset.rows]
+        order = np.lexsort((pair_key, rng.permutation(threads.max() + 1)[threads]))
+    else:
+        order = np.argsort(pair_key, kind="stable")
     pair_rank = np.cumsum(np.r_[True, pairs[order][1:] != pairs[order][:-1]]) - 1
-    batch_of = pair_rank // batch_size
-    return [positions[order[batch_of == b]].tolist() for b in range(batch_of.max() + 1)]
+    cuts = np.flatnonzero(np.diff(pair_rank // batch_size)) + 1
+    return np.split(order, cuts)

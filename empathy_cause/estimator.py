@@ -37,8 +37,13 @@ _FORMAT_VERSION = 1
 
 
 def softmax_rows(logits: torch.Tensor) -> torch.Tensor:
-    """predict_proba's nonlinearity (a named function, so the net pickles)."""
-    return torch.softmax(logits, dim=-1)
+    """predict_proba's nonlinearity (a named function, so the net pickles).
+
+    ``(n, 2)`` logits give their softmax; ``(n, heads, 2)`` logits (an
+    ensemble of heads) the mean of the heads' probabilities.
+    """
+    proba = torch.softmax(logits, dim=-1)
+    return proba.mean(1) if proba.dim() == 3 else proba
 
 
 def best_f1_threshold(y_true, proba, grid=np.round(np.arange(0.05, 0.951, 0.05), 2)) -> float:
@@ -136,6 +141,12 @@ class PairRowsClassifier(NeuralNetClassifier):
             # "count": skorch's "auto" total assumes its own sampler and is wrong here.
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
         return callbacks
+
+    def get_loss(self, y_pred, y_true, *args, **kwargs):
+        if y_pred.dim() == 3:  # an ensemble of heads: each head is trained on its own loss
+            y_true = torch.as_tensor(y_true, device=y_pred.device).repeat_interleave(y_pred.shape[1])
+            y_pred = y_pred.reshape(-1, y_pred.shape[-1])
+        return super().get_loss(y_pred, y_true, *args, **kwargs)
 
     def initialize_criterion(self):
         if self.criterion is not None:
@@ -457,10 +468,10 @@ class EmpathyCauseClassifier(PairRowsClassifier):
         X, y = validate_frame(X, y)
         dataset = PairRows.from_frame(X, y)
         if self._frozen:
-            dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts))
+            dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts)).to(self.device)
         return dataset
     def _training_batches(self, dataset):
-        return pair_batches(dataset, self.batch_size, self.batch_rng_)
+        return pair_batches(dataset, self.batch_size, self.batch_rng_, keep_threads=not self._frozen)
 
     def _tokenize(self, texts):
         tokenizer = load_encoder(self.encoder)[0]

@@ -15,7 +15,7 @@ from torch import nn
 
 from .encoders import autocast_context, pool
 
-__all__ = ["EmpathyCauseNet", "ARCHITECTURES"]
+__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES"]
 
 ARCHITECTURES = ("coattention", "concat")
 
@@ -25,19 +25,86 @@ def _gather(vectors: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return vectors[index.clamp(min=0)]
 
 
+class CauseHead(nn.Module):
+    """One scorer over a batch's sentence vectors (the network above the encoder).
+
+    Steps 1-5 of :class:`EmpathyCauseNet`; returns ``(P, S, 2)`` logits for
+    every post sentence of every pair and the ``(P, S, R)`` attention.
+    """
+
+    def __init__(self, embedding_dim: int, hidden_size: int, architecture: str, dropout: float,
+                 position_features: bool, context_layers: int, max_position: int, position_prior: bool,
+                 from_start: bool):
+        super().__init__()
+        self.max_position = max_position
+        self.post_proj = nn.Linear(embedding_dim, hidden_size)
+        self.reply_proj = nn.Linear(embedding_dim, hidden_size)
+        self.from_end = nn.Embedding(max_position, hidden_size) if position_features else None
+        self.from_start = nn.Embedding(max_position, hidden_size) if position_features and from_start else None
+        # Position as a prior: a learned logit per distance from the end, to
+        # which the content score adds (zero at the start: no prior until learned).
+        self.prior = nn.Embedding(max_position, 2) if position_prior else None
+        if self.prior is not None:
+            nn.init.zeros_(self.prior.weight)
+        self.context = None
+        if context_layers:
+            layer = nn.TransformerEncoderLayer(hidden_size, nhead=4, dim_feedforward=2 * hidden_size,
+                                               dropout=0.1, batch_first=True)
+            self.context = nn.TransformerEncoder(layer, context_layers, enable_nested_tensor=False)
+        self.bilinear = nn.Linear(hidden_size, hidden_size, bias=False) if architecture == "coattention" else None
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(4 * hidden_size, 2)
+
+    def forward(self, post_vectors, post_mask, reply_vectors, reply_mask):
+        post = self.post_proj(post_vectors)      # (P, S, h)
+        reply = self.reply_proj(reply_vectors)   # (P, R, h)
+
+        last = self.max_position - 1
+        positions = torch.arange(post_mask.shape[1], device=post.device).expand_as(post_mask)
+        from_end = (post_mask.sum(1, keepdim=True) - 1 - positions).clamp(min=0, max=last)
+        if self.from_end is not None:
+            post = post + self.from_end(from_end)
+        if self.from_start is not None:
+            post = post + self.from_start(positions.clamp(max=last))
+        if self.context is not None:
+            post = self.context(post, src_key_padding_mask=~post_mask)
+
+        if self.bilinear is not None:
+            scores = self.bilinear(post) @ reply.transpose(1, 2) / math.sqrt(post.shape[-1])
+            scores = scores.masked_fill(~reply_mask[:, None, :], float("-inf"))
+            attention = scores.softmax(-1)                        # (P, S, R)
+        else:
+            weights = reply_mask.float() / reply_mask.sum(1, keepdim=True)
+            attention = weights[:, None, :].expand(-1, post.shape[1], -1)
+        context = attention @ reply
+
+        features = torch.cat([post, context, post * context, (post - context).abs()], dim=-1)
+        logits = self.classifier(self.dropout(features))          # (P, S, 2)
+        if self.prior is not None:
+            logits = logits + self.prior(from_end)
+        return logits, attention
+
+
 class EmpathyCauseNet(nn.Module):
     """Scores post sentences as causes of the empathy shown in the reply.
 
     1. Sentence vectors (from the encoder, mean or [CLS] pooled) are projected
        to ``hidden_size``.
     2. Optional position features: learned embeddings of each sentence's
-       distance from the start and from the end of its post.
+       distance from the end (and from the start) of its post.
     3. Optional context: ``context_layers`` transformer layers across the
        sentences of one post, so a sentence is seen beside its neighbours.
     4. ``architecture="coattention"``: each post sentence attends over the
        reply's sentences (scaled bilinear scores), giving a reply-context
        vector; ``"concat"``: the mean of the reply's sentence vectors instead.
-    5. ``[p, c, p * c, |p - c|]`` -> dropout -> one linear layer -> 2 logits.
+    5. ``[p, c, p * c, |p - c|]`` -> dropout -> one linear layer -> 2 logits,
+       plus, with ``position_prior``, a learned logit per distance from the end.
+
+    With ``n_heads > 1`` there are that many independently initialised
+    copies of steps 1-5 over the same sentence vectors; ``forward`` then
+    returns ``(n, n_heads, 2)`` logits: each head is trained on its own loss and
+    ``predict_proba`` averages their probabilities, an ensemble that costs only
+    the small heads.
 
     Parameters
     ----------
@@ -56,35 +123,29 @@ class EmpathyCauseNet(nn.Module):
     pooling : {"mean", "cls"}
     precision : {"auto", "bf16", "fp32"}
         Autocast for the encoder forward (fine-tuning only).
+    position_prior : bool
+        Add a learned logit per distance from the end of the post.
+    from_start : bool
+        With ``position_features``, also embed the distance from the start.
+    n_heads : int
+        Heads in the ensemble.
     """
 
     def __init__(self, embedding_dim: int, hidden_size: int = 256, architecture: str = "coattention",
                  dropout: float = 0.3, position_features: bool = True, context_layers: int = 1,
                  max_position: int = 16, encoder: nn.Module | None = None, pooling: str = "mean",
-                 precision: str = "auto"):
+                 precision: str = "auto", position_prior: bool = False, from_start: bool = True,
+                 n_heads: int = 1):
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
-        self.architecture = architecture
         self.encoder = encoder
         self.pooling = pooling
         self.precision = precision
-        self.max_position = max_position
-        self.post_proj = nn.Linear(embedding_dim, hidden_size)
-        self.reply_proj = nn.Linear(embedding_dim, hidden_size)
-        if position_features:
-            self.from_start = nn.Embedding(max_position, hidden_size)
-            self.from_end = nn.Embedding(max_position, hidden_size)
-        else:
-            self.from_start = self.from_end = None
-        self.context = None
-        if context_layers:
-            layer = nn.TransformerEncoderLayer(hidden_size, nhead=4, dim_feedforward=2 * hidden_size,
-                                               dropout=0.1, batch_first=True)
-            self.context = nn.TransformerEncoder(layer, context_layers, enable_nested_tensor=False)
-        self.bilinear = nn.Linear(hidden_size, hidden_size, bias=False) if architecture == "coattention" else None
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(4 * hidden_size, 2)
+        self.heads = nn.ModuleList(
+            CauseHead(embedding_dim, hidden_size, architecture, dropout, position_features, context_layers,
+                      max_position, position_prior, from_start)
+            for _ in range(n_heads))
 
     def sentence_vectors(self, embeddings=None, input_ids=None, attention_mask=None, token_type_ids=None):
         """The batch's distinct sentence vectors, precomputed or encoded now."""
@@ -101,30 +162,13 @@ class EmpathyCauseNet(nn.Module):
                 embeddings=None, input_ids=None, attention_mask=None, token_type_ids=None,
                 return_attention: bool = False):
         vectors = self.sentence_vectors(embeddings, input_ids, attention_mask, token_type_ids)
-        post = self.post_proj(_gather(vectors, post_index))      # (P, S, h)
-        reply = self.reply_proj(_gather(vectors, reply_index))   # (P, R, h)
-
-        if self.from_start is not None:
-            positions = torch.arange(post_index.shape[1], device=post.device).expand_as(post_index)
-            lengths = post_mask.sum(1, keepdim=True)
-            last = self.max_position - 1
-            post = (post + self.from_start(positions.clamp(max=last))
-                    + self.from_end((lengths - 1 - positions).clamp(min=0, max=last)))
-        if self.context is not None:
-            post = self.context(post, src_key_padding_mask=~post_mask)
-
-        if self.bilinear is not None:
-            scores = self.bilinear(post) @ reply.transpose(1, 2) / math.sqrt(post.shape[-1])
-            scores = scores.masked_fill(~reply_mask[:, None, :], float("-inf"))
-            attention = scores.softmax(-1)                        # (P, S, R)
-        else:
-            weights = reply_mask.float() / reply_mask.sum(1, keepdim=True)
-            attention = weights[:, None, :].expand(-1, post.shape[1], -1)
-        context = attention @ reply
-
-        features = torch.cat([post, context, post * context, (post - context).abs()], dim=-1)
-        logits = self.classifier(self.dropout(features))          # (P, S, 2)
-        row_logits = logits[row_pair, row_sentence]
+        post, reply = _gather(vectors, post_index), _gather(vectors, reply_index)
+        outputs = [head(post, post_mask, reply, reply_mask) for head in self.heads]
+        logits = torch.stack([out[0][row_pair, row_sentence] for out in outputs], dim=1)  # (n, heads, 2)
+        if len(self.heads) == 1:
+            logits = logits[:, 0]
         if return_attention:
-            return row_logits, attention[row_pair, row_sentence]
-        return row_logits
+            attention = torch.stack([out[1] for out in outputs]).mean(0)
+            return logits, attention[row_pair, row_sentence]
+        return logits
+
