@@ -40,8 +40,9 @@ def _param(text: str):
 
 def _data_args(parser):
     parser.add_argument("--data", required=True,
-                        help="'demo', a RECCON folder/.json, or an AcnEmpathize-Cause .csv")
-    parser.add_argument("--subset", default=None, help="RECCON subset (train, valid, test)")
+                        help="'demo', a RECCON folder/.json, an ECF folder/.txt, or an AcnEmpathize-Cause .csv")
+    parser.add_argument("--subset", default=None,
+                        help="RECCON subset (train, valid, test) or ECF subset (train, dev, test)")
 
 
 def _load(args):

@@ -21,6 +21,15 @@ def reccon_dir():
 
 
 @pytest.fixture(scope="session")
+def ecf_dir():
+    """The ECF train and dev files kept beside the clone (../shared); skipped where absent."""
+    path = REPO_ROOT.parent / "shared" / "data" / "ecf"
+    if not (path / "train.txt").is_file() or not (path / "dev.txt").is_file():
+        pytest.skip(f"ECF files not found in {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory):
     """Folder of a tiny random BERT (MiniLM vocabulary) to pass as ``encoder=``."""
     from tests.tiny_models import make_tiny_bert

@@ -52,6 +52,7 @@ def test_reccon_mapping(reccon_dir):
     assert pair[THREAD_ID].iloc[0] == "va_980"
     assert set(pair["emotion"]) == {"happiness"}
     assert set(pair["speaker"]) == {"A"}
+    assert pair["speakers"].iloc[0] == ("A", "B", "A", "B", "A")
 
 
 def _write_dialogues(path):
@@ -75,6 +76,7 @@ def test_reccon_mapping_on_a_tiny_file(tmp_path):
     assert y.tolist() == [1, 0, 0, 1]
     assert X[REPLY].tolist()[1:] == ["I start a new one Monday !"] * 3
     assert X["emotion"].tolist() == ["sadness"] + ["happiness"] * 3
+    assert X["speakers"].tolist() == [("A",)] + [("A", "B", "A")] * 3
     assert groups.tolist() == ["tr_1"] * 4
 
 
@@ -251,5 +253,5 @@ def test_load_dataset_dispatch(reccon_dir, tmp_path):
         == 1166
     (tmp_path / "c.csv").write_text(CSV, encoding="utf-8")
     assert len(load_dataset(tmp_path / "c.csv")[0]) == 8
-    with pytest.raises(ValueError, match="'demo'.*RECCON.*csv"):
+    with pytest.raises(ValueError, match="'demo'.*RECCON.*ECF.*csv"):
         load_dataset(tmp_path / "data.parquet")

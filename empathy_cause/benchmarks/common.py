@@ -52,6 +52,7 @@ __all__ = [
     "fitted_classifier",
     "attach_validation",
     "warm_cache",
+    "warm_models",
     "criterion_loss",
     "run_protocol",
     "summarise",
@@ -227,6 +228,24 @@ def warm_cache(model, X, y=None):
     return len(clf.get_dataset(X).texts)
 
 
+def warm_models(models, X, y=None, log=True):
+    """:func:`warm_cache` each model whose frozen encoder set-up (pooling, encoder, length, steps) is new."""
+    warmed = set()
+    for model in models:
+        clf, _, steps = find_classifier(model)
+        if clf is None or not clf._frozen:
+            continue  # nothing to precompute for a fine-tuned encoder
+        key = (clf.pooling, clf.encoder, clf.max_length, tuple(repr(s) for s in steps))
+        if key in warmed:
+            continue
+        start = time.perf_counter()
+        n = warm_cache(model, X, y)
+        warmed.add(key)
+        _log(f"encoded {n} distinct texts for {type(clf).__name__}(pooling={clf.pooling!r}) "
+             f"in {time.perf_counter() - start:.1f}s", log)
+    return len(warmed)
+
+
 def criterion_loss(model, X, y, proba=None):
     """The fitted model's own training criterion on ``(X, y)`` (NaN for non-neural models).
 
@@ -311,21 +330,8 @@ def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_
     runnable = [c for c in configs if c.kind != "unavailable"]
     records = []
 
-    warmed = set()
-    for config in runnable:
-        if config.kind != "neural" or config.dataset is not None:
-            continue
-        model = config.model(random_state=seed, **estimator_params)
-        clf, _, steps = find_classifier(model)
-        if not clf._frozen:
-            continue  # nothing to precompute for a fine-tuned encoder
-        key = (clf.pooling, clf.encoder, clf.max_length, tuple(repr(s) for s in steps))
-        if key in warmed:
-            continue
-        start = time.perf_counter()
-        n = warm_cache(model, X, y)
-        warmed.add(key)
-        _log(f"encoded {n} distinct texts for {config.name} in {time.perf_counter() - start:.1f}s", log)
+    warm_models([c.model(random_state=seed, **estimator_params) for c in runnable
+                 if c.kind == "neural" and c.dataset is None], X, y, log=log)
 
     for run in range(runs):
         run_seed = seed + run

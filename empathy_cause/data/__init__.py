@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .acnempathize import load_acnempathize_cause
 from .demo import load_demo
+from .ecf import SUBSETS as _ECF_SUBSETS
+from .ecf import load_ecf
 from .frame import (
     PAIR_ID,
     POST,
@@ -38,6 +40,7 @@ __all__ = [
     "load_reccon",
     "fetch_reccon",
     "get_data_home",
+    "load_ecf",
     "load_acnempathize_cause",
     "load_demo",
     "load_dataset",
@@ -50,13 +53,16 @@ def load_dataset(path, **kwargs):
     Parameters
     ----------
     path : str or path-like
-        ``"demo"`` for the built-in demo set (:func:`load_demo`); a folder
-        or a ``.json`` file for RECCON (:func:`load_reccon`); a ``.csv``
-        file in the AcnEmpathize-Cause layout
-        (:func:`load_acnempathize_cause`).
+        ``"demo"`` for the built-in demo set (:func:`load_demo`); a
+        ``.json`` file, or a folder holding ``dailydialog_*.json`` files,
+        for RECCON (:func:`load_reccon`); a ``.txt`` file, or a folder
+        holding ``train.txt`` / ``dev.txt`` / ``test.txt``, for ECF
+        (:func:`load_ecf`); a ``.csv`` file in the AcnEmpathize-Cause
+        layout (:func:`load_acnempathize_cause`). A folder with neither kind
+        of file is read as RECCON (whose error lists the folder).
     **kwargs
-        Passed to the loader, e.g. ``subset="valid"`` for RECCON or
-        ``post_column=...`` for a CSV.
+        Passed to the loader, e.g. ``subset="valid"`` for RECCON,
+        ``subset="dev"`` for ECF or ``post_column=...`` for a CSV.
 
     Returns
     -------
@@ -80,12 +86,17 @@ def load_dataset(path, **kwargs):
         )
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.is_dir() and not any(path.glob("dailydialog_*.json")) and any(
+            (path / f"{subset}.txt").is_file() for subset in _ECF_SUBSETS):
+        return load_ecf(path, **{"subset": "train", **kwargs})
     if path.is_dir() or suffix == ".json":
         return load_reccon(path, **{"subset": "train", **kwargs})
+    if suffix == ".txt":
+        return load_ecf(path, **kwargs)
     if suffix == ".csv":
         return load_acnempathize_cause(path, **kwargs)
     raise ValueError(
         f"cannot tell which dataset {str(path)!r} is. Pass 'demo' for the "
-        "built-in demo set, a RECCON folder or .json file, or an "
-        "AcnEmpathize-Cause .csv file."
+        "built-in demo set, a RECCON folder or .json file, an ECF folder or "
+        ".txt file, or an AcnEmpathize-Cause .csv file."
     )

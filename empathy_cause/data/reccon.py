@@ -14,6 +14,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
+from .files import resolve_data_file
 from .frame import THREAD_ID, _pairs_to_frame
 
 __all__ = ["load_reccon", "fetch_reccon", "get_data_home"]
@@ -40,6 +41,7 @@ def _reccon_pairs(dialogues):
         # Each dialogue is a list holding one list of utterance dicts.
         utterances = content[0]
         texts = [u["utterance"] for u in utterances]
+        speakers = tuple(u["speaker"] for u in utterances)
         for t, utterance in enumerate(utterances, start=1):
             evidence = utterance.get(_EVIDENCE)
             if evidence is None:  # not an emotional utterance
@@ -56,6 +58,7 @@ def _reccon_pairs(dialogues):
                 "thread_id": dialogue_id,
                 "emotion": utterance["emotion"],
                 "speaker": utterance["speaker"],
+                "speakers": speakers[:t],
             }
 
 
@@ -79,8 +82,10 @@ def load_reccon(path, subset="train"):
     -------
     X : pandas.DataFrame
         The sentence-row frame with ``pair_id`` (``"{dialogue id}_t{t}"``),
-        ``thread_id`` (the dialogue id) and the reply's ``emotion`` and
-        ``speaker`` as metadata.
+        ``thread_id`` (the dialogue id) and, as metadata, the reply's
+        ``emotion`` and ``speaker`` and ``speakers``: the speaker of each
+        post utterance, a tuple parallel to ``post`` (its last entry is
+        ``speaker``).
     y : numpy.ndarray of int64
         1 where the candidate utterance is a cause.
     groups : numpy.ndarray
@@ -96,17 +101,7 @@ def load_reccon(path, subset="train"):
     The train file gives 4,562 pairs, 27,673 rows and 7,027 causes; the
     valid file 200 pairs, 1,166 rows and 328 causes.
     """
-    path = Path(path)
-    file = path / _file_name(subset) if path.is_dir() else path
-    if not file.is_file():
-        folder = file.parent
-        held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() \
-            else None
-        raise FileNotFoundError(
-            f"RECCON file {str(file)!r} not found; "
-            + (f"the folder holds {held}." if held is not None
-               else f"the folder {str(folder)!r} does not exist.")
-        )
+    file = resolve_data_file(path, _file_name(subset), "RECCON")
     with open(file, encoding="utf-8") as handle:
         dialogues = json.load(handle)
     X, y = _pairs_to_frame(

@@ -1,0 +1,40 @@
+"""Locating a dataset file given a folder or the file itself."""
+
+from pathlib import Path
+
+__all__ = ["resolve_data_file"]
+
+
+def resolve_data_file(path, file_name, dataset):
+    """Return the file ``file_name`` in the folder ``path``, or ``path`` itself.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder holding ``file_name``, or the file.
+    file_name : str
+        The file to look for when ``path`` is a folder.
+    dataset : str
+        The dataset's name, for the error message.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist; the message lists the folder's files,
+        or says that the folder does not exist.
+    """
+    path = Path(path)
+    file = path / file_name if path.is_dir() else path
+    if not file.is_file():
+        folder = file.parent
+        held = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else None
+        raise FileNotFoundError(
+            f"{dataset} file {str(file)!r} not found; "
+            + (f"the folder holds {held}." if held is not None
+               else f"the folder {str(folder)!r} does not exist.")
+        )
+    return file
