@@ -166,14 +166,15 @@ def inference_batches(dataset: PairRows):
 
 
 def pair_batches(dataset: PairRows, batch_size: int, rng: np.random.Generator,
-                 keep_threads: bool = True) -> list[np.ndarray]:
+                 keep_threads: bool = True, window: int = 50) -> list[np.ndarray]:
     """``batch_size`` whole pairs per batch, in a random order.
 
     With ``keep_threads`` the threads are shuffled and the pairs of one thread
     stay adjacent, so a fine-tuned encoder sees a conversation's shared
-    sentences once per batch instead of once per pair. Without it (frozen
-    encoder: sentences cost nothing to revisit) pairs are shuffled freely,
-    which gives more varied batches.
+    sentences once per batch instead of once per pair. Without it (a frozen
+    encoder, whose sentences cost nothing to revisit) pairs are shuffled
+    freely and then sorted by post length within windows of ``window``
+    batches, so a batch pads little; the batches are shuffled again.
     """
     pairs = dataset.row_pair[dataset.rows]
     pair_key = rng.permutation(pairs.max() + 1)[pairs]
@@ -181,7 +182,11 @@ def pair_batches(dataset: PairRows, batch_size: int, rng: np.random.Generator,
         threads = dataset.row_thread[dataset.rows]
         order = np.lexsort((pair_key, rng.permutation(threads.max() + 1)[threads]))
     else:
-        order = np.argsort(pair_key, kind="stable")
+        shuffled = np.argsort(pair_key, kind="stable")
+        rank = np.cumsum(np.r_[True, pairs[shuffled][1:] != pairs[shuffled][:-1]]) - 1
+        post_length = dataset.padded_ids("post")[1].numpy()[pairs[shuffled]]
+        order = shuffled[np.lexsort((post_length, rank // (window * batch_size)))]
     pair_rank = np.cumsum(np.r_[True, pairs[order][1:] != pairs[order][:-1]]) - 1
     cuts = np.flatnonzero(np.diff(pair_rank // batch_size)) + 1
-    return np.split(order, cuts)
+    batches = np.split(order, cuts)
+    return batches if keep_threads else [batches[i] for i in rng.permutation(len(batches))]

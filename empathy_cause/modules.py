@@ -28,8 +28,8 @@ def _gather(vectors: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 class CauseHead(nn.Module):
     """One scorer over a batch's sentence vectors (the network above the encoder).
 
-    Steps 1-5 of :class:`EmpathyCauseNet`; returns ``(P, S, 2)`` logits for
-    every post sentence of every pair and the ``(P, S, R)`` attention.
+    Steps 1-5 of :class:`EmpathyCauseNet` for the requested rows (pair and
+    sentence index) of a batch of pairs.
     """
 
     def __init__(self, embedding_dim: int, hidden_size: int, architecture: str, dropout: float,
@@ -55,7 +55,8 @@ class CauseHead(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(4 * hidden_size, 2)
 
-    def forward(self, post_vectors, post_mask, reply_vectors, reply_mask):
+    def forward(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence):
+        """Logits ``(n, 2)`` and attention ``(n, R)`` of the requested rows."""
         post = self.post_proj(post_vectors)      # (P, S, h)
         reply = self.reply_proj(reply_vectors)   # (P, R, h)
 
@@ -69,19 +70,19 @@ class CauseHead(nn.Module):
         if self.context is not None:
             post = self.context(post, src_key_padding_mask=~post_mask)
 
+        # From here on only the requested rows: (n, h) against their pair's reply (n, R, h).
+        post, reply, reply_mask = post[row_pair, row_sentence], reply[row_pair], reply_mask[row_pair]
         if self.bilinear is not None:
-            scores = self.bilinear(post) @ reply.transpose(1, 2) / math.sqrt(post.shape[-1])
-            scores = scores.masked_fill(~reply_mask[:, None, :], float("-inf"))
-            attention = scores.softmax(-1)                        # (P, S, R)
+            scores = (self.bilinear(post)[:, None, :] * reply).sum(-1) / math.sqrt(post.shape[-1])
+            attention = scores.masked_fill(~reply_mask, float("-inf")).softmax(-1)   # (n, R)
         else:
-            weights = reply_mask.float() / reply_mask.sum(1, keepdim=True)
-            attention = weights[:, None, :].expand(-1, post.shape[1], -1)
-        context = attention @ reply
+            attention = reply_mask.float() / reply_mask.sum(1, keepdim=True)
+        context = (attention[:, :, None] * reply).sum(1)
 
         features = torch.cat([post, context, post * context, (post - context).abs()], dim=-1)
-        logits = self.classifier(self.dropout(features))          # (P, S, 2)
+        logits = self.classifier(self.dropout(features))          # (n, 2)
         if self.prior is not None:
-            logits = logits + self.prior(from_end)
+            logits = logits + self.prior(from_end[row_pair, row_sentence])
         return logits, attention
 
 
@@ -163,12 +164,11 @@ class EmpathyCauseNet(nn.Module):
                 return_attention: bool = False):
         vectors = self.sentence_vectors(embeddings, input_ids, attention_mask, token_type_ids)
         post, reply = _gather(vectors, post_index), _gather(vectors, reply_index)
-        outputs = [head(post, post_mask, reply, reply_mask) for head in self.heads]
-        logits = torch.stack([out[0][row_pair, row_sentence] for out in outputs], dim=1)  # (n, heads, 2)
+        outputs = [head(post, post_mask, reply, reply_mask, row_pair, row_sentence) for head in self.heads]
+        logits = torch.stack([out[0] for out in outputs], dim=1)  # (n, heads, 2)
         if len(self.heads) == 1:
             logits = logits[:, 0]
         if return_attention:
-            attention = torch.stack([out[1] for out in outputs]).mean(0)
-            return logits, attention[row_pair, row_sentence]
+            return logits, torch.stack([out[1] for out in outputs]).mean(0)
         return logits
 
