@@ -146,12 +146,16 @@ def _chunks(args):
         yield from iter_frame_chunks(X, y, chunk_pairs=args.chunk_pairs)
 
 
-def _predictions(args):
-    """Yield ``(clf, X, y, proba)`` per chunk: memory bounded by the chunk, not the input."""
+def _load_model(args):
     from . import EmpathyCauseClassifier
+
+    return EmpathyCauseClassifier.load(args.model)
+
+
+def _predictions(args, clf):
+    """Yield ``(X, y, cause probability)`` per chunk: memory bounded by the chunk, not the input."""
     from .streaming import iter_predict_proba
 
-    clf = EmpathyCauseClassifier.load(args.model)
     current = []  # the chunk being predicted: iter_predict_proba takes one frame, then yields its result
 
     def frames():
@@ -161,7 +165,7 @@ def _predictions(args):
 
     for proba in iter_predict_proba(clf, frames()):
         X, y = current.pop()
-        yield clf, X, y, proba[:, 1]
+        yield X, y, proba[:, 1]
 
 
 def cmd_predict(args) -> int:
@@ -169,14 +173,15 @@ def cmd_predict(args) -> int:
 
     from .visualize import render_html
 
+    clf = _load_model(args)
     out = open(args.out, "w", newline="") if args.out else sys.stdout
     n_rows, kept = 0, []
     try:
-        for clf, X, y, proba in _predictions(args):
+        for X, y, proba in _predictions(args, clf):
             table = pd.DataFrame({
                 "pair_id": X["pair_id"].to_numpy() if "pair_id" in X else None,
                 "sentence_index": X["sentence_index"].to_numpy(),
-                "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"])],
+                "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"], strict=True)],
                 "probability": proba,
                 "prediction": (proba >= clf.decision_threshold()).astype(int),
             })
@@ -201,8 +206,9 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     from .metrics import cause_metrics
 
+    clf = _load_model(args)
     ys, probas = [], []
-    for clf, _, y, proba in _predictions(args):
+    for _, y, proba in _predictions(args, clf):
         if y is None:
             raise SystemExit(f"{args.data} has no labels: evaluation needs them")
         ys.append(y)

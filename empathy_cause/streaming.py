@@ -75,7 +75,7 @@ def iter_frame_chunks(X: pd.DataFrame, y=None, *, chunk_pairs: int = DEFAULT_CHU
     pair_rank = np.cumsum(np.r_[True, codes[1:] != codes[:-1]]) - 1  # runs of one pair
     chunk_of = pair_rank // chunk_pairs
     bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
-    for start, end in zip(bounds[:-1], bounds[1:]):
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         yield X.iloc[start:end], None if y is None else y[start:end]
 
 

@@ -95,7 +95,7 @@ def test_streamed_cli_predict_equals_the_whole_input(tiny_bert, demo, tmp_path, 
     clear_embedding_cache()
     proba = clf.predict_proba(X_csv)[:, 1]
     expected = pd.DataFrame({"pair_id": X_csv["pair_id"], "sentence_index": X_csv["sentence_index"],
-                             "sentence": [p[i] for p, i in zip(X_csv["post"], X_csv["sentence_index"])],
+                             "sentence": [p[i] for p, i in zip(X_csv["post"], X_csv["sentence_index"], strict=True)],
                              "probability": proba,
                              "prediction": (proba >= clf.decision_threshold()).astype(int)})
 
