@@ -20,11 +20,13 @@ Each is the median of its repeats. Peak RSS is the process's after each phase.
 whole pairs) on synthetic CSV files of 10k / 100k / 1M rows, each in a fresh
 process, so its time and peak RSS belong to that size alone. The inputs are
 new dialogues with the structure of the data's dialogues (length, which turns
-get a pair), every utterance a new text: the first half of the words of one
-utterance of the data joined to the second half of another. As in RECCON-DD,
-the pairs of a dialogue share their post's utterances, so there are about 0.3
-distinct sentences per row (1M rows: about 300,000 sentences to encode, which
-at 250-500 sentences/s is 10-20 minutes of encoding). The table gives the
+get a pair), every utterance a new sentence: the first half of the words of
+one sentence of the data joined to the second half of another. As in
+RECCON-DD, the pairs of a dialogue share their post's utterances, so there are
+about 0.3 distinct sentences per row (1M rows: about 300,000 sentences to
+encode, which at 250-500 sentences/s is 10-20 minutes of encoding). That
+bound is deliberate: every utterance is one sentence (RECCON's have 1.4 on
+average), so the reply adds no text of its own. The table gives the
 sentences each size encodes and an estimate of its floor (those sentences at
 the predict floor's rate).
 
@@ -145,17 +147,19 @@ def write_recombined_csv(path, n_rows, X, *, seed=0, chunk_pairs=2000) -> dict:
 
     Each dialogue copies the shape of a random dialogue (thread) of X: its
     number of utterances and which turns get a pair (the post is turns 1..t,
-    the reply turn t, as in RECCON). Every utterance is a new text: the first
-    half of the words of a random sentence of X joined to the second half of
-    another. Labels are 0 (prediction ignores them).
+    the reply turn t, as in RECCON). Every utterance is a new sentence: the
+    first half of the words of a random sentence of X joined to the second
+    half of another. Labels are 0 (prediction ignores them).
 
     Returns the numbers of rows, pairs and distinct sentences written, and of
     sentences encoded when the sentence-vector cache is emptied after every
     chunk of ``chunk_pairs`` pairs (what the streaming predict does now).
     """
     rng = np.random.default_rng(seed)
-    pool_words = [s.split() for s in dict.fromkeys(s for post in X["post"] for s in post)]
-    pool_words = [w for w in pool_words if w]
+    # Single sentences (utterances split), so that a new utterance is one sentence: the reply
+    # (turn t) then adds no text beyond its post's, as with most RECCON utterances.
+    sentences = dict.fromkeys(s for post in X["post"] for unit in post for s in split_sentences(unit))
+    pool_words = [w for w in (s.split() for s in sentences) if len(w) >= 2]
     patterns = _dialogue_patterns(X)
 
     def new_utterance():
