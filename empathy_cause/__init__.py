@@ -8,6 +8,7 @@ metrics around them.
 from .data import (
     fetch_reccon,
     frame_to_pairs,
+    iter_acnempathize_cause,
     load_acnempathize_cause,
     load_dataset,
     load_demo,
@@ -20,6 +21,7 @@ from .data import (
 from .estimator import EmpathyCauseClassifier
 from .metrics import cause_metrics
 from .model_selection import ThreadKFold, ThreadShuffleSplit, train_valid_test_split
+from .streaming import iter_frame_chunks, iter_predict_proba
 
 __version__ = "0.1.0"
 
@@ -30,6 +32,9 @@ __all__ = [
     "cause_metrics",
     "fetch_reccon",
     "frame_to_pairs",
+    "iter_acnempathize_cause",
+    "iter_frame_chunks",
+    "iter_predict_proba",
     "load_acnempathize_cause",
     "load_dataset",
     "load_demo",

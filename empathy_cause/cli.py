@@ -131,13 +131,42 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _predictions(args):
+def _chunks(args):
+    """The input as ``(X, y)`` chunks of whole pairs: a CSV file is read chunk by chunk."""
+    from .data import iter_acnempathize_cause
+    from .streaming import iter_frame_chunks
+
+    kwargs = {"subset": args.subset} if args.subset else {}
+    if args.data != "demo" and Path(args.data).suffix.lower() == ".csv":
+        if not Path(args.data).is_file():
+            raise FileNotFoundError(f"{args.data} not found")
+        for X, y, _ in iter_acnempathize_cause(args.data, chunk_pairs=args.chunk_pairs, **kwargs):
+            yield X, y
+    else:  # RECCON JSON and the demo set are small files: load, then predict in chunks
+        X, y, _ = _load(args)
+        yield from iter_frame_chunks(X, y, chunk_pairs=args.chunk_pairs)
+
+
+def _load_model(args):
     from . import EmpathyCauseClassifier
 
-    clf = EmpathyCauseClassifier.load(args.model)
-    X, y, _ = _load(args)
-    proba = clf.predict_proba(X)[:, 1]
-    return clf, X, y, proba
+    return EmpathyCauseClassifier.load(args.model)
+
+
+def _predictions(args, clf):
+    """Yield ``(X, y, cause probability)`` per chunk: memory bounded by the chunk, not the input."""
+    from .streaming import iter_predict_proba
+
+    current = []  # the chunk being predicted: iter_predict_proba takes one frame, then yields its result
+
+    def frames():
+        for X, y in _chunks(args):
+            current.append((X, y))
+            yield X
+
+    for proba in iter_predict_proba(clf, frames()):
+        X, y = current.pop()
+        yield X, y, proba[:, 1]
 
 
 def cmd_predict(args) -> int:
@@ -145,21 +174,32 @@ def cmd_predict(args) -> int:
 
     from .visualize import render_html
 
-    clf, X, y, proba = _predictions(args)
-    table = pd.DataFrame({
-        "pair_id": X["pair_id"].to_numpy() if "pair_id" in X else None,
-        "sentence_index": X["sentence_index"].to_numpy(),
-        "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"])],
-        "probability": proba,
-        "prediction": (proba >= clf.decision_threshold()).astype(int),
-    })
+    clf = _load_model(args)
+    out = open(args.out, "w", newline="") if args.out else sys.stdout
+    n_rows, kept = 0, []
+    try:
+        for X, y, proba in _predictions(args, clf):
+            table = pd.DataFrame({
+                "pair_id": X["pair_id"].to_numpy() if "pair_id" in X else None,
+                "sentence_index": X["sentence_index"].to_numpy(),
+                "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"], strict=True)],
+                "probability": proba,
+                "prediction": (proba >= clf.decision_threshold()).astype(int),
+            })
+            table.to_csv(out, index=False, header=n_rows == 0)
+            out.flush()
+            n_rows += len(table)
+            if args.html:  # the HTML view shows every row, so it keeps them all
+                kept.append((X, y, proba))
+    finally:
+        if out is not sys.stdout:
+            out.close()
     if args.out:
-        table.to_csv(args.out, index=False)
-        print(f"Wrote {len(table)} predictions to {args.out}")
-    else:
-        table.to_csv(sys.stdout, index=False)
+        print(f"Wrote {n_rows} predictions to {args.out}")
     if args.html:
-        render_html(X, proba, args.html, y=y, threshold=clf.decision_threshold())
+        X = pd.concat([k[0] for k in kept], ignore_index=True)
+        y = None if kept[0][1] is None else np.concatenate([k[1] for k in kept])
+        render_html(X, np.concatenate([k[2] for k in kept]), args.html, y=y, threshold=clf.decision_threshold())
         print(f"Wrote {args.html}", file=sys.stderr)
     return 0
 
@@ -167,11 +207,16 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     from .metrics import cause_metrics
 
-    clf, X, y, proba = _predictions(args)
-    if y is None:
-        raise SystemExit(f"{args.data} has no labels: evaluation needs them")
+    clf = _load_model(args)
+    ys, probas = [], []
+    for _, y, proba in _predictions(args, clf):
+        if y is None:
+            raise SystemExit(f"{args.data} has no labels: evaluation needs them")
+        ys.append(y)
+        probas.append(proba)
+    y, proba = np.concatenate(ys), np.concatenate(probas)
     metrics = cause_metrics(y, (proba >= clf.decision_threshold()).astype(int), proba)
-    print(json.dumps({"n_sentences": len(X), "threshold": clf.decision_threshold(), **metrics}, indent=2))
+    print(json.dumps({"n_sentences": len(y), "threshold": clf.decision_threshold(), **metrics}, indent=2))
     return 0
 
 
@@ -209,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         _data_args(sub)
         sub.add_argument("--model", required=True, help="model folder written by train")
+        sub.add_argument("--chunk-pairs", type=int, default=2000,
+                         help="pairs read and predicted at a time; memory depends on this, not on the "
+                              "input size (a CSV file is read chunk by chunk) (default: 2000)")
         if name == "predict":
             sub.add_argument("--out", help="CSV file (default: standard output)")
             sub.add_argument("--html", help="also write an HTML view with causes highlighted")

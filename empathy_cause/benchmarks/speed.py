@@ -1,106 +1,254 @@
-"""Speed: post sentences per second for fit and predict, against a naive implementation.
+"""Speed: fit and predict as a ratio to the encoder's floor, peak memory, and predict at scale.
 
-The naive implementation is what a straightforward port of the paper's model
-does: every row re-encodes its whole post and reply, each sentence padded to
-a fixed 64 tokens, in fp32, with no cache. The library's estimator groups rows
-by pair, encodes each distinct sentence once (frozen: once per process),
-sorts by length, pads to the longest in each batch and uses bf16 autocast
-where the CPU has bf16 units. Both run in the same process, on the same rows,
-so the ratios are comparable even on a noisy shared machine.
+Absolute speed says little: the bare encoder ran at 1,150 sentences/s on one
+of our machines, 485 on another, and about 80 with one busy process beside it.
+So everything is measured in ONE process, on an otherwise idle machine, and
+reported as a ratio to a floor measured in the same run:
 
-It also times the question-answering baseline (:class:`QAClassifier`, which
-encodes each sentence together with the reply, once per row) beside the
-default estimator, per post sentence.
+- **the floor**: the least work any frozen-encoder model must do. The bare
+  encoder (default: the MiniLM-L6) encodes each distinct sentence of the data
+  once (post sentences and reply sentences, as the library counts them), in
+  length-sorted batches of 128, in inference mode, mean pooling; timed in fp32
+  and under bf16 autocast, and the faster of the two is the floor.
+- **fit**: ``EmpathyCauseClassifier`` with its defaults (plus ``--param``) on
+  the training set, from a cold sentence-vector cache.
+- **predict**: ``predict_proba`` on the held-out set, from a cold cache.
 
-Run: ``python benchmarks/speed.py`` (or ``empathy-cause benchmark speed``).
+Each is the median of its repeats. Peak RSS is the process's after each phase.
+
+**Scaling**: ``empathy-cause predict`` (which streams its input in chunks of
+whole pairs) on synthetic CSV files of 10k / 100k / 1M rows, each in a fresh
+process, so its time and peak RSS belong to that size alone. The inputs are
+new dialogues with the structure of the data's dialogues (length, which turns
+get a pair), every utterance a new sentence: the first half of the words of
+one sentence of the data joined to the second half of another. As in
+RECCON-DD, the pairs of a dialogue share their post's utterances, so there are
+about 0.3 distinct sentences per row (1M rows: about 300,000 sentences to
+encode, which at 250-500 sentences/s is 10-20 minutes of encoding). That
+bound is deliberate: every utterance is one sentence (RECCON's have 1.4 on
+average), so the reply adds no text of its own. The table gives the
+sentences each size encodes and an estimate of its floor (those sentences at
+the predict floor's rate).
+
+Run: ``python benchmarks/speed.py`` (or ``empathy-cause benchmark speed``);
+``--sizes 10000,100000,1000000`` for the full scaling table. Writes a
+Markdown table to standard output and ``results/speed.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
+import csv
 import json
+import platform
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from ..baselines.qa import qa_throughput
-from ..data import load_dataset, split_sentences
-from ..encoders import clear_embedding_cache, load_encoder, pool
+from ..batching import PairRows
+from ..data import load_dataset, split_sentences, validate_frame
+from ..encoders import autocast_context, bf16_supported, clear_embedding_cache, load_encoder, pool
 from ..estimator import EmpathyCauseClassifier
-from ..losses import make_criterion
-from ..modules import EmpathyCauseNet
+from .common import _param
 
-__all__ = ["naive_pass", "main"]
+__all__ = ["distinct_sentences", "encode_floor", "write_recombined_csv", "cpu_name", "peak_rss_mib",
+           "build_parser", "main"]
+
+FIT_BAR, PREDICT_BAR = 2.0, 1.1
 
 
-def naive_pass(X, y, *, encoder=None, train=False, finetune=False, max_length=64) -> float:
-    """One naive pass over the rows of X; returns seconds.
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
-    Each row tokenizes its post and reply sentences padded to ``max_length``,
-    runs the encoder on all of them and the head on the row; with ``train``
-    it also takes an optimizer step (through the encoder with ``finetune``).
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, the peak of this program's own
+    memory (``ru_maxrss`` would include the parent's memory at fork, carried
+    over at exec). Elsewhere ``ru_maxrss`` (KiB on Linux, bytes on macOS).
     """
-    tokenizer, encoder_model = load_encoder(encoder)
-    if finetune:
-        encoder_model = copy.deepcopy(encoder_model).train()
-        encoder_model.requires_grad_(True)
-    head = EmpathyCauseNet(encoder_model.config.hidden_size)
-    params = list(head.parameters()) + (list(encoder_model.parameters()) if finetune else [])
-    optimizer = torch.optim.AdamW(params, lr=1e-4)
-    criterion = make_criterion("focal")
-    head.train(train)
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def distinct_sentences(X) -> list[str]:
+    """Every distinct text the library encodes for X: post sentences and reply sentences."""
+    return PairRows.from_frame(validate_frame(X)[0]).texts
+
+
+def encode_floor(texts, *, encoder=None, precision="fp32", batch_size=128, max_length=64,
+                 device="cpu") -> float:
+    """Seconds for the bare encoder to encode ``texts`` once (the floor); nothing is cached.
+
+    Length-sorted batches of ``batch_size``, each padded to its longest,
+    tokenised, run in inference mode (under bf16 autocast with
+    ``precision="bf16"``) and mean-pooled; the vectors are moved to the CPU.
+    """
+    tokenizer, model = load_encoder(encoder)
+    model = model.to(device)
+    texts = sorted(texts, key=len)
+    synchronize = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    synchronize()
     start = time.perf_counter()
-    for row in range(len(X)):
-        post = list(X["post"].iat[row])
-        sentences = post + split_sentences(X["reply"].iat[row])
-        tokens = tokenizer(sentences, padding="max_length", truncation=True, max_length=max_length,
-                           return_tensors="pt")
-        with torch.set_grad_enabled(train and finetune):
-            vectors = pool(encoder_model(**tokens).last_hidden_state, tokens["attention_mask"], "mean")
-        n_post = len(post)
-        batch = dict(post_index=torch.arange(n_post)[None], post_mask=torch.ones(1, n_post, dtype=torch.bool),
-                     reply_index=torch.arange(n_post, len(sentences))[None],
-                     reply_mask=torch.ones(1, len(sentences) - n_post, dtype=torch.bool),
-                     row_pair=torch.tensor([0]), row_sentence=torch.tensor([X["sentence_index"].iat[row]]))
-        with torch.set_grad_enabled(train):
-            logits = head(embeddings=vectors, **batch)
-            if train:
-                criterion(logits, torch.tensor([int(y[row])])).backward()
-                optimizer.step()
-                optimizer.zero_grad()
+    with torch.inference_mode(), autocast_context(precision, device):
+        for i in range(0, len(texts), batch_size):
+            tokens = tokenizer(texts[i:i + batch_size], padding=True, truncation=True, max_length=max_length,
+                               return_tensors="pt").to(device)
+            pool(model(**tokens).last_hidden_state, tokens["attention_mask"], "mean").float().cpu()
+    synchronize()
     return time.perf_counter() - start
 
 
-def _library_fit(X, y, *, encoder, finetune):
-    clear_embedding_cache()  # a cold start: encoding is part of the cost
-    clf = EmpathyCauseClassifier(encoder=encoder, max_epochs=1, validation_fraction=None,
-                                 finetune_layers="all" if finetune else 0, random_state=0)
-    start = time.perf_counter()
-    clf.fit(X, y)
-    return time.perf_counter() - start, clf
+def _floor(texts, *, encoder, device, repeats) -> dict:
+    """Median seconds of fp32 and of bf16 autocast; the floor is the faster."""
+    runs = {p: [encode_floor(texts, encoder=encoder, precision=p, device=device) for _ in range(repeats)]
+            for p in ("fp32", "bf16")}
+    medians = {p: statistics.median(r) for p, r in runs.items()}
+    best = min(medians, key=medians.get)
+    return {"sentences": len(texts), "seconds": medians[best], "precision": best,
+            "fp32_seconds": medians["fp32"], "bf16_seconds": medians["bf16"], "runs": runs}
 
 
-def _library_predict(clf, X) -> float:
-    clear_embedding_cache()
-    start = time.perf_counter()
-    clf.predict_proba(X)
-    return time.perf_counter() - start
+# ------------------------------------------------------------------ synthetic inputs
+
+
+def _dialogue_patterns(X):
+    """Per thread of X: (number of utterances, post lengths of its pairs)."""
+    lengths = X["post"].map(len).to_numpy()
+    patterns = {}
+    for thread, length in zip(X["thread_id"].to_numpy(), lengths, strict=True):
+        patterns.setdefault(thread, set()).add(int(length))
+    return [(max(turns), sorted(turns)) for turns in patterns.values()]
+
+
+def write_recombined_csv(path, n_rows, X, *, seed=0, chunk_pairs=2000) -> dict:
+    """Write an AcnEmpathize-Cause CSV of at least ``n_rows`` rows of new dialogues built from X.
+
+    Each dialogue copies the shape of a random dialogue (thread) of X: its
+    number of utterances and which turns get a pair (the post is turns 1..t,
+    the reply turn t, as in RECCON). Every utterance is a new sentence: the
+    first half of the words of a random sentence of X joined to the second
+    half of another. Labels are 0 (prediction ignores them).
+
+    Returns the numbers of rows, pairs and distinct sentences written, and of
+    sentences encoded when the sentence-vector cache is emptied after every
+    chunk of ``chunk_pairs`` pairs (what the streaming predict does now).
+    """
+    rng = np.random.default_rng(seed)
+    # Single sentences (utterances split), so that a new utterance is one sentence: the reply
+    # (turn t) then adds no text beyond its post's, as with most RECCON utterances.
+    sentences = dict.fromkeys(s for post in X["post"] for unit in post for s in split_sentences(unit))
+    pool_words = [w for w in (s.split() for s in sentences) if len(w) >= 2]
+    patterns = _dialogue_patterns(X)
+
+    def new_utterance():
+        a, b = (pool_words[i] for i in rng.integers(len(pool_words), size=2))
+        return " ".join(a[:(len(a) + 1) // 2] + b[len(b) // 2:])
+
+    rows = pairs = encoded = dialogues = 0
+    distinct: set[int] = set()
+    chunk: set[str] = set()
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["thread_id", "post_sentences", "reply", "labels"])
+        while rows < n_rows:
+            n_turns, turns = patterns[rng.integers(len(patterns))]
+            utterances = [new_utterance() for _ in range(n_turns)]
+            for t in turns:
+                post, reply = utterances[:t], utterances[t - 1]
+                writer.writerow([f"d{dialogues}", repr(post), reply, repr([0] * t)])
+                texts = post + (split_sentences(reply) or [reply])
+                chunk.update(texts)
+                distinct.update(map(hash, texts))
+                rows, pairs = rows + t, pairs + 1
+                if pairs % chunk_pairs == 0:
+                    encoded, chunk = encoded + len(chunk), set()
+                if rows >= n_rows:
+                    break
+            dialogues += 1
+    return {"rows": rows, "pairs": pairs, "distinct_sentences": len(distinct),
+            "encoded_sentences": encoded + len(chunk)}
+
+
+_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+from empathy_cause.cli import main
+from empathy_cause.benchmarks.speed import peak_rss_mib
+imported = time.perf_counter()
+status = main(sys.argv[1:])
+print(json.dumps({"status": status, "import_seconds": imported - start,
+                  "seconds": time.perf_counter() - imported, "peak_rss_mib": peak_rss_mib()}))
+"""
+
+
+def _predict_in_fresh_process(model_dir, csv_path, out_path, chunk_pairs) -> dict:
+    """``empathy-cause predict`` on a CSV in a new process: its time and its own peak RSS (reported by it)."""
+    command = [sys.executable, "-c", _CHILD, "predict", "--model", str(model_dir), "--data", str(csv_path),
+               "--out", str(out_path), "--chunk-pairs", str(chunk_pairs)]
+    log = Path(out_path).with_suffix(".log")
+    started = time.perf_counter()
+    with open(log, "w+") as output:  # a file, not a pipe: nothing blocks while we wait
+        child = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, text=True)
+        wall = time.perf_counter() - started
+        output.seek(0)
+        out = output.read()
+    if child.returncode != 0:
+        raise RuntimeError(f"predict on {csv_path} failed ({child.returncode}):\n{out[-4000:]}")
+    report = json.loads(out.strip().splitlines()[-1])
+    return {"process_seconds": wall, "import_seconds": report["import_seconds"],
+            "seconds": report["seconds"], "peak_rss_mib": report["peak_rss_mib"]}
+
+
+# ------------------------------------------------------------------------- CLI
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="empathy-cause benchmark speed", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="empathy-cause benchmark speed", description=__doc__.splitlines()[0],
+                                     epilog="Run it on an otherwise idle machine: every figure is a ratio "
+                                            "to the floor measured in the same process.")
     parser.add_argument("--data", default=None,
-                        help="dataset (default: ../shared/data/reccon valid if present, else the demo set)")
-    parser.add_argument("--subset", default="valid")
-    parser.add_argument("--encoder", default=None)
-    parser.add_argument("--rows", type=int, default=600, help="rows timed for the library (whole pairs)")
-    parser.add_argument("--naive-rows", type=int, default=120, help="rows timed for the naive implementation")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--no-finetune", action="store_true", help="skip the fine-tuning rows")
-    parser.add_argument("--no-qa", action="store_true", help="skip the question-answering baseline")
+                        help="dataset (default: ../shared/data/reccon beside the checkout if present, "
+                             "else the demo set, used for both fit and predict)")
+    parser.add_argument("--fit-subset", default="train", help="RECCON subset to fit on (default: train)")
+    parser.add_argument("--predict-subset", default="valid", help="RECCON subset to predict (default: valid)")
+    parser.add_argument("--encoder", default=None, help="encoder folder (default: the embedded MiniLM-L6)")
+    parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
+                        help="EmpathyCauseClassifier parameter for the fit (repeatable)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the floors and predict (median)")
+    parser.add_argument("--fit-repeats", type=int, default=1, help="repeats of the fit (median; default: 1)")
+    parser.add_argument("--skip-fit", action="store_true",
+                        help="no fit row; the scaling table then uses a one-epoch model")
+    parser.add_argument("--paper-batching", action="store_true",
+                        help="also time a fit with the paper's batching (batch_size=4, accumulation_steps=4)")
+    parser.add_argument("--devices", default="cpu",
+                        help="comma-separated torch devices for the ratio table, e.g. cpu,cuda (default: cpu)")
+    parser.add_argument("--sizes", default="10000,100000",
+                        help="rows of the scaling table, comma-separated ('' for none); 1000000 takes "
+                             "20-30 minutes on 2 cores (default: 10000,100000)")
+    parser.add_argument("--chunk-pairs", type=int, default=2000, help="predict's --chunk-pairs (default: 2000)")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/speed.json")
     return parser
 
@@ -110,67 +258,147 @@ def _default_data():
     return str(reccon) if reccon.is_dir() else "demo"
 
 
+def _load(data, subset):
+    X, y, _ = load_dataset(data, **({} if data == "demo" else {"subset": subset}))
+    return X, y
+
+
+def _timed_fit(X, y, params):
+    clear_embedding_cache()  # cold: encoding is part of the cost
+    clf = EmpathyCauseClassifier(**params)
+    start = time.perf_counter()
+    clf.fit(X, y)
+    return time.perf_counter() - start, clf
+
+
+def _timed_predict(clf, X):
+    clear_embedding_cache()
+    start = time.perf_counter()
+    clf.predict_proba(X)
+    return time.perf_counter() - start
+
+
+def _device_name(device):
+    return torch.cuda.get_device_name(torch.device(device)) if torch.device(device).type == "cuda" else cpu_name()
+
+
+def _ratio_rows(args, device, X_fit, y_fit, X_pred, y_pred, fit_texts, pred_texts):
+    """The ratio table's rows on one device, and the fitted default model (or None)."""
+    load_encoder(args.encoder)  # loaded once, outside every timing
+    encode_floor(pred_texts[:256], encoder=args.encoder, precision="fp32", device=device)  # warm-up
+    encode_floor(pred_texts[:256], encoder=args.encoder, precision="bf16", device=device)
+    rows, model = [], None
+    base = {"encoder": args.encoder, "random_state": args.seed, "device": device, **dict(args.param)}
+    fits = [] if args.skip_fit else [("defaults", base)]
+    if args.paper_batching and not args.skip_fit:
+        fits.append(("paper batching", {**base, "batch_size": 4, "accumulation_steps": 4}))
+    if fits:
+        floor = _floor(fit_texts, encoder=args.encoder, device=device, repeats=args.repeats)
+        for label, params in fits:
+            runs = [_timed_fit(X_fit, y_fit, params) for _ in range(args.fit_repeats)]
+            clf = runs[-1][1]
+            seconds = statistics.median(r[0] for r in runs)
+            rows.append({"phase": "fit", "setting": label, "device": device, "rows": len(X_fit),
+                         "batch_size": clf.batch_size, "accumulation_steps": clf.accumulation_steps,
+                         "epochs": len(clf.history), "floor": floor, "seconds": seconds,
+                         "runs": [r[0] for r in runs], "ratio": seconds / floor["seconds"], "bar": FIT_BAR,
+                         "peak_rss_mib": peak_rss_mib()})
+            if label == "defaults":
+                model = clf
+    predictor = model
+    if predictor is None:  # predict costs the same whatever the weights: a one-epoch model
+        predictor = EmpathyCauseClassifier(**{**base, "max_epochs": 1, "validation_fraction": None})
+        predictor.fit(X_pred, y_pred)
+    floor = _floor(pred_texts, encoder=args.encoder, device=device, repeats=args.repeats)
+    runs = [_timed_predict(predictor, X_pred) for _ in range(args.repeats)]
+    seconds = statistics.median(runs)
+    rows.append({"phase": "predict_proba", "setting": "cold cache", "device": device, "rows": len(X_pred),
+                 "floor": floor, "seconds": seconds, "runs": runs, "ratio": seconds / floor["seconds"],
+                 "bar": PREDICT_BAR, "peak_rss_mib": peak_rss_mib()})
+    return rows, predictor
+
+
+def _scaling(args, model, X_source, predict_floor):
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    rows = []
+    if not sizes:
+        return rows
+    rate = predict_floor["sentences"] / predict_floor["seconds"]
+    with tempfile.TemporaryDirectory(prefix="empathy-cause-speed-") as tmp:
+        model_dir = model.save(Path(tmp) / "model")
+        for n in sizes:
+            data = Path(tmp) / f"rows-{n}.csv"
+            shape = write_recombined_csv(data, n, X_source, seed=args.seed, chunk_pairs=args.chunk_pairs)
+            print(f"scaling: predicting {shape['rows']:,} rows in a fresh process...", file=sys.stderr, flush=True)
+            result = _predict_in_fresh_process(model_dir, data, Path(tmp) / "predictions.csv", args.chunk_pairs)
+            floor_estimate = shape["encoded_sentences"] / rate
+            rows.append({**shape, **result, "rows_per_s": shape["rows"] / result["seconds"],
+                         "floor_estimate_seconds": floor_estimate,
+                         "ratio_estimate": result["seconds"] / floor_estimate})
+            data.unlink()
+    return rows
+
+
+def _markdown(report) -> str:
+    lines = [f"CPU: {report['cpu']}; torch {report['torch']}, {report['torch_threads']} threads, "
+             f"bf16 units: {'yes' if report['bf16_units'] else 'no'}; data: {report['data']}", "",
+             "| phase | device | rows | distinct sentences | floor (s) | floor precision | library (s) "
+             "| library ÷ floor | bar | peak RSS (MiB) |",
+             "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for r in report["ratios"]:
+        what = r["phase"]
+        if r["phase"] == "fit":
+            what += (f", {r['setting']} (batch_size={r['batch_size']}, accumulation_steps="
+                     f"{r['accumulation_steps']}; epochs: {r['epochs']})")
+        else:
+            what += f", {r['setting']}"
+        device = r["device"] if r["device"] == "cpu" else f"{r['device']} ({report['devices'][r['device']]})"
+        lines.append(f"| {what} | {device} | {r['rows']:,} | {r['floor']['sentences']:,} | "
+                     f"{r['floor']['seconds']:.2f} | {r['floor']['precision']} | {r['seconds']:.2f} | "
+                     f"{r['ratio']:.2f}x | {r['bar']}x | {r['peak_rss_mib']:.0f} |")
+    lines.append(f"\nMedians of {report['repeats']} (floors, predict) and {report['fit_repeats']} (fit), "
+                 "in one process. The floor: the bare encoder, each distinct sentence once, length-sorted "
+                 "batches of 128, inference mode, the faster of fp32 and bf16 autocast.")
+    if report["scaling"]:
+        lines += ["", f"Scaling: `empathy-cause predict --chunk-pairs {report['chunk_pairs']}` on new "
+                      "dialogues recombined from the data's sentences, each size in a fresh process:", "",
+                  "| rows | pairs | sentences encoded | predict (s) | whole process (s) | rows/s "
+                  "| est. floor (s) | ÷ est. floor | peak RSS (MiB) |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in report["scaling"]:
+            lines.append(f"| {r['rows']:,} | {r['pairs']:,} | {r['encoded_sentences']:,} | {r['seconds']:.1f} | "
+                         f"{r['process_seconds']:.1f} | {r['rows_per_s']:.0f} | {r['floor_estimate_seconds']:.1f} "
+                         f"| {r['ratio_estimate']:.2f}x | {r['peak_rss_mib']:.0f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.repeats < 1 or args.fit_repeats < 1:
+        raise SystemExit("--repeats and --fit-repeats must be at least 1")
     data = args.data or _default_data()
-    X, y, _ = load_dataset(data, **({"subset": args.subset} if data != "demo" else {}))
-    # Whole pairs, in file order: the first pairs covering args.rows rows.
-    pair_codes = X["pair_id"].factorize()[0]
-    keep = pair_codes < pair_codes[min(args.rows, len(X)) - 1] + 1
-    X, y = X[keep].reset_index(drop=True), y[keep]
-    X_naive, y_naive = X.iloc[:args.naive_rows].reset_index(drop=True), y[:args.naive_rows]
-    load_encoder(args.encoder)  # load once, outside the timings
-
-    modes = [False] if args.no_finetune else [False, True]
-    rows = []
-    for finetune in modes:
-        label = "fine-tuned" if finetune else "frozen"
-        fits, predicts, naive_fits = [], [], []
-        # Naive fine-tuning runs the whole encoder backwards per row: fewer rows.
-        X_naive_fit = X_naive.iloc[:len(X_naive) // 3] if finetune else X_naive
-        for _ in range(args.repeats):
-            seconds, clf = _library_fit(X, y, encoder=args.encoder, finetune=finetune)
-            fits.append(len(X) / seconds)
-            predicts.append(len(X) / _library_predict(clf, X))
-            naive_fits.append(len(X_naive_fit) / naive_pass(X_naive_fit, y_naive, encoder=args.encoder,
-                                                            train=True, finetune=finetune))
-        naive_predicts = [len(X_naive) / naive_pass(X_naive, y_naive, encoder=args.encoder)
-                          for _ in range(args.repeats)]
-        for phase, library, naive in (("fit", fits, naive_fits), ("predict", predicts, naive_predicts)):
-            lib, nai = statistics.median(library), statistics.median(naive)
-            rows.append({"phase": phase, "encoder": label, "library_sentences_per_s": lib,
-                         "naive_sentences_per_s": nai, "speedup": lib / nai,
-                         "library_runs": library, "naive_runs": naive})
-
-    qa_rows = []
-    if not args.no_qa:
-        frozen = {r["phase"]: r["library_sentences_per_s"] for r in rows if r["encoder"] == "frozen"}
-        runs = [qa_throughput(X, y, model=args.encoder) for _ in range(args.repeats)]
-        for phase in ("fit", "predict"):
-            qa = statistics.median(run[f"{phase}_rows_per_s"] for run in runs)
-            qa_rows.append({"phase": phase, "qa_sentences_per_s": qa,
-                            "coattention_sentences_per_s": frozen[phase],
-                            "qa_cost_ratio": frozen[phase] / qa, "qa_runs": runs})
-
-    header = f"{'phase':8} {'encoder':11} {'library sent/s':>15} {'naive sent/s':>13} {'speed-up':>9}"
-    print(f"Data: {data} ({len(X)} rows library, {len(X_naive)} rows naive), median of {args.repeats}; "
-          f"torch threads {torch.get_num_threads()}")
-    print(header)
-    for r in rows:
-        print(f"{r['phase']:8} {r['encoder']:11} {r['library_sentences_per_s']:15.1f} "
-              f"{r['naive_sentences_per_s']:13.1f} {r['speedup']:8.1f}x")
-    if qa_rows:
-        print(f"\nQA baseline vs the default (frozen) estimator, same {len(X)} rows, one epoch:")
-        print(f"{'phase':8} {'QA sent/s':>10} {'co-attention sent/s':>20} {'QA costs':>9}")
-        for r in qa_rows:
-            print(f"{r['phase']:8} {r['qa_sentences_per_s']:10.1f} {r['coattention_sentences_per_s']:20.1f} "
-                  f"{r['qa_cost_ratio']:8.1f}x")
+    X_fit, y_fit = _load(data, args.fit_subset)
+    X_pred, y_pred = _load(data, args.predict_subset)
+    fit_texts, pred_texts = distinct_sentences(X_fit), distinct_sentences(X_pred)
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
+    started = time.perf_counter()
+    ratios, models = [], {}
+    for device in devices:
+        rows, models[device] = _ratio_rows(args, device, X_fit, y_fit, X_pred, y_pred, fit_texts, pred_texts)
+        ratios += rows
+    cpu_model = models.get("cpu") or next(iter(models.values()))
+    predict_floor = next(r["floor"] for r in ratios if r["phase"] == "predict_proba")
+    scaling = _scaling(args, cpu_model, X_fit, predict_floor)
+    report = {"data": data, "cpu": cpu_name(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+              "bf16_units": bf16_supported("cpu"), "devices": {d: _device_name(d) for d in devices},
+              "repeats": args.repeats, "fit_repeats": args.fit_repeats, "params": dict(args.param),
+              "chunk_pairs": args.chunk_pairs, "ratios": ratios, "scaling": scaling,
+              "peak_rss_mib": peak_rss_mib(), "seconds": time.perf_counter() - started}
+    print(_markdown(report))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"data": data, "rows": len(X), "naive_rows": len(X_naive),
-                               "repeats": args.repeats, "results": rows, "qa": qa_rows},
-                              indent=2, default=str))
-    print(f"Wrote {out}")
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nWrote {out}")
     return 0
 
 

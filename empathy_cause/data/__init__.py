@@ -6,7 +6,7 @@ the sentence-row frame, one 0/1 label per row and the thread id of each row.
 
 from pathlib import Path
 
-from .acnempathize import load_acnempathize_cause
+from .acnempathize import iter_acnempathize_cause, load_acnempathize_cause
 from .demo import load_demo
 from .ecf import SUBSETS as _ECF_SUBSETS
 from .ecf import load_ecf
@@ -42,6 +42,7 @@ __all__ = [
     "get_data_home",
     "load_ecf",
     "load_acnempathize_cause",
+    "iter_acnempathize_cause",
     "load_demo",
     "load_dataset",
 ]

@@ -6,6 +6,7 @@ The paper stores one row per post-reply pair: the post's sentences and their
 """
 
 import ast
+import contextlib
 import csv
 import io
 from pathlib import Path
@@ -14,7 +15,7 @@ import pandas as pd
 
 from .frame import THREAD_ID, _RESERVED, _pairs_to_frame, content_hash
 
-__all__ = ["load_acnempathize_cause"]
+__all__ = ["load_acnempathize_cause", "iter_acnempathize_cause"]
 
 
 def _read_text(path):
@@ -107,6 +108,15 @@ def load_acnempathize_cause(path, *, post_column="post_sentences",
     a title stays a string.
     """
     text = _read_text(path)
+    lines = _record_lines(text)
+    return _csv_text_to_frame(text, lines, post_column=post_column, reply_column=reply_column,
+                              labels_column=labels_column, thread_column=thread_column,
+                              pair_column=pair_column)
+
+
+def _csv_text_to_frame(text, lines, *, post_column, reply_column, labels_column, thread_column,
+                       pair_column):
+    """CSV text (header + records) -> ``(X, y, groups)``; ``lines[i]``: file line of record i."""
     required = [c for c in (post_column, reply_column, labels_column) if c]
     # Only empty fields are missing: "NA" is a fine reply text.
     table = pd.read_csv(io.StringIO(text), keep_default_na=False,
@@ -120,7 +130,6 @@ def load_acnempathize_cause(path, *, post_column="post_sentences",
             f"the CSV has no column(s) {missing}{hint}; its columns are "
             f"{list(table.columns)}."
         )
-    lines = _record_lines(text)
     if len(lines) != len(table):  # an unusual dialect: count data rows
         lines = range(2, len(table) + 2)
 
@@ -150,3 +159,69 @@ def load_acnempathize_cause(path, *, post_column="post_sentences",
         pair_id=pair_column, thread_id=thread_column, where=where,
     )
     return X, y, X[THREAD_ID].to_numpy()
+
+
+def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentences",
+                            reply_column="reply", labels_column="labels",
+                            thread_column="thread_id", pair_column=None):
+    """Read an AcnEmpathize-Cause CSV in chunks of whole pairs, in constant memory.
+
+    The same file layout, parameters and error messages as
+    :func:`load_acnempathize_cause`, but the file is read record by record
+    and a sentence-row frame is yielded for every ``chunk_pairs`` CSV records
+    (pairs): a pair is never cut across chunks, and concatenating the chunks
+    gives the rows of :func:`load_acnempathize_cause` in the same order.
+
+    Parameters
+    ----------
+    path : str, path-like or text file object
+    chunk_pairs : int, default=2000
+        CSV records (post-reply pairs) per chunk.
+    post_column, reply_column, labels_column, thread_column, pair_column
+        As in :func:`load_acnempathize_cause`.
+
+    Yields
+    ------
+    X, y, groups
+        As :func:`load_acnempathize_cause` returns them, for one chunk.
+
+    Notes
+    -----
+    Each chunk is checked on its own: two records that share a ``pair_column``
+    id but carry different text are only refused when they fall in the same
+    chunk.
+    """
+    if not isinstance(chunk_pairs, int) or isinstance(chunk_pairs, bool) or chunk_pairs < 1:
+        raise ValueError(f"chunk_pairs must be a positive int, got {chunk_pairs!r}")
+    options = dict(post_column=post_column, reply_column=reply_column, labels_column=labels_column,
+                   thread_column=thread_column, pair_column=pair_column)
+    with contextlib.ExitStack() as stack:
+        if hasattr(path, "read"):
+            file = path if isinstance(path, io.TextIOBase) else io.TextIOWrapper(path, encoding="utf-8-sig")
+        else:
+            # Universal newlines, as load_acnempathize_cause reads the text (same replies, same ids).
+            file = stack.enter_context(open(path, encoding="utf-8-sig"))
+        raw = []  # the physical lines the csv reader consumed since the last chunk
+
+        def physical_lines():
+            for line in file:
+                raw.append(line)
+                yield line
+
+        reader = csv.reader(physical_lines())
+        header = next((r for r in reader if r), None)
+        if header is None:
+            raise ValueError(f"{path}: the CSV file is empty.")
+        header_text = "".join(raw)
+        raw.clear()
+        lines, line, sent = [], reader.line_num + 1, False
+        for record in reader:
+            if record:  # pandas skips blank lines too
+                lines.append(line)
+            line = reader.line_num + 1
+            if len(lines) == chunk_pairs:
+                yield _csv_text_to_frame(header_text + "".join(raw), lines, **options)
+                raw.clear()
+                lines, sent = [], True
+        if lines or not sent:
+            yield _csv_text_to_frame(header_text + "".join(raw), lines, **options)
