@@ -227,7 +227,7 @@ def test_best_f1_threshold_prefers_the_f1_maximum():
 
 def test_invalid_threshold_is_named(fitted, demo):
     X, _, _ = demo
-    with pytest.raises(ValueError, match="threshold must be"):
+    with pytest.raises(ValueError, match="threshold. parameter"):
         clone(fitted).set_params(threshold=1.5).decision_threshold()
 
 

@@ -52,7 +52,6 @@ leaves them open):
 See :func:`build_prompt` for a complete example.
 """
 
-import functools
 import os
 import warnings
 from collections import Counter
@@ -359,37 +358,34 @@ def _resolve_dtype(dtype):
     return dtype
 
 
-@functools.lru_cache(maxsize=1)
 def _load_model(source, device, dtype):
-    """Load (and cache the last) model and tokenizer, never downloading."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Model and tokenizer through the library's one loader (offline, no custom code, shared cache)."""
+    from ..pretrained import load_pretrained
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source,
-                                                  local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(
-            source, local_files_only=True, dtype=dtype)
+        tokenizer, model, _ = load_pretrained(source, "causal-lm", dtype=dtype, what="the causal LM")
     except OSError as error:
         raise OSError(
             f"could not load the causal LM {source!r} from local files "
             "(nothing is downloaded): it is neither an existing directory nor "
             "a model in the local Hugging Face cache. Pass the path of a "
-            "local model directory (with config, weights and tokenizer) as "
+            "local model directory (with config, safetensors weights and tokenizer) as "
             f"model=. Original error: {error}"
         ) from error
     model.to(device)
-    model.eval()
     return model, tokenizer
 
 
 def clear_model_cache():
-    """Forget the last loaded model, freeing its memory.
+    """Forget the pretrained models loaded in this process, freeing their memory.
 
-    :meth:`PromptingClassifier.fit` keeps the last model it loaded (one, keyed
-    by path, device and dtype) so that clones fitted in cross-validation do
-    not reload it from disk. Call this to release it.
+    Models load through :func:`empathy_cause.pretrained.load_pretrained`, which
+    keeps the last few so that clones fitted in cross-validation do not reload
+    them from disk. Call this to release them.
     """
-    _load_model.cache_clear()
+    from ..pretrained import clear_model_cache as clear
+
+    clear()
 
 
 def _label_token_ids(tokenizer):
