@@ -55,10 +55,12 @@ See :func:`build_prompt` for a complete example.
 import os
 import warnings
 from collections import Counter
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.frame import (PAIR_ID, POST, REPLY, SENTENCE_INDEX,
@@ -572,6 +574,15 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
     array([1, 0, 1, 0])
     """
 
+    _parameter_constraints = {
+        "model": [callable, str, os.PathLike, None],
+        "n_shots": [Interval(Integral, 0, None, closed="left")],
+        "max_new_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "device": "no_validation",
+        "dtype": "no_validation",
+    }
+
     def __init__(self, model=None, n_shots=3, max_new_tokens=None,
                  random_state=None, device="cpu", dtype="auto"):
         self.model = model
@@ -598,8 +609,8 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : PromptingClassifier
         """
+        self._validate_params()
         X, y = validate_frame(X, y)
-        self._check_params()
         self.classes_ = np.array([0, 1])
         self.examples_, self.example_pair_ids_ = self._pick_examples(X, y)
         self.model_, self.tokenizer_ = self._load()
@@ -611,19 +622,6 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         self.repairs_ = []
         self.repair_counts_ = {}
         return self
-
-    def _check_params(self):
-        if (not isinstance(self.n_shots, (int, np.integer))
-                or isinstance(self.n_shots, bool) or self.n_shots < 0):
-            raise ValueError(
-                f"n_shots must be an int >= 0, got {self.n_shots!r}.")
-        if self.max_new_tokens is not None and (
-                not isinstance(self.max_new_tokens, (int, np.integer))
-                or isinstance(self.max_new_tokens, bool)
-                or self.max_new_tokens < 1):
-            raise ValueError(
-                "max_new_tokens must be None or an int >= 1, got "
-                f"{self.max_new_tokens!r}.")
 
     def _pick_examples(self, X, y):
         """Choose ``n_shots`` complete, consistently labelled pairs."""
