@@ -378,6 +378,13 @@ class PairRowsClassifier(NeuralNetClassifier):
         """Context in which training and scoring run (subclasses may limit threads)."""
         return contextlib.nullcontext()
 
+    def _load_pretrained_models(self) -> None:
+        """Load (into the process cache) the pretrained models ``initialize_module`` uses."""
+
+    def _build_module(self) -> torch.nn.Module:
+        """The module for the current parameters (``initialize_module`` stores it as ``module_``)."""
+        raise NotImplementedError
+
     def infer(self, x, **fit_params):
         tensors = {k: v.to(self.device) for k, v in x.tensors.items()}
         return self.module_(**tensors, **fit_params)
@@ -546,7 +553,19 @@ class PairRowsClassifier(NeuralNetClassifier):
         if overrides:
             net.set_params(**overrides)
             net._check_params()
-        net.initialize()
+        # The module's skeleton on the meta device (no memory) must match the file's tensors
+        # before the real module is built: a received config cannot make load allocate more.
+        net._load_pretrained_models()
+        try:
+            with torch.device("meta"):
+                skeleton = net._build_module().state_dict()
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{config_file}: the parameters do not build a model ({exc})") from exc
+        _check_weights_header(weights_file, skeleton)
+        try:
+            net.initialize()
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{config_file}: the parameters do not build a model ({exc})") from exc
         _load_weights(net.module_, weights_file)
         if tuned is not None:
             net.tuned_threshold_ = float(tuned)
@@ -623,6 +642,24 @@ def _routed_param_allowed(cls, key: str) -> bool:
     except (TypeError, ValueError):
         return False
     return name in parameters and name not in {"params", "encoder"}
+
+
+def _check_weights_header(file: Path, expected: dict) -> None:
+    """Compare the tensor names and shapes in the safetensors header with ``expected`` (reads no data)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{file}: not a safetensors file written by save() ({exc})") from exc
+    missing, unknown = set(expected) - set(shapes), set(shapes) - set(expected)
+    _expect(file, not missing and not unknown,
+            f"tensors do not match the model ({len(missing)} missing, e.g. {sorted(missing)[:2]}; "
+            f"{len(unknown)} unknown, e.g. {sorted(unknown)[:2]}); was it saved with other parameters?")
+    for name, shape in shapes.items():
+        _expect(file, shape == tuple(expected[name].shape),
+                f"tensor {name!r} has shape {shape}, the model needs {tuple(expected[name].shape)}")
 
 
 def _is_model_folder(path: Path) -> bool:
@@ -783,6 +820,9 @@ class EmpathyCauseClassifier(PairRowsClassifier):
     def _frozen(self) -> bool:
         return self.finetune_layers == 0
 
+    def _load_pretrained_models(self) -> None:
+        load_encoder(self.encoder)
+
     def _sentence_encoder(self) -> SentenceEncoder:
         return SentenceEncoder(self.encoder, pooling=self.pooling, max_length=self.max_length,
                                precision=self.precision, cache_dir=self.cache_dir, device=self.device)
@@ -799,6 +839,11 @@ class EmpathyCauseClassifier(PairRowsClassifier):
         return _torch_threads(1)
 
     def initialize_module(self):
+        self.module_ = self._build_module()
+        return self
+
+    def _build_module(self) -> torch.nn.Module:
+        """The module for the current parameters (``initialize_module`` stores it as ``module_``)."""
         encoder_module = None
         if not self._frozen:
             encoder_module = copy.deepcopy(load_encoder(self.encoder)[1])
@@ -808,8 +853,7 @@ class EmpathyCauseClassifier(PairRowsClassifier):
                       position_features=self.position_features, context_layers=self.context_layers,
                       encoder=encoder_module, pooling=self.pooling, precision=self.precision)
         params.update(self.get_params_for("module"))
-        self.module_ = self.initialized_instance(self.module, params)
-        return self
+        return self.initialized_instance(self.module, params)
 
     # ------------------------------------------------------------------- data
 

@@ -258,7 +258,14 @@ class QAClassifier(PairRowsClassifier):
     def _pretrained(self):
         return _load_pretrained(self.model)
 
+    def _load_pretrained_models(self) -> None:
+        self._pretrained()
+
     def initialize_module(self):
+        self.module_ = self._build_module()
+        return self
+
+    def _build_module(self):
         """A private copy of the pretrained model, its new head initialised under the current seed."""
         _, pretrained, new_keys = self._pretrained()
         net = copy.deepcopy(pretrained)
@@ -266,8 +273,7 @@ class QAClassifier(PairRowsClassifier):
             net._init_weights(net.get_submodule(owner))
         for param in net.parameters():
             param.requires_grad_(True)
-        self.module_ = net
-        return self
+        return net
 
     # ------------------------------------------------------------------- data
 
