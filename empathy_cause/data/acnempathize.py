@@ -180,8 +180,13 @@ def load_acnempathize_cause(path, *, post_column="post_sentences",
         thread_column = THREAD_ID
         table[THREAD_ID] = [content_hash([str(s) for s in p])
                             for p in table[post_column]]
-    X, y = _pairs_to_frame(
-        table, post=post_column, reply=reply_column, labels=labels_column,
-        pair_id=pair_column, thread_id=thread_column, where=where,
-    )
+    try:
+        X, y = _pairs_to_frame(
+            table, post=post_column, reply=reply_column, labels=labels_column,
+            pair_id=pair_column, thread_id=thread_column, where=where,
+        )
+    except (ValueError, TypeError) as exc:
+        if name in str(exc):
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
     return X, y, X[THREAD_ID].to_numpy()

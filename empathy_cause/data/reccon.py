@@ -140,11 +140,16 @@ def load_reccon(path, subset="train"):
     except RecursionError:
         raise ValueError(f"{file}: JSON nested too deeply") from None
     _check_shape(dialogues, file)
-    X, y = _pairs_to_frame(
-        _reccon_pairs(dialogues), post="post", reply="reply",
-        labels="labels", pair_id="pair_id", thread_id="thread_id",
-        where=lambda i: f"{file.name}: emotional utterance {i}",
-    )
+    try:
+        X, y = _pairs_to_frame(
+            _reccon_pairs(dialogues), post="post", reply="reply",
+            labels="labels", pair_id="pair_id", thread_id="thread_id",
+            where=lambda i: f"{file}: emotional utterance {i}",
+        )
+    except (ValueError, TypeError) as exc:
+        if str(file) in str(exc):
+            raise
+        raise type(exc)(f"{file}: {exc}") from None
     return X, y, X[THREAD_ID].to_numpy()
 
 
