@@ -35,7 +35,6 @@ __all__ = [
     "set_embedding_cache_size",
     "EmbeddingCache",
     "embedding_cache",
-    "default_encoder_path",
 ]
 
 # Sentence vectors kept per process (see EmbeddingCache); 512 MB holds about 350,000
