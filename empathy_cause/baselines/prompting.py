@@ -65,6 +65,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..data.frame import (PAIR_ID, POST, REPLY, SENTENCE_INDEX,
                           validate_frame)
+from ..pretrained import _looks_like_path, load_pretrained
 
 __all__ = [
     "ALPACA_PROMPT",
@@ -338,12 +339,6 @@ def parse_answer(text, n_sentences):
 # --------------------------------------------------------------------------
 
 
-def _looks_like_path(name):
-    """Whether a model name can only be a filesystem path, not a hub id."""
-    return (os.path.isabs(name) or name.startswith(("./", "../", "~", "."))
-            or name.count("/") > 1 or os.sep != "/" and os.sep in name)
-
-
 def _resolve_dtype(dtype):
     if dtype is None or dtype == "auto":
         return dtype
@@ -362,18 +357,7 @@ def _resolve_dtype(dtype):
 
 def _load_model(source, device, dtype):
     """Model and tokenizer through the library's one loader (offline, no custom code, shared cache)."""
-    from ..pretrained import load_pretrained
-
-    try:
-        tokenizer, model, _ = load_pretrained(source, "causal-lm", dtype=dtype, what="the causal LM")
-    except OSError as error:
-        raise OSError(
-            f"could not load the causal LM {source!r} from local files "
-            "(nothing is downloaded): it is neither an existing directory nor "
-            "a model in the local Hugging Face cache. Pass the path of a "
-            "local model directory (with config, safetensors weights and tokenizer) as "
-            f"model=. Original error: {error}"
-        ) from error
+    tokenizer, model, _ = load_pretrained(source, "causal-lm", dtype=dtype, what="the causal LM")
     model.to(device)
     return model, tokenizer
 
@@ -385,9 +369,9 @@ def clear_model_cache():
     keeps the last few so that clones fitted in cross-validation do not reload
     them from disk. Call this to release them.
     """
-    from ..pretrained import clear_model_cache as clear
+    from .. import pretrained
 
-    clear()
+    pretrained.clear_model_cache()
 
 
 def _label_token_ids(tokenizer):

@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                                "test_subset": args.test_subset, "fit_seconds": fit_seconds,
                                "epochs": len(clf.history), "threshold": clf.decision_threshold(),
                                "params": {k: v for k, v in clf.get_params().items()
-                                          if k in EmpathyCauseClassifier._SAVED_PARAMS},
+                                          if k in clf._saved_param_names()},
                                "results": results}, indent=2))
     print(f"Wrote {out}")
     return 0
