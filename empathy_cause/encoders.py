@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .pretrained import default_encoder_path, load_pretrained, resolve_model
+from .pretrained import default_encoder_path, load_pretrained, resolve_model  # noqa: F401 (re-exported)
 
 __all__ = [
     "resolve_encoder",
@@ -98,7 +98,7 @@ class EmbeddingCache:
     def put(self, settings: tuple, texts, vectors) -> None:
         """Store one vector per text, then evict the least recently used beyond ``max_bytes``."""
         with self._lock:
-            for text, vector in zip(texts, vectors):
+            for text, vector in zip(texts, vectors, strict=True):
                 key = (settings, text)
                 old = self._entries.pop(key, None)
                 if old is not None:

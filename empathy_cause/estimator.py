@@ -33,8 +33,12 @@ import pandas as pd
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GroupShuffleSplit
-from sklearn.utils._param_validation import (InvalidParameterError, Interval, StrOptions,
-                                             validate_parameter_constraints)
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 from skorch.utils import TeeGenerator

@@ -56,7 +56,7 @@ def test_pairs_to_frame_round_trips_or_raises_clearly(pair_list):
     back = frame_to_pairs(X, y)
     if len(back) != len(pair_list):  # pairs with the same content share a derived pair_id
         return
-    for pair, row in zip(pair_list, back.itertuples()):
+    for pair, row in zip(pair_list, back.itertuples(), strict=True):
         if isinstance(pair["post"], (list, tuple)):
             assert list(row.post) == list(pair["post"])
         assert list(row.labels) == [int(v) for v in pair["labels"]]
@@ -96,7 +96,7 @@ def test_validate_frame_returns_a_clean_frame_or_raises_clearly(frame):
         return
     assert len(out) == len(X) == len(labels)
     assert set(np.unique(labels)) <= {0, 1}
-    for post, k in zip(out["post"], out["sentence_index"]):
+    for post, k in zip(out["post"], out["sentence_index"], strict=True):
         assert isinstance(post, tuple) and all(isinstance(s, str) for s in post) and 0 <= k < len(post)
 
 

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
+from ..batching import PairBatch, PairRows
 from ..data.frame import REPLY, validate_frame
 from ..encoders import autocast_context, resolve_encoder
-from ..batching import PairBatch, PairRows
 from ..estimator import PairRowsClassifier
 from ..pretrained import clear_model_cache, load_pretrained
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .frame import THREAD_ID, _RESERVED, _pairs_to_frame, content_hash
+from .frame import _RESERVED, THREAD_ID, _pairs_to_frame, content_hash
 
 __all__ = ["load_acnempathize_cause"]
 
