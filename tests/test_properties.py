@@ -187,3 +187,12 @@ def test_reccon_json_loads_or_raises_clearly(tmp_path_factory, document, garbage
         return
     assert len(X) == len(y) == len(groups)
     assert set(np.unique(y)) <= {0, 1}
+
+
+@pytest.mark.parametrize("index", [9.223372e18, float("inf"), 2**70, -(2**70)])
+def test_huge_sentence_index_is_a_clear_error(index):
+    """Found by the property above: a huge float index raised OverflowError."""
+    X, y = pairs_to_frame([{"post": ["A.", "B."], "reply": "C.", "labels": [0, 1]}])
+    X["sentence_index"] = pd.Series([index, 0], dtype=object)
+    with pytest.raises(CLEAR, match="sentence_index"):
+        validate_frame(X, y)
