@@ -160,3 +160,24 @@ def test_bad_params_are_refused_before_training(make, data, name, params):
     with pytest.raises(ValueError, match=next(iter(params))):
         est.fit(X, y)
     assert not getattr(est, "initialized_", False) and not hasattr(est, "examples_")
+
+
+# A parameter that defines the fitted model, changed after fit: predict and save must ask for a refit.
+MODEL_CHANGES = {"EmpathyCauseClassifier": {"max_length": 8}, "QAClassifier": {"max_length": 16}}
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CHANGES))
+def test_changing_the_fitted_model_asks_for_a_refit(fitted, data, tmp_path, name):
+    X, _ = data
+    est = fitted(name)
+    expected = est.predict_proba(X)
+    original = {key: getattr(est, key) for key in MODEL_CHANGES[name]}
+    est.set_params(**MODEL_CHANGES[name])
+    try:
+        with pytest.raises(NotFittedError, match="fit again"):
+            est.predict_proba(X)
+        with pytest.raises(NotFittedError, match="fit again"):
+            est.save(tmp_path / "model")
+    finally:
+        est.set_params(**original)
+    np.testing.assert_array_equal(est.predict_proba(X), expected)
