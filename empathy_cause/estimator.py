@@ -1,24 +1,44 @@
 """EmpathyCauseClassifier: the co-attention network as a skorch/scikit-learn estimator.
 
 One sample is one post sentence seen in the context of its pair (see
-``docs/data.md``). Internally the rows are grouped back into pairs: a training
-batch holds whole pairs, every distinct sentence of a batch is encoded once,
-and the module scores the requested rows. With a frozen encoder (the default)
-every distinct sentence is encoded once per process and cached, so epochs after
-the first only run the small network.
+``docs/data.md``). Internally the rows are grouped back into pairs (see
+:mod:`empathy_cause.batching`): a training batch holds whole pairs, every
+distinct sentence of a batch is encoded once, and the module scores the
+requested rows. With a frozen encoder (the default) every distinct sentence is
+encoded once per process and cached, so epochs after the first only run the
+small network.
+
+:class:`PairRowsClassifier` is what this estimator and the QA baseline share:
+the shared parameters (declared once, with their valid ranges), validation
+before training, the fitted-state checks, and ``save``/``load`` of a model
+folder that never unpickles anything (see ``docs/model-files.md``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
 import json
+import math
+import os
+import shutil
+import uuid
+import warnings
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 from skorch.utils import TeeGenerator
@@ -31,9 +51,19 @@ from .encoders import SentenceEncoder, load_encoder
 from .losses import make_criterion
 from .modules import EmpathyCauseNet
 
-__all__ = ["EmpathyCauseClassifier", "PairRowsClassifier"]
+__all__ = ["EmpathyCauseClassifier", "PairRowsClassifier", "ModelFileError"]
 
-_FORMAT_VERSION = 1
+#: Version of the model folder layout written by ``save`` (1: before routed parameters were saved).
+FORMAT_VERSION = 2
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+# A config.json is a few kB; anything much larger is not one.
+_MAX_CONFIG_BYTES = 1_000_000
+# Routed parameters a model folder may carry (their values: JSON numbers, strings, booleans, null).
+_SAVED_PREFIXES = ("module__", "optimizer__")
+
+
+class ModelFileError(ValueError):
+    """A model folder that ``load`` refuses: not what ``save`` writes (names the file)."""
 
 
 def softmax_rows(logits: torch.Tensor) -> torch.Tensor:
@@ -77,6 +107,20 @@ def _torch_threads(n: int):
         torch.set_num_threads(previous)
 
 
+def _same(a, b) -> bool:
+    """Whether two parameter values are the same setting (numpy-safe)."""
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(np.all(a == b))
+    except Exception:  # noqa: BLE001 - values that cannot be compared differ
+        return False
+
+
+def _int(low, high=None):
+    return Interval(Integral, low, high, closed="both" if high is not None else "left")
+
+
 class PairRowsClassifier(NeuralNetClassifier):
     """What the estimators on the sentence-row frame share; not used directly.
 
@@ -87,17 +131,53 @@ class PairRowsClassifier(NeuralNetClassifier):
     with gradient accumulation; the decision threshold (``"auto"`` tunes it);
     ``predict_proba`` in X's row order; ``save``/``load`` without pickle.
 
-    Subclasses declare their parameters in ``__init__`` (passing the shared
-    ones here) and provide ``initialize_module``, ``get_dataset`` and the
-    batching hooks ``_training_batches``, ``_inference_batches``,
-    ``_collate_fn`` and ``_scoring_order``.
+    The shared parameters and their defaults are declared once, in this
+    ``__init__``; a subclass declares only its own parameters, overrides shared
+    defaults in its ``_defaults`` dict, and extends ``_parameter_constraints``
+    (scikit-learn's ``Interval`` / ``StrOptions`` style), which ``fit`` checks
+    before any training starts. Adding a parameter to a subclass: its
+    ``__init__`` argument (stored as given) and one ``_parameter_constraints``
+    entry. Every declared parameter defines the fitted model (changing it after
+    ``fit`` makes predict, save and explain ask for a refit) unless it is listed
+    in ``_training_params`` (used by fit only) or ``_runtime_params`` (takes
+    effect at once).
+
+    Subclasses provide ``initialize_module``, ``get_dataset`` and the batching
+    hooks ``_training_batches``, ``_inference_batches``, ``_collate_fn`` and
+    ``_scoring_order``.
     """
 
-    _SAVED_PARAMS: tuple = ()
+    #: Shared defaults a subclass changes, and its own routed defaults (e.g. ``optimizer__fused``).
+    _defaults: dict = {}
 
-    def __init__(self, *, loss, alpha, gamma, class_weight, precision, threshold, accumulation_steps,
-                 patience, validation_fraction, random_state, module, criterion, optimizer, lr,
-                 max_epochs, batch_size, train_split, predict_nonlinearity, verbose, device, **kwargs):
+    _parameter_constraints: dict = {
+        "loss": [StrOptions({"focal", "weighted", "ce"})],
+        "alpha": [Interval(Real, 0, 1, closed="both"), None],
+        "gamma": [Interval(Real, 0, 100, closed="both")],
+        "class_weight": ["array-like", None],
+        "precision": [StrOptions({"auto", "bf16", "fp32"})],
+        "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "accumulation_steps": [_int(1)],
+        "patience": [_int(1)],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "random_state": [_int(0, 2**32 - 1), None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [_int(1)],
+        "batch_size": [_int(1)],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+    #: Parameters only ``fit`` reads: changing them after fit has no effect until the next fit.
+    _training_params = ("loss", "alpha", "gamma", "class_weight", "accumulation_steps", "patience",
+                        "validation_fraction", "random_state", "lr", "max_epochs", "batch_size")
+    #: Parameters that may change after fit and take effect at once (not written by ``save``
+    #: except ``threshold``).
+    _runtime_params = ("threshold", "verbose", "device")
+
+    def __init__(self, module=None, *, loss="focal", alpha=None, gamma=2.0, class_weight=None, precision="auto",
+                 threshold="auto", accumulation_steps=4, patience=4, validation_fraction=0.1, random_state=None,
+                 criterion=None, optimizer=torch.optim.AdamW, lr=1e-4, max_epochs=20, batch_size=4,
+                 train_split=None, predict_nonlinearity=softmax_rows, verbose=0, device="cpu", **kwargs):
         kwargs.setdefault("optimizer__weight_decay", 0.01)
         kwargs.setdefault("optimizer__eps", 1e-8)
         super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
@@ -114,6 +194,72 @@ class PairRowsClassifier(NeuralNetClassifier):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.random_state = random_state
+
+    # ------------------------------------------------------------- parameters
+
+    def _check_params(self) -> None:
+        """Check every declared parameter against ``_parameter_constraints`` (before any training).
+
+        Raises ``ValueError`` (scikit-learn's ``InvalidParameterError``) naming
+        the parameter, its valid values and the value given.
+        """
+        params = {name: getattr(self, name) for name in self._parameter_constraints}
+        validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
+        if self.class_weight is not None:
+            weights = np.asarray(self.class_weight, dtype=object)
+            ok = weights.shape == (2,) and all(
+                isinstance(w, Real) and not isinstance(w, bool) and math.isfinite(w) and w > 0 for w in weights)
+            if not ok:
+                raise InvalidParameterError(
+                    f"The 'class_weight' parameter of {type(self).__name__} must be None or two positive "
+                    f"numbers (weight of non-causes, weight of causes). Got {self.class_weight!r} instead.")
+
+    def _model_param_names(self) -> list:
+        """The parameters that define the fitted model: declared ones, ``module`` and ``module__*``."""
+        skip = set(self._training_params) | set(self._runtime_params)
+        names = [n for n in self._parameter_constraints if n not in skip]
+        names += ["module", "predict_nonlinearity"]
+        return names + sorted(k for k in vars(self) if k.startswith("module__"))
+
+    def _saved_param_names(self) -> list:
+        """What ``save`` writes: every declared parameter but the runtime ones, ``threshold`` and routed ones."""
+        names = [n for n in self._parameter_constraints if n not in self._runtime_params or n == "threshold"]
+        names = [n for n in names if n not in self._unsaved_params]
+        return names + sorted(k for k in vars(self) if k.startswith(_SAVED_PREFIXES))
+
+    #: Declared parameters ``save`` never writes (a received file cannot switch them on).
+    _unsaved_params: tuple = ()
+
+    def set_params(self, **kwargs):
+        """As skorch's, except that a fitted module is never silently re-initialised.
+
+        skorch re-creates the module at once when a ``module__*`` parameter is
+        set on an initialised net, throwing the trained weights away. Here the
+        new value is stored and takes effect at the next ``fit``; until then
+        predict, save and explain raise a "refit" error.
+        """
+        if not getattr(self, "initialized_", False) or not any(k.startswith("module__") for k in kwargs):
+            return super().set_params(**kwargs)
+        self.initialized_ = False
+        try:
+            return super().set_params(**kwargs)
+        finally:
+            self.initialized_ = True
+
+    def _check_unchanged(self) -> None:
+        """Raise if a parameter that defines the fitted model changed since fit/load."""
+        fitted = getattr(self, "fitted_params_", None)
+        if fitted is None:
+            return
+        current = set(self._model_param_names())
+        changed = sorted({n for n in current if n not in fitted or not _same(getattr(self, n), fitted[n])}
+                         | {n for n in fitted if n.startswith("module__") and n not in current})
+        if changed:
+            detail = ", ".join(f"{n}={fitted.get(n, '<unset>')!r} -> {getattr(self, n, '<unset>')!r}"
+                               for n in changed)
+            raise NotFittedError(
+                f"{type(self).__name__}: parameters that define the fitted model changed since it was fitted "
+                f"({detail}); call fit again to use them, or set them back")
 
     # ------------------------------------------------------------------ setup
 
@@ -155,6 +301,16 @@ class PairRowsClassifier(NeuralNetClassifier):
                                          class_weight=self.class_weight)
         return self
 
+    def initialize(self):
+        if not hasattr(self, "seed_"):
+            self.seed_ = 0 if self.random_state is None else int(self.random_state)
+        self.batch_rng_ = np.random.default_rng(self.seed_)
+        super().initialize()
+        # What the module was built with: predict, save and explain check it.
+        self.fitted_params_ = {n: copy.deepcopy(getattr(self, n)) for n in
+                               dict.fromkeys(self._model_param_names() + self._saved_param_names())}
+        return self
+
     # ------------------------------------------------------------------- data
 
     def get_split_datasets(self, X, y=None, **fit_params):
@@ -187,11 +343,20 @@ class PairRowsClassifier(NeuralNetClassifier):
     # --------------------------------------------------------------- training
 
     def fit(self, X, y=None, **fit_params):
-        """Train on the sentence-row frame ``X`` and labels ``y`` (one 0/1 per row)."""
+        """Train on the sentence-row frame ``X`` and labels ``y`` (one 0/1 per row).
+
+        Every parameter is checked before any training starts. Ctrl-C
+        (KeyboardInterrupt) during the epochs stops training the skorch way:
+        the best epoch's weights are restored (with early stopping), the
+        threshold is tuned, ``fit`` returns, and ``interrupted_`` is True (it is
+        False after a fit that ran to the end). ``save`` records it.
+        """
+        self._check_params()
         if y is None and not isinstance(X, PairRows):
             raise ValueError("y is required: one 0/1 label per row of X")
         self.seed_ = (int(np.random.SeedSequence().generate_state(1)[0]) if self.random_state is None
                       else int(self.random_state))
+        self.interrupted_ = False
         dataset = self.get_dataset(X, y)
         with torch.random.fork_rng(devices=[]), self._head_threads():
             torch.manual_seed(self.seed_)
@@ -203,23 +368,37 @@ class PairRowsClassifier(NeuralNetClassifier):
                                                            super().predict_proba(valid)[:, 1]))
         return self
 
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop; a KeyboardInterrupt is recorded in ``interrupted_`` (skorch then swallows it)."""
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            raise
+
     def decision_threshold(self) -> float:
         """The threshold ``predict`` applies: ``threshold``, or the tuned one for "auto"."""
-        if self.threshold == "auto":
-            return getattr(self, "tuned_threshold_", 0.5)
-        if not isinstance(self.threshold, (int, float)) or not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"threshold must be a number in [0, 1] or 'auto', got {self.threshold!r}")
-        return float(self.threshold)
+        validate_parameter_constraints({"threshold": self._parameter_constraints["threshold"]},
+                                       {"threshold": self.threshold}, caller_name=type(self).__name__)
+        if self.threshold != "auto":
+            return float(self.threshold)
+        if hasattr(self, "tuned_threshold_"):
+            return self.tuned_threshold_
+        if getattr(self, "initialized_", False) and hasattr(self, "fitted_params_"):
+            raise NotFittedError(f"{type(self).__name__} was fitted with threshold="
+                                 f"{self.fitted_params_.get('threshold')!r}: threshold='auto' needs a refit")
+        return 0.5
 
     def _head_threads(self):
         """Context in which training and scoring run (subclasses may limit threads)."""
         return contextlib.nullcontext()
 
-    def initialize(self):
-        if not hasattr(self, "seed_"):
-            self.seed_ = 0 if self.random_state is None else int(self.random_state)
-        self.batch_rng_ = np.random.default_rng(self.seed_)
-        return super().initialize()
+    def _load_pretrained_models(self) -> None:
+        """Load (into the process cache) the pretrained models ``initialize_module`` uses."""
+
+    def _build_module(self) -> torch.nn.Module:
+        """The module for the current parameters (``initialize_module`` stores it as ``module_``)."""
+        raise NotImplementedError
 
     def infer(self, x, **fit_params):
         tensors = {k: v.to(self.device) for k, v in x.tensors.items()}
@@ -251,6 +430,8 @@ class PairRowsClassifier(NeuralNetClassifier):
         """Probability of non-cause and cause for each row of X, in X's row order."""
         if isinstance(X, PairRows):
             return super().predict_proba(X)
+        self.check_is_fitted()
+        self._check_unchanged()
         dataset = self.get_dataset(X)
         # Score in the order that batches best, then restore X's order.
         order = self._scoring_order(dataset)
@@ -261,53 +442,267 @@ class PairRowsClassifier(NeuralNetClassifier):
 
     def predict(self, X):
         """1 for rows whose cause probability is at least :meth:`decision_threshold`, else 0."""
-        return (self.predict_proba(X)[:, 1] >= self.decision_threshold()).astype(np.int64)
+        threshold = self.decision_threshold()
+        return (self.predict_proba(X)[:, 1] >= threshold).astype(np.int64)
+
     # ------------------------------------------------------------ persistence
 
     def save(self, path) -> Path:
         """Write the fitted model to a folder: ``config.json`` + ``model.safetensors``.
 
-        Unlike a pickle, loading this format cannot run code, so a model file
-        received from someone else is safe to :meth:`load`. The encoder is
-        referenced by its path or name (the default encoder by None); a
-        fine-tuned encoder's weights are inside ``model.safetensors``.
+        ``config.json`` holds the format version, the class name, every
+        parameter that defines the model as it was fitted (routed
+        ``module__*`` / ``optimizer__*`` ones included; the current
+        ``threshold``), the tuned threshold and whether training was
+        interrupted (``partial``). ``model.safetensors`` holds the module's
+        weights (a fine-tuned encoder's included). Nothing is pickled, so
+        :meth:`load` cannot run code from the folder (see ``docs/model-files.md``).
+
+        The folder is written beside ``path`` under a temporary name and then
+        renamed into place, so a reader sees the old model or the new one, never
+        a mix. An existing ``path`` is replaced only if it is empty or a model
+        folder.
         """
         from safetensors.torch import save_file
 
         self.check_is_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        params = {name: getattr(self, name) for name in self._SAVED_PARAMS}
-        if params["class_weight"] is not None:
-            params["class_weight"] = [float(w) for w in params["class_weight"]]
-        config = {"format_version": _FORMAT_VERSION, "class": type(self).__name__, "params": params,
-                  "tuned_threshold": getattr(self, "tuned_threshold_", None)}
-        (path / "config.json").write_text(json.dumps(config, indent=2))
+        self._check_unchanged()
+        module_class, nonlinearity = type(self)._init_default("module"), type(self)._init_default(
+            "predict_nonlinearity")
+        if self.module is not module_class or self.predict_nonlinearity is not nonlinearity:
+            raise ValueError(f"{type(self).__name__}.save: a custom module or predict_nonlinearity cannot be "
+                             "written without pickle; use joblib for such a model")
+        params = {}
+        for name in self._saved_param_names():
+            value = self.threshold if name == "threshold" else self.fitted_params_.get(name, getattr(self, name))
+            params[name] = _to_json(value, name)
+        config = {"format_version": FORMAT_VERSION, "class": type(self).__name__, "params": params,
+                  "tuned_threshold": getattr(self, "tuned_threshold_", None) if self.threshold == "auto" else None,
+                  "partial": bool(getattr(self, "interrupted_", False))}
         state = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
-        save_file(state, str(path / "model.safetensors"))
+
+        path = Path(path)
+        if path.exists() and not (path.is_dir() and (not any(path.iterdir()) or _is_model_folder(path))):
+            raise FileExistsError(f"{path} exists and is not a model folder; choose another path")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.parent / f".{path.name}.partial-{uuid.uuid4().hex[:8]}"
+        old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+        try:
+            temporary.mkdir()
+            save_file(state, str(temporary / WEIGHTS_FILE))
+            (temporary / CONFIG_FILE).write_text(json.dumps(config, indent=2, allow_nan=False))
+            if path.exists():
+                path.rename(old)
+            temporary.rename(path)
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
         return path
 
     @classmethod
-    def load(cls, path, **overrides):
-        """Load a model written by :meth:`save` (``overrides``: e.g. ``device="cuda"``)."""
-        from safetensors.torch import load_file
+    def _init_default(cls, name):
+        """The default of an ``__init__`` argument (a subclass's ``_defaults`` first)."""
+        if name in cls._defaults:
+            return cls._defaults[name]
+        for klass in cls.__mro__:
+            parameter = inspect.signature(klass.__init__).parameters.get(name) if "__init__" in vars(klass) else None
+            if parameter is not None and parameter.default is not inspect.Parameter.empty:
+                return parameter.default
+        return None
 
+    @classmethod
+    def load(cls, path, **overrides):
+        """Load a model folder written by :meth:`save`, running nothing from it.
+
+        ``config.json`` must follow exactly the schema ``save`` writes: this
+        format version, this class, every saved parameter and nothing else, each
+        within its valid range; ``model.safetensors`` must hold exactly the
+        module's tensors with their shapes, all finite. Anything else raises
+        :class:`ModelFileError` (a ``ValueError``) naming the file. A
+        ``partial`` model (training was interrupted) loads with a warning.
+
+        ``overrides`` replace saved parameters (e.g. ``device="cuda"``,
+        ``encoder="/models/minilm"``); they are the caller's own settings and
+        are checked like constructor arguments.
+        """
         path = Path(path)
-        config_file, weights_file = path / "config.json", path / "model.safetensors"
+        config_file, weights_file = path / CONFIG_FILE, path / WEIGHTS_FILE
         for file in (config_file, weights_file):
             if not file.is_file():
                 raise FileNotFoundError(f"{file} not found: {path} is not a folder written by save()")
-        config = json.loads(config_file.read_text())
-        if config.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(f"{config_file}: unsupported format_version {config.get('format_version')!r}")
+        config = _read_config(config_file)
+        _expect(config_file, isinstance(config, dict), "the file must hold a JSON object")
+        keys = {"format_version", "class", "params", "tuned_threshold", "partial"}
+        _expect(config_file, set(config) == keys,
+                f"keys must be exactly {sorted(keys)}, got {sorted(config)}")
+        _expect(config_file, config["format_version"] == FORMAT_VERSION,
+                f"unsupported format_version {config['format_version']!r} (this version reads {FORMAT_VERSION}; "
+                "retrain or re-save the model with this version)")
+        _expect(config_file, config["class"] == cls.__name__,
+                f"the model is a {config['class']!r}, not a {cls.__name__}; load it with its own class")
+        _expect(config_file, isinstance(config["partial"], bool), "'partial' must be true or false")
         params = config["params"]
+        _expect(config_file, isinstance(params, dict), "'params' must be a JSON object")
+        template = cls()
+        expected = set(template._saved_param_names()) - {k for k in vars(template) if k.startswith(_SAVED_PREFIXES)}
+        missing, unknown = expected - set(params), set(params) - expected
+        unknown = {k for k in unknown if not _routed_param_allowed(cls, k)}
+        _expect(config_file, not missing, f"missing parameter(s) {sorted(missing)}")
+        _expect(config_file, not unknown, f"unknown parameter(s) {sorted(unknown)}")
+        for name, value in params.items():
+            _expect(config_file, _json_scalar_or_list(value), f"parameter {name!r} has a value of the wrong type")
         if isinstance(params.get("class_weight"), list):
             params["class_weight"] = tuple(params["class_weight"])
-        net = cls(**{**params, **overrides}).initialize()
-        net.module_.load_state_dict(load_file(str(weights_file)))
-        if config.get("tuned_threshold") is not None:
-            net.tuned_threshold_ = float(config["tuned_threshold"])
+        tuned = config["tuned_threshold"]
+        _expect(config_file, tuned is None or (isinstance(tuned, (int, float)) and not isinstance(tuned, bool)
+                                               and 0.0 <= tuned <= 1.0),
+                f"tuned_threshold must be null or a number in [0, 1], got {tuned!r}")
+        _expect(config_file, tuned is None or params.get("threshold") == "auto",
+                "tuned_threshold is only written for threshold='auto'")
+
+        net = cls(**params)
+        try:
+            net._check_params()
+        except ValueError as exc:
+            raise ModelFileError(f"{config_file}: {exc}") from exc
+        if overrides:
+            net.set_params(**overrides)
+            net._check_params()
+        # The module's skeleton on the meta device (no memory) must match the file's tensors
+        # before the real module is built: a received config cannot make load allocate more.
+        net._load_pretrained_models()
+        try:
+            with torch.device("meta"):
+                skeleton = net._build_module().state_dict()
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{config_file}: the parameters do not build a model ({exc})") from exc
+        _check_weights_header(weights_file, skeleton)
+        try:
+            net.initialize()
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{config_file}: the parameters do not build a model ({exc})") from exc
+        _load_weights(net.module_, weights_file)
+        if tuned is not None:
+            net.tuned_threshold_ = float(tuned)
+        net.interrupted_ = config["partial"]
+        if net.interrupted_:
+            warnings.warn(f"{path}: this model's training was interrupted (saved as partial)", UserWarning,
+                          stacklevel=2)
         return net
+
+
+def _expect(file, condition, message) -> None:
+    if not condition:
+        raise ModelFileError(f"{file}: {message}")
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not allowed")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"non-finite number {text}")
+    return value
+
+
+def _unique_keys(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"duplicate key(s) {sorted({k for k in keys if keys.count(k) > 1})}")
+    return dict(pairs)
+
+
+def _read_config(file: Path):
+    """Parse ``config.json`` strictly: UTF-8 JSON, no NaN/Infinity, no duplicate keys, at most 1 MB."""
+    if file.stat().st_size > _MAX_CONFIG_BYTES:
+        raise ModelFileError(f"{file}: larger than {_MAX_CONFIG_BYTES} bytes; not a config written by save()")
+    try:
+        return json.loads(file.read_bytes().decode("utf-8"), parse_constant=_reject_constant,
+                          parse_float=_finite_float, object_pairs_hook=_unique_keys)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{file}: not valid JSON as written by save() ({exc})") from exc
+
+
+def _json_scalar_or_list(value) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, list) and len(value) <= 16 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+
+
+def _to_json(value, name):
+    """A saved parameter value as JSON (tuples of numbers as lists; paths as str)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (tuple, list, np.ndarray)):
+        value = [v.item() if isinstance(v, np.generic) else v for v in value]
+    if not _json_scalar_or_list(value):
+        raise ValueError(f"parameter {name}={value!r} cannot be saved without pickle (only numbers, strings, "
+                         "booleans, None and short lists of numbers); use joblib for such a model")
+    return value
+
+
+def _routed_param_allowed(cls, key: str) -> bool:
+    """A routed key a model folder may carry: ``module__<arg of the module>`` or ``optimizer__<arg>``."""
+    prefix, _, name = key.partition("__")
+    target = cls._init_default(prefix)
+    if prefix + "__" not in _SAVED_PREFIXES or not name or target is None:
+        return False
+    try:
+        parameters = inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters and name not in {"params", "encoder"}
+
+
+def _check_weights_header(file: Path, expected: dict) -> None:
+    """Compare the tensor names and shapes in the safetensors header with ``expected`` (reads no data)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{file}: not a safetensors file written by save() ({exc})") from exc
+    missing, unknown = set(expected) - set(shapes), set(shapes) - set(expected)
+    _expect(file, not missing and not unknown,
+            f"tensors do not match the model ({len(missing)} missing, e.g. {sorted(missing)[:2]}; "
+            f"{len(unknown)} unknown, e.g. {sorted(unknown)[:2]}); was it saved with other parameters?")
+    for name, shape in shapes.items():
+        _expect(file, shape == tuple(expected[name].shape),
+                f"tensor {name!r} has shape {shape}, the model needs {tuple(expected[name].shape)}")
+
+
+def _is_model_folder(path: Path) -> bool:
+    return {p.name for p in path.iterdir()} <= {CONFIG_FILE, WEIGHTS_FILE}
+
+
+def _load_weights(module: torch.nn.Module, file: Path) -> None:
+    """Load ``model.safetensors`` into ``module``: exactly its tensors, shapes and dtypes, all finite."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(file))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{file}: not a safetensors file written by save() ({exc})") from exc
+    expected = module.state_dict()
+    missing, unknown = set(expected) - set(state), set(state) - set(expected)
+    _expect(file, not missing and not unknown,
+            f"tensors do not match the model ({len(missing)} missing, e.g. {sorted(missing)[:2]}; "
+            f"{len(unknown)} unknown, e.g. {sorted(unknown)[:2]}); was it saved with other parameters?")
+    for name, tensor in state.items():
+        want = expected[name]
+        _expect(file, tensor.shape == want.shape and tensor.dtype == want.dtype,
+                f"tensor {name!r} is {tuple(tensor.shape)} {tensor.dtype}, the model needs "
+                f"{tuple(want.shape)} {want.dtype}")
+        _expect(file, not tensor.is_floating_point() or bool(torch.isfinite(tensor).all()),
+                f"tensor {name!r} holds NaN or infinite values")
+    module.load_state_dict(state)
 
 
 
@@ -369,7 +764,9 @@ class EmpathyCauseClassifier(PairRowsClassifier):
         Share of threads held out for early stopping (split by thread, never by
         row). None trains for ``max_epochs`` without validation.
     cache_dir : str or None, default=None
-        Folder for an on-disk cache of frozen sentence vectors (joblib.Memory).
+        Folder for an on-disk cache of frozen sentence vectors (joblib.Memory,
+        which unpickles its entries: use only a folder you trust). Never written
+        to or read from a model folder.
     random_state : int or None, default=None
         Seeds weight initialisation, batch order, dropout and the validation split.
     verbose : int, default=0
@@ -379,32 +776,48 @@ class EmpathyCauseClassifier(PairRowsClassifier):
         Any other skorch ``NeuralNet`` parameter (``callbacks``,
         ``optimizer__*``, ``module__*``, ...).
 
+    The parameters shared with the QA baseline (``loss`` to ``device``) are
+    declared once, in :class:`PairRowsClassifier`; every parameter is checked
+    against ``_parameter_constraints`` when ``fit`` starts. Changing a
+    parameter that defines the fitted model (anything but the training-only
+    ones, ``threshold``, ``verbose``, ``device`` and ``cache_dir``) makes
+    ``predict``, ``save`` and ``explain`` raise until the next ``fit``.
+
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
         Always ``[0, 1]``.
     tuned_threshold_ : float
         With ``threshold="auto"``: the threshold chosen on the validation split.
+    interrupted_ : bool
+        Whether the last ``fit`` was stopped by Ctrl-C (KeyboardInterrupt).
+    fitted_params_ : dict
+        The parameter values the module was built with.
     module_ : EmpathyCauseNet
     history_ : skorch History
     """
 
-    def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="focal",
-                 alpha=None, gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3,
-                 position_features=True, context_layers=1, finetune_layers=0, max_length=64,
-                 precision="auto", threshold="auto", batch_size=4, accumulation_steps=4, lr=1e-4,
-                 max_epochs=20, patience=4, validation_fraction=0.1, cache_dir=None,
-                 random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,
-                 criterion=None, optimizer=torch.optim.AdamW, train_split=None,
-                 predict_nonlinearity=softmax_rows, **kwargs):
-        super().__init__(loss=loss, alpha=alpha, gamma=gamma, class_weight=class_weight,
-                         precision=precision, threshold=threshold,
-                         accumulation_steps=accumulation_steps, patience=patience,
-                         validation_fraction=validation_fraction, random_state=random_state,
-                         module=module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, train_split=train_split,
-                         predict_nonlinearity=predict_nonlinearity, verbose=verbose,
-                         device=device, **kwargs)
+    _parameter_constraints = {
+        **PairRowsClassifier._parameter_constraints,
+        "encoder": [str, os.PathLike, None],
+        "architecture": [StrOptions({"coattention", "concat"})],
+        "pooling": [StrOptions({"mean", "cls"})],
+        "hidden_size": [_int(1, 8192)],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "position_features": ["boolean"],
+        "context_layers": [_int(0, 24)],
+        "finetune_layers": [_int(0, 1000), StrOptions({"all"})],
+        "max_length": [_int(1, 8192)],
+        "cache_dir": [str, os.PathLike, None],
+    }
+    _defaults = {"module": EmpathyCauseNet}
+    _runtime_params = PairRowsClassifier._runtime_params + ("cache_dir",)
+    _unsaved_params = ("cache_dir",)
+
+    def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", hidden_size=256, dropout=0.3,
+                 position_features=True, context_layers=1, finetune_layers=0, max_length=64, cache_dir=None,
+                 **kwargs):
+        super().__init__(**{**self._defaults, **kwargs})
         self.encoder = encoder
         self.architecture = architecture
         self.pooling = pooling
@@ -416,25 +829,19 @@ class EmpathyCauseClassifier(PairRowsClassifier):
         self.max_length = max_length
         self.cache_dir = cache_dir
 
-    _SAVED_PARAMS = ("encoder", "architecture", "pooling", "loss", "alpha", "gamma", "class_weight",
-                     "hidden_size", "dropout", "position_features", "context_layers",
-                     "finetune_layers", "max_length", "precision", "threshold", "batch_size",
-                     "accumulation_steps", "lr", "max_epochs", "patience", "validation_fraction",
-                     "random_state")
-
     # ------------------------------------------------------------------ setup
 
     @property
     def _frozen(self) -> bool:
-        if self.finetune_layers == "all":
-            return False
-        if not isinstance(self.finetune_layers, (int, np.integer)) or self.finetune_layers < 0:
-            raise ValueError(f"finetune_layers must be 'all' or an int >= 0, got {self.finetune_layers!r}")
         return self.finetune_layers == 0
+
+    def _load_pretrained_models(self) -> None:
+        load_encoder(self.encoder)
 
     def _sentence_encoder(self) -> SentenceEncoder:
         return SentenceEncoder(self.encoder, pooling=self.pooling, max_length=self.max_length,
                                precision=self.precision, cache_dir=self.cache_dir, device=self.device)
+
     def _head_threads(self):
         """One torch thread while only the small head runs (frozen encoder on CPU).
 
@@ -447,6 +854,11 @@ class EmpathyCauseClassifier(PairRowsClassifier):
         return _torch_threads(1)
 
     def initialize_module(self):
+        self.module_ = self._build_module()
+        return self
+
+    def _build_module(self) -> torch.nn.Module:
+        """The module for the current parameters (``initialize_module`` stores it as ``module_``)."""
         encoder_module = None
         if not self._frozen:
             encoder_module = copy.deepcopy(load_encoder(self.encoder)[1])
@@ -456,8 +868,7 @@ class EmpathyCauseClassifier(PairRowsClassifier):
                       position_features=self.position_features, context_layers=self.context_layers,
                       encoder=encoder_module, pooling=self.pooling, precision=self.precision)
         params.update(self.get_params_for("module"))
-        self.module_ = self.initialized_instance(self.module, params)
-        return self
+        return self.initialized_instance(self.module, params)
 
     # ------------------------------------------------------------------- data
 
@@ -470,6 +881,7 @@ class EmpathyCauseClassifier(PairRowsClassifier):
         if self._frozen:
             dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts)).to(self.device)
         return dataset
+
     def _training_batches(self, dataset):
         return pair_batches(dataset, self.batch_size, self.batch_rng_, keep_threads=not self._frozen)
 
@@ -507,9 +919,10 @@ class EmpathyCauseClassifier(PairRowsClassifier):
             Post sentences x reply sentences; each row sums to 1 (for
             ``architecture="concat"``, the uniform mean over the reply).
         """
+        self.check_is_fitted()
+        self._check_unchanged()
         X, _ = pairs_to_frame([{"post": post, "reply": reply}])
         dataset = self.get_dataset(X)
-        self.check_is_fitted()
         Xi, _ = next(iter(self.get_iterator(dataset)))
         self.module_.eval()
         with torch.no_grad():

@@ -6,7 +6,9 @@ chunk by chunk: :func:`iter_predict_proba` takes a big frame (cut into chunks
 of ``chunk_pairs`` whole pairs) or any iterable of frames,
 such as :func:`~empathy_cause.data.iter_acnempathize_cause` reading a CSV
 file in chunks, and yields one probability array per chunk. Memory then
-depends on the chunk size, not on the input size.
+depends on the chunk size, not on the input size (the process-wide
+sentence-vector cache has its own bound: see
+:func:`~empathy_cause.encoders.set_embedding_cache_size`).
 
 Every row carries its whole post and reply (see ``docs/data.md``), so a row's
 probability does not depend on which other rows share its chunk; chunks end
@@ -31,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 from .data.frame import PAIR_ID, derive_pair_ids
-from .encoders import clear_embedding_cache
 
 __all__ = ["iter_frame_chunks", "iter_predict_proba"]
 
@@ -110,14 +111,4 @@ def iter_predict_proba(model, X, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS) -> I
         raise TypeError(f"X must be a DataFrame or an iterable of DataFrames, got {type(X).__name__}")
     for frame in frames:
         yield model.predict_proba(frame)
-        _release_chunk_vectors()
 
-
-def _release_chunk_vectors() -> None:
-    """Keep the process-wide sentence-vector cache from growing with the input.
-
-    FALLBACK until the bounded cache of ``encoders.py`` lands (issue 9, "trust"):
-    this forgets every cached sentence vector after each chunk. Once the cache
-    has its own bound, delete this function and its call.
-    """
-    clear_embedding_cache()

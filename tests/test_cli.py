@@ -53,3 +53,67 @@ def test_param_values_are_parsed():
     assert _param("loss=ce") == ("loss", "ce")
     with pytest.raises(Exception, match="key=value"):
         _param("nonsense")
+
+
+def _train_and_interrupt(tiny_bert, model, *extra):
+    """Start `empathy-cause train` as a user would, press Ctrl-C after its first epoch."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "empathy_cause.cli", "train", "--data", "demo", "--model", str(model),
+               "--encoder", tiny_bert, "--max-epochs", "500", "--param", "hidden_size=16",
+               "--param", "validation_fraction=null", "--param", "threshold=0.5", "--verbose", *extra]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.monotonic() + 120
+    for line in process.stdout:  # the epoch table's first row: training is under way
+        lines.append(line)
+        if line.strip()[:1].isdigit() or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=120)
+    return process.returncode, "".join(lines) + out
+
+
+def test_ctrl_c_during_train_saves_nothing_and_exits_130(tiny_bert, tmp_path):
+    model = tmp_path / "model"
+    status, output = _train_and_interrupt(tiny_bert, model)
+    assert status == 130, output
+    assert "interrupted" in output and "Traceback" not in output and "saved to" not in output
+    assert not model.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_with_keep_partial_saves_a_model_marked_partial(tiny_bert, tmp_path):
+    from empathy_cause import EmpathyCauseClassifier
+
+    model = tmp_path / "model"
+    status, output = _train_and_interrupt(tiny_bert, model, "--keep-partial")
+    assert status == 130, output
+    assert json.loads((model / "config.json").read_text())["partial"] is True
+    with pytest.warns(UserWarning, match="interrupted"):
+        EmpathyCauseClassifier.load(model)
+
+
+@pytest.mark.parametrize("make_input, message", [
+    (lambda p: (p / "model" / "config.json", b"{not json"), "config.json: not valid JSON"),
+    (lambda p: (p / "data.csv", "post_sentences,reply,labels\n\"['Caf\xe9.']\",Hi,[1]\n".encode("latin-1")),
+     "not UTF-8"),
+    (lambda p: (p / "data.csv", b""), "empty"),
+])
+def test_user_errors_are_one_line(tiny_bert, tmp_path, capsys, make_input, message):
+    from empathy_cause import EmpathyCauseClassifier
+
+    X, y, _ = load_demo()
+    EmpathyCauseClassifier(tiny_bert, hidden_size=16, max_epochs=1, validation_fraction=None,
+                           random_state=0).fit(X.iloc[:20], y[:20]).save(tmp_path / "model")
+    data = tmp_path / "data.csv"
+    data.write_text("post_sentences,reply,labels\n\"['I feel alone.']\",Hugs,[1]\n")
+    file, content = make_input(tmp_path)
+    file.write_bytes(content)
+    capsys.readouterr()
+    status = main(["evaluate", "--model", str(tmp_path / "model"), "--data", str(data)])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

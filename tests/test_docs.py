@@ -62,6 +62,7 @@ API_MODULES = [
     "empathy_cause.baselines.qa",
     "empathy_cause.analysis",
     "empathy_cause.encoders",
+    "empathy_cause.pretrained",
     "empathy_cause.modules",
     "empathy_cause.losses",
     "empathy_cause.estimator",

@@ -65,22 +65,8 @@ def test_threshold_auto_is_tuned_on_the_validation_split(tiny_bert, data):
     np.testing.assert_array_equal(clf.predict(X), (proba >= clf.tuned_threshold_).astype(int))
 
 
-def test_rows_keep_their_order_under_shuffling_and_subsets(fitted, data):
-    X = data[0]
-    expected = fitted.predict_proba(X)[:, 1]
-    order = np.random.default_rng(0).permutation(len(X))
-    np.testing.assert_allclose(fitted.predict_proba(X.iloc[order])[:, 1], expected[order], atol=1e-5)
-    subset = order[:29]
-    np.testing.assert_allclose(fitted.predict_proba(X.iloc[subset])[:, 1], expected[subset], atol=1e-5)
 
 
-def test_same_random_state_same_predictions(tiny_bert, data):
-    _, _, _, X, y, _ = data
-    a = make(tiny_bert, random_state=3).fit(X, y).predict_proba(X)
-    b = make(tiny_bert, random_state=3).fit(X, y).predict_proba(X)
-    c = make(tiny_bert, random_state=4).fit(X, y).predict_proba(X)
-    np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, c)
 
 
 def test_params_clone_and_set_params(tiny_bert):
@@ -114,25 +100,6 @@ def test_max_rows_per_epoch_caps_training_batches(tiny_bert, data):
     _, _, _, X, y, _ = data
     clf = make(tiny_bert, max_rows_per_epoch=40, batch_size=16, validation_fraction=None).fit(X, y)
     assert len(clf.history[-1, "batches"]) == 3  # 16 + 16 + 8 rows
-
-
-@pytest.mark.parametrize("mutate, error, message", [
-    (lambda X: X.assign(post=X["post"].map(" ".join)), TypeError, "plain str"),
-    (lambda X: X.assign(sentence_index=X["sentence_index"] + 50), ValueError, "out of range"),
-    (lambda X: X.drop(columns="reply"), ValueError, "reply"),
-])
-def test_bad_input_gets_the_frame_error(tiny_bert, data, mutate, error, message):
-    X, y, *_ = data
-    with pytest.raises(error, match=message):
-        make(tiny_bert).fit(mutate(X), y)
-
-
-def test_bad_template_and_max_length(tiny_bert, data):
-    X, y, *_ = data
-    with pytest.raises(ValueError, match="question_template"):
-        make(tiny_bert, question_template="Is this a cause?").fit(X, y)
-    with pytest.raises(ValueError, match="max_length"):
-        make(tiny_bert, max_length=4).fit(X, y)
 
 
 def test_truncation_cuts_the_reply_first_and_falls_back(tiny_bert):

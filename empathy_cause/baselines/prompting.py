@@ -52,18 +52,20 @@ leaves them open):
 See :func:`build_prompt` for a complete example.
 """
 
-import functools
 import os
 import warnings
 from collections import Counter
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.frame import (PAIR_ID, POST, REPLY, SENTENCE_INDEX,
                           validate_frame)
+from ..pretrained import _looks_like_path, load_pretrained
 
 __all__ = [
     "ALPACA_PROMPT",
@@ -337,12 +339,6 @@ def parse_answer(text, n_sentences):
 # --------------------------------------------------------------------------
 
 
-def _looks_like_path(name):
-    """Whether a model name can only be a filesystem path, not a hub id."""
-    return (os.path.isabs(name) or name.startswith(("./", "../", "~", "."))
-            or name.count("/") > 1 or os.sep != "/" and os.sep in name)
-
-
 def _resolve_dtype(dtype):
     if dtype is None or dtype == "auto":
         return dtype
@@ -359,37 +355,23 @@ def _resolve_dtype(dtype):
     return dtype
 
 
-@functools.lru_cache(maxsize=1)
 def _load_model(source, device, dtype):
-    """Load (and cache the last) model and tokenizer, never downloading."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source,
-                                                  local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(
-            source, local_files_only=True, dtype=dtype)
-    except OSError as error:
-        raise OSError(
-            f"could not load the causal LM {source!r} from local files "
-            "(nothing is downloaded): it is neither an existing directory nor "
-            "a model in the local Hugging Face cache. Pass the path of a "
-            "local model directory (with config, weights and tokenizer) as "
-            f"model=. Original error: {error}"
-        ) from error
+    """Model and tokenizer through the library's one loader (offline, no custom code, shared cache)."""
+    tokenizer, model, _ = load_pretrained(source, "causal-lm", dtype=dtype, what="the causal LM")
     model.to(device)
-    model.eval()
     return model, tokenizer
 
 
 def clear_model_cache():
-    """Forget the last loaded model, freeing its memory.
+    """Forget the pretrained models loaded in this process, freeing their memory.
 
-    :meth:`PromptingClassifier.fit` keeps the last model it loaded (one, keyed
-    by path, device and dtype) so that clones fitted in cross-validation do
-    not reload it from disk. Call this to release it.
+    Models load through :func:`empathy_cause.pretrained.load_pretrained`, which
+    keeps the last few so that clones fitted in cross-validation do not reload
+    them from disk. Call this to release them.
     """
-    _load_model.cache_clear()
+    from .. import pretrained
+
+    pretrained.clear_model_cache()
 
 
 def _label_token_ids(tokenizer):
@@ -576,6 +558,15 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
     array([1, 0, 1, 0])
     """
 
+    _parameter_constraints = {
+        "model": [callable, str, os.PathLike, None],
+        "n_shots": [Interval(Integral, 0, None, closed="left")],
+        "max_new_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "device": "no_validation",
+        "dtype": "no_validation",
+    }
+
     def __init__(self, model=None, n_shots=3, max_new_tokens=None,
                  random_state=None, device="cpu", dtype="auto"):
         self.model = model
@@ -602,8 +593,8 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : PromptingClassifier
         """
+        self._validate_params()
         X, y = validate_frame(X, y)
-        self._check_params()
         self.classes_ = np.array([0, 1])
         self.examples_, self.example_pair_ids_ = self._pick_examples(X, y)
         self.model_, self.tokenizer_ = self._load()
@@ -615,19 +606,6 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         self.repairs_ = []
         self.repair_counts_ = {}
         return self
-
-    def _check_params(self):
-        if (not isinstance(self.n_shots, (int, np.integer))
-                or isinstance(self.n_shots, bool) or self.n_shots < 0):
-            raise ValueError(
-                f"n_shots must be an int >= 0, got {self.n_shots!r}.")
-        if self.max_new_tokens is not None and (
-                not isinstance(self.max_new_tokens, (int, np.integer))
-                or isinstance(self.max_new_tokens, bool)
-                or self.max_new_tokens < 1):
-            raise ValueError(
-                "max_new_tokens must be None or an int >= 1, got "
-                f"{self.max_new_tokens!r}.")
 
     def _pick_examples(self, X, y):
         """Choose ``n_shots`` complete, consistently labelled pairs."""

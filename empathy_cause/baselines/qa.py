@@ -17,19 +17,21 @@ row is its own sequence, so nothing is shared between the rows of a pair.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import threading
+import os
 import time
 import warnings
+from numbers import Integral
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 
+from ..batching import PairBatch, PairRows
 from ..data.frame import REPLY, validate_frame
 from ..encoders import autocast_context, resolve_encoder
-from ..batching import PairBatch, PairRows
-from ..estimator import PairRowsClassifier, softmax_rows
+from ..estimator import PairRowsClassifier
+from ..pretrained import clear_model_cache, load_pretrained
 
 __all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "qa_throughput", "clear_model_cache"]
 
@@ -42,82 +44,31 @@ _INFERENCE_ROWS = 64
 # batch pads to similar lengths while the order stays random across windows.
 _BUCKET_BATCHES = 50
 
-_REGISTRY: dict[str, tuple] = {}
-_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _quiet_transformers():
-    """Silence transformers' load report and progress bars for one load.
-
-    The report says the classification head is newly initialised, which is
-    expected here (the head is trained by ``fit``); a missing encoder weight is
-    reported by :func:`_load_pretrained` itself.
-    """
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    progress = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if progress:
-            hf_logging.enable_progress_bar()
-
 
 def _load_pretrained(model):
-    """``(tokenizer, model, new_keys)`` for a model path, loaded once per process, offline.
+    """``(tokenizer, model, new_keys)`` through the library's one loader (offline, no custom code).
 
     ``new_keys`` are the parameters the checkpoint did not have (the
     classification head, for an encoder checkpoint); ``initialize_module``
     re-initialises them under the estimator's seed. The returned model is
     shared: callers deep-copy it before training.
     """
-    key = resolve_encoder(model)
-    with _LOCK:
-        if key not in _REGISTRY:
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-            try:
-                with _quiet_transformers():
-                    tokenizer = AutoTokenizer.from_pretrained(key, local_files_only=True)
-                    # float32 weights whatever the checkpoint's dtype (transformers 5
-                    # keeps a half-precision checkpoint in half precision): training
-                    # updates them, and autocast gives the bf16 speed.
-                    net, info = AutoModelForSequenceClassification.from_pretrained(
-                        key, num_labels=2, local_files_only=True, ignore_mismatched_sizes=True,
-                        output_loading_info=True, dtype=torch.float32)
-            except OSError as exc:
-                raise OSError(
-                    f"could not load the QA model {key!r} offline (not a local folder, not in "
-                    "the local Hugging Face cache): pass a local model folder (config, weights, "
-                    "tokenizer) or a name already in the local Hugging Face cache; nothing is "
-                    "downloaded"
-                ) from exc
-            new_keys = sorted(set(info["missing_keys"])
-                              | {k[0] if isinstance(k, tuple) else k for k in info["mismatched_keys"]})
-            prefix = net.base_model_prefix + "."
-            encoder_keys = [k for k in new_keys if k.startswith(prefix)]
-            if encoder_keys:
-                warnings.warn(
-                    f"{key}: {len(encoder_keys)} encoder weight(s) are not in the checkpoint and "
-                    f"start random (e.g. {encoder_keys[0]!r}); is this the model you meant?",
-                    UserWarning, stacklevel=4)
-            if tokenizer.pad_token_id is None:
-                raise ValueError(f"{key}: the tokenizer has no padding token; QAClassifier needs one")
-            net.config.pad_token_id = tokenizer.pad_token_id
-            net.eval()
-            _REGISTRY[key] = (tokenizer, net, tuple(new_keys))
-        return _REGISTRY[key]
-
-
-def clear_model_cache() -> None:
-    """Forget the pretrained models loaded by :class:`QAClassifier` in this process."""
-    with _LOCK:
-        _REGISTRY.clear()
+    tokenizer, net, new_keys = load_pretrained(model, "sequence-classification", what="QA model")
+    if getattr(net, "_qa_checked", False):
+        return tokenizer, net, new_keys
+    name = resolve_encoder(model)
+    prefix = net.base_model_prefix + "."
+    encoder_keys = [k for k in new_keys if k.startswith(prefix)]
+    if encoder_keys:
+        warnings.warn(
+            f"{name}: {len(encoder_keys)} encoder weight(s) are not in the checkpoint and "
+            f"start random (e.g. {encoder_keys[0]!r}); is this the model you meant?",
+            UserWarning, stacklevel=4)
+    if tokenizer.pad_token_id is None:
+        raise ValueError(f"{name}: the tokenizer has no padding token; QAClassifier needs one")
+    net.config.pad_token_id = tokenizer.pad_token_id
+    net._qa_checked = True  # warn once per load, not on every use
+    return tokenizer, net, new_keys
 
 
 class QARows(PairRows):
@@ -270,24 +221,22 @@ class QAClassifier(PairRowsClassifier):
     history_ : skorch History
     """
 
-    def __init__(self, model=None, *, question_template=DEFAULT_QUESTION, max_length=128,
-                 loss="ce", alpha=None, gamma=2.0, class_weight=None, precision="auto",
-                 threshold="auto", batch_size=16, accumulation_steps=1, lr=2e-5, max_epochs=3,
-                 patience=2, max_rows_per_epoch=None, validation_fraction=0.1, random_state=None,
-                 verbose=0, device="cpu", module=None, criterion=None,
-                 optimizer=torch.optim.AdamW, train_split=None,
-                 predict_nonlinearity=softmax_rows, **kwargs):
-        # The fused AdamW step is 5-7x cheaper on CPU here (22.7M MiniLM
-        # parameters: about 20 ms a step instead of 110-120 ms).
-        kwargs.setdefault("optimizer__fused", True)
-        super().__init__(loss=loss, alpha=alpha, gamma=gamma, class_weight=class_weight,
-                         precision=precision, threshold=threshold,
-                         accumulation_steps=accumulation_steps, patience=patience,
-                         validation_fraction=validation_fraction, random_state=random_state,
-                         module=module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, train_split=train_split,
-                         predict_nonlinearity=predict_nonlinearity, verbose=verbose,
-                         device=device, **kwargs)
+    _parameter_constraints = {
+        **PairRowsClassifier._parameter_constraints,
+        "model": [str, os.PathLike, None],
+        "question_template": [str],
+        "max_length": [Interval(Integral, 8, 8192, closed="both")],
+        "max_rows_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
+    }
+    # The fused AdamW step is 5-7x cheaper on CPU here (22.7M MiniLM
+    # parameters: about 20 ms a step instead of 110-120 ms).
+    _defaults = dict(loss="ce", batch_size=16, accumulation_steps=1, lr=2e-5, max_epochs=3, patience=2,
+                     optimizer__fused=True)
+    _training_params = PairRowsClassifier._training_params + ("max_rows_per_epoch",)
+
+    def __init__(self, model=None, *, question_template=DEFAULT_QUESTION, max_length=128, max_rows_per_epoch=None,
+                 **kwargs):
+        super().__init__(**{**self._defaults, **kwargs})
         self.model = model
         self.question_template = question_template
         self.max_length = max_length
@@ -295,26 +244,28 @@ class QAClassifier(PairRowsClassifier):
 
     # ------------------------------------------------------------------ setup
 
-    def _check_qa_params(self):
+    def _check_params(self):
+        super()._check_params()
         template = self.question_template
         try:
-            ok = isinstance(template, str) and "{sentence}" in template \
-                and template.format(sentence="x") is not None
+            ok = "{sentence}" in template and template.format(sentence="x") is not None
         except (KeyError, IndexError, ValueError):
             ok = False
         if not ok:
             raise ValueError("question_template must be a str with one '{sentence}' slot and no "
                              f"other braces (double them: '{{{{'), got {template!r}")
-        if not isinstance(self.max_length, (int, np.integer)) or self.max_length < 8:
-            raise ValueError(f"max_length must be an int >= 8, got {self.max_length!r}")
-        cap = self.max_rows_per_epoch
-        if cap is not None and (not isinstance(cap, (int, np.integer)) or cap < 1):
-            raise ValueError(f"max_rows_per_epoch must be None or an int >= 1, got {cap!r}")
 
     def _pretrained(self):
         return _load_pretrained(self.model)
 
+    def _load_pretrained_models(self) -> None:
+        self._pretrained()
+
     def initialize_module(self):
+        self.module_ = self._build_module()
+        return self
+
+    def _build_module(self):
         """A private copy of the pretrained model, its new head initialised under the current seed."""
         _, pretrained, new_keys = self._pretrained()
         net = copy.deepcopy(pretrained)
@@ -322,8 +273,7 @@ class QAClassifier(PairRowsClassifier):
             net._init_weights(net.get_submodule(owner))
         for param in net.parameters():
             param.requires_grad_(True)
-        self.module_ = net
-        return self
+        return net
 
     # ------------------------------------------------------------------- data
 
@@ -331,7 +281,6 @@ class QAClassifier(PairRowsClassifier):
         """A :class:`QARows` for a frame (validated here) or a PairRows as is."""
         if isinstance(X, PairRows):
             return X
-        self._check_qa_params()
         X, y = validate_frame(X, y)
         dataset = QARows.from_frame(X, y)
         dataset.measure(self._pretrained()[0], self.question_template, int(self.max_length))
@@ -382,13 +331,6 @@ class QAClassifier(PairRowsClassifier):
     def _scoring_order(self, dataset):
         """Rows sorted by length: the least padding."""
         return np.argsort(dataset.row_length[dataset.rows], kind="stable")
-
-    # ------------------------------------------------------------ persistence
-
-    _SAVED_PARAMS = ("model", "question_template", "max_length", "loss", "alpha", "gamma",
-                     "class_weight", "precision", "threshold", "batch_size", "accumulation_steps",
-                     "lr", "max_epochs", "patience", "max_rows_per_epoch", "validation_fraction",
-                     "random_state")
 
 
 def qa_throughput(X, y, *, model=None, max_length=128, batch_size=16, precision="auto",

@@ -9,21 +9,47 @@ import ast
 import contextlib
 import csv
 import io
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-from .frame import THREAD_ID, _RESERVED, _pairs_to_frame, content_hash
+from .frame import _RESERVED, THREAD_ID, _pairs_to_frame, content_hash
 
 __all__ = ["load_acnempathize_cause", "iter_acnempathize_cause"]
 
 
-def _read_text(path):
-    """Return the whole text of a path or of a text/binary file object."""
+def _source_name(path) -> str:
+    """How error messages name the file (a file object by its ``name``, if any)."""
     if hasattr(path, "read"):
-        text = path.read()
-        return text.decode("utf-8-sig") if isinstance(text, bytes) else text
-    return Path(path).read_text(encoding="utf-8-sig")
+        return str(getattr(path, "name", "<file object>"))
+    return str(path)
+
+
+def _read_text(path):
+    """Return the whole text of a path or of a text/binary file object (UTF-8, BOM allowed)."""
+    data = path.read() if hasattr(path, "read") else Path(path).read_bytes()
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"{_source_name(path)}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+@contextlib.contextmanager
+def _no_field_size_limit():
+    """Lift the csv module's 131,072-character field limit (long replies are fine)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _record_lines(text):
@@ -34,10 +60,11 @@ def _record_lines(text):
     """
     reader = csv.reader(io.StringIO(text))
     starts, line = [], 1
-    for record in reader:
-        if record:  # pandas skips blank lines too
-            starts.append(line)
-        line = reader.line_num + 1
+    with _no_field_size_limit():
+        for record in reader:
+            if record:  # pandas skips blank lines too
+                starts.append(line)
+            line = reader.line_num + 1
     return starts[1:]  # the first record is the header
 
 
@@ -98,8 +125,9 @@ def load_acnempathize_cause(path, *, post_column="post_sentences",
     Raises
     ------
     ValueError
-        Naming the CSV line, for missing columns, unparsable list literals
-        and label counts that differ from sentence counts.
+        Naming the file and, where it can, the line: for a file that is not
+        UTF-8 or not CSV, an empty file, missing columns, unparsable list
+        literals and label counts that differ from sentence counts.
 
     Notes
     -----
@@ -107,6 +135,7 @@ def load_acnempathize_cause(path, *, post_column="post_sentences",
     that only empty fields are missing values: "NA" or "null" in a reply or
     a title stays a string.
     """
+    name = _source_name(path)
     text = _read_text(path)
     lines = _record_lines(text)
     return _csv_text_to_frame(text, lines, post_column=post_column, reply_column=reply_column,
@@ -118,23 +147,29 @@ def _csv_text_to_frame(text, lines, *, post_column, reply_column, labels_column,
                        pair_column):
     """CSV text (header + records) -> ``(X, y, groups)``; ``lines[i]``: file line of record i."""
     required = [c for c in (post_column, reply_column, labels_column) if c]
-    # Only empty fields are missing: "NA" is a fine reply text.
-    table = pd.read_csv(io.StringIO(text), keep_default_na=False,
-                        na_values=[""], dtype=dict.fromkeys(required, object))
+    if not text.strip():
+        raise ValueError(f"{name}: the file is empty (expected a CSV header line with columns {required})")
+    try:
+        # Only empty fields are missing: "NA" is a fine reply text.
+        table = pd.read_csv(io.StringIO(text), keep_default_na=False,
+                            na_values=[""], dtype=dict.fromkeys(required, object))
+        lines = _record_lines(text)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        raise ValueError(f"{name}: not a readable CSV file ({' '.join(str(exc).split())})") from None
     missing = [c for c in required + [pair_column]
                if c and c not in table.columns]
     if missing:
         hint = (" (pass labels_column=None to read an unlabelled file)"
                 if labels_column in missing else "")
         raise ValueError(
-            f"the CSV has no column(s) {missing}{hint}; its columns are "
+            f"{name}: the CSV has no column(s) {missing}{hint}; its columns are "
             f"{list(table.columns)}."
         )
     if len(lines) != len(table):  # an unusual dialect: count data rows
         lines = range(2, len(table) + 2)
 
     def where(i):
-        return f"CSV line {lines[i]}"
+        return f"{name}, CSV line {lines[i]}"
 
     for column in filter(None, (post_column, labels_column)):
         table[column] = [_literal_list(value, column, where(i))
@@ -154,10 +189,15 @@ def _csv_text_to_frame(text, lines, *, post_column, reply_column, labels_column,
         thread_column = THREAD_ID
         table[THREAD_ID] = [content_hash([str(s) for s in p])
                             for p in table[post_column]]
-    X, y = _pairs_to_frame(
-        table, post=post_column, reply=reply_column, labels=labels_column,
-        pair_id=pair_column, thread_id=thread_column, where=where,
-    )
+    try:
+        X, y = _pairs_to_frame(
+            table, post=post_column, reply=reply_column, labels=labels_column,
+            pair_id=pair_column, thread_id=thread_column, where=where,
+        )
+    except (ValueError, TypeError) as exc:
+        if name in str(exc):
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
     return X, y, X[THREAD_ID].to_numpy()
 
 

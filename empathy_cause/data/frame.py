@@ -17,6 +17,7 @@ column             required  meaning
 
 import hashlib
 import json
+import math
 import numbers
 from collections.abc import Iterable, Mapping
 
@@ -204,10 +205,16 @@ def _check_sentence_index(column, lengths):
             if _is_missing(value):
                 raise ValueError(f"row {row}: '{SENTENCE_INDEX}' is missing.")
             if isinstance(value, (bool, np.bool_)) or not isinstance(
-                    value, numbers.Real) or value != int(value):
+                    value, numbers.Real) or not (
+                        isinstance(value, numbers.Integral)
+                        or math.isfinite(value)) or value != int(value):
                 raise TypeError(
                     f"row {row}: '{SENTENCE_INDEX}' must be an integer, "
                     f"got {value!r}."
+                )
+            if not -2**63 <= value < 2**63:
+                raise ValueError(
+                    f"row {row}: '{SENTENCE_INDEX}' {value!r} is out of range."
                 )
             index[row] = int(value)
     else:

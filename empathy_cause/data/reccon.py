@@ -35,13 +35,34 @@ def _file_name(subset):
     return f"dailydialog_{subset}.json"
 
 
+def _check_shape(dialogues, file):
+    """Refuse a JSON document that is not RECCON's shape, naming the file and the dialogue."""
+    def fail(where, what):
+        raise ValueError(f"{file}: {where}: {what} (not a RECCON original-annotation file)")
+
+    if not isinstance(dialogues, dict):
+        fail("top level", f"expected an object of dialogues, got {type(dialogues).__name__}")
+    for dialogue_id, content in dialogues.items():
+        where = f"dialogue {dialogue_id!r}"
+        if not (isinstance(content, list) and content and isinstance(content[0], list)):
+            fail(where, "expected a list holding one list of utterances")
+        for t, utterance in enumerate(content[0], start=1):
+            if not isinstance(utterance, dict):
+                fail(f"{where}, turn {t}", f"expected an utterance object, got {type(utterance).__name__}")
+            if not isinstance(utterance.get("utterance"), str):
+                fail(f"{where}, turn {t}", "the 'utterance' text is missing or not a string")
+            evidence = utterance.get(_EVIDENCE)
+            if evidence is not None and not isinstance(evidence, list):
+                fail(f"{where}, turn {t}", f"'{_EVIDENCE}' must be a list")
+
+
 def _reccon_pairs(dialogues):
-    """Yield one pair dict per emotional utterance of the RECCON dialogues."""
+    """Yield one pair dict per emotional utterance of the RECCON dialogues (shape already checked)."""
     for dialogue_id, content in dialogues.items():
         # Each dialogue is a list holding one list of utterance dicts.
         utterances = content[0]
         texts = [u["utterance"] for u in utterances]
-        speakers = tuple(u["speaker"] for u in utterances)
+        speakers = tuple(u.get("speaker") for u in utterances)
         for t, utterance in enumerate(utterances, start=1):
             evidence = utterance.get(_EVIDENCE)
             if evidence is None:  # not an emotional utterance
@@ -56,8 +77,8 @@ def _reccon_pairs(dialogues):
                 "labels": [int(k in causes) for k in range(1, t + 1)],
                 "pair_id": f"{dialogue_id}_t{t}",
                 "thread_id": dialogue_id,
-                "emotion": utterance["emotion"],
-                "speaker": utterance["speaker"],
+                "emotion": utterance.get("emotion"),
+                "speaker": utterance.get("speaker"),
                 "speakers": speakers[:t],
             }
 
@@ -95,6 +116,9 @@ def load_reccon(path, subset="train"):
     ------
     FileNotFoundError
         When the file does not exist; the message lists the folder's files.
+    ValueError
+        Naming the file: not UTF-8, not JSON (with the line), or not RECCON's
+        shape (with the dialogue and turn).
 
     Notes
     -----
@@ -102,13 +126,25 @@ def load_reccon(path, subset="train"):
     valid file 200 pairs, 1,166 rows and 328 causes.
     """
     file = resolve_data_file(path, _file_name(subset), "RECCON")
-    with open(file, encoding="utf-8") as handle:
-        dialogues = json.load(handle)
-    X, y = _pairs_to_frame(
-        _reccon_pairs(dialogues), post="post", reply="reply",
-        labels="labels", pair_id="pair_id", thread_id="thread_id",
-        where=lambda i: f"{file.name}: emotional utterance {i}",
-    )
+    try:
+        dialogues = json.loads(file.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{file}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{file}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError(f"{file}: JSON nested too deeply") from None
+    _check_shape(dialogues, file)
+    try:
+        X, y = _pairs_to_frame(
+            _reccon_pairs(dialogues), post="post", reply="reply",
+            labels="labels", pair_id="pair_id", thread_id="thread_id",
+            where=lambda i: f"{file}: emotional utterance {i}",
+        )
+    except (ValueError, TypeError) as exc:
+        if str(file) in str(exc):
+            raise
+        raise type(exc)(f"{file}: {exc}") from None
     return X, y, X[THREAD_ID].to_numpy()
 
 

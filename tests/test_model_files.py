@@ -1,0 +1,326 @@
+"""Model folders: exact round trips, a received folder runs nothing, fitted state stays what was fitted."""
+
+import json
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
+from skorch.callbacks import Callback
+
+from empathy_cause import EmpathyCauseClassifier, load_demo
+from empathy_cause.estimator import ModelFileError
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y, groups = load_demo()
+    keep = np.isin(groups, np.unique(groups)[:6])
+    return X[keep].reset_index(drop=True), y[keep]
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_bert, data):
+    X, y = data
+    return EmpathyCauseClassifier(tiny_bert, hidden_size=16, max_epochs=2, random_state=0,
+                                  module__max_position=32).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def folder(fitted, tmp_path_factory):
+    return fitted.save(tmp_path_factory.mktemp("saved") / "model")
+
+
+def _copy(folder, tmp_path, edit=None):
+    """A copy of the model folder with ``edit(config)`` applied to its config.json."""
+    target = tmp_path / "received"
+    shutil.copytree(folder, target)
+    if edit is not None:
+        config = json.loads((target / "config.json").read_text())
+        edit(config)
+        (target / "config.json").write_text(json.dumps(config))
+    return target
+
+
+# --------------------------------------------------------------- round trip
+
+
+def test_routed_parameters_round_trip(fitted, folder, data):
+    X, _ = data
+    config = json.loads((folder / "config.json").read_text())
+    assert config["params"]["module__max_position"] == 32
+    assert "cache_dir" not in config["params"] and config["partial"] is False
+    loaded = EmpathyCauseClassifier.load(folder)
+    assert loaded.module__max_position == 32
+    np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X), atol=1e-6)
+
+
+def test_load_overrides_are_checked(folder):
+    assert EmpathyCauseClassifier.load(folder, threshold=0.2).decision_threshold() == 0.2
+    with pytest.raises(ValueError, match="threshold"):
+        EmpathyCauseClassifier.load(folder, threshold=2.0)
+
+
+def test_not_a_model_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a folder written by save"):
+        EmpathyCauseClassifier.load(tmp_path)
+
+
+# ------------------------------------------------------- refusing a bad file
+
+
+def _set(key, value):
+    def edit(config):
+        config[key] = value
+    return edit
+
+
+def _set_param(key, value):
+    def edit(config):
+        config["params"][key] = value
+    return edit
+
+
+def _drop_param(key):
+    def edit(config):
+        del config["params"][key]
+    return edit
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_set_param("cache_dir", "/tmp/planted"), "unknown parameter.*cache_dir"),
+    (_set_param("module__encoder", "x"), "unknown parameter"),
+    (_set_param("callbacks", None), "unknown parameter"),
+    (_drop_param("hidden_size"), "missing parameter.*hidden_size"),
+    (_set("class", "QAClassifier"), "QAClassifier"),
+    (_set("format_version", 1), "format_version"),
+    (_set("tuned_threshold", 7.0), "tuned_threshold"),
+    (_set("tuned_threshold", float("nan")), "NaN|not valid JSON"),
+    (_set("partial", "no"), "partial"),
+    (_set("extra", 1), "keys must be exactly"),
+    (_set_param("threshold", 1.5), "threshold"),
+    (_set_param("hidden_size", 10**9), "hidden_size"),
+    (_set_param("encoder", {"path": "x"}), "encoder"),
+    (_set_param("module__max_position", 33), "shape"),
+    (_set_param("hidden_size", 8), "shape"),
+    (_set_param("optimizer__eps", "x"), "do not build a model"),
+])
+def test_load_refuses_what_save_does_not_write(folder, tmp_path, edit, message):
+    with pytest.raises(ModelFileError, match=message):
+        EmpathyCauseClassifier.load(_copy(folder, tmp_path, edit))
+
+
+@pytest.mark.parametrize("content", [b"", b"not json", b"\xff\xfe{}", b"[1, 2]", b'{"a": 1, "a": 2}'])
+def test_config_that_is_not_the_schema_names_the_file(folder, tmp_path, content):
+    target = _copy(folder, tmp_path)
+    (target / "config.json").write_bytes(content)
+    with pytest.raises(ModelFileError, match="config.json"):
+        EmpathyCauseClassifier.load(target)
+
+
+def test_weights_with_nan_are_refused(folder, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    target = _copy(folder, tmp_path)
+    state = load_file(str(target / "model.safetensors"))
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name] = torch.full_like(state[name], float("nan"))
+    save_file(state, str(target / "model.safetensors"))
+    with pytest.raises(ModelFileError, match="NaN"):
+        EmpathyCauseClassifier.load(target)
+
+
+def test_encoder_with_custom_code_is_refused_without_running_it(folder, tiny_bert, tmp_path):
+    """An encoder folder whose config asks for custom code: refused, the code never imported, no prompt."""
+    encoder = tmp_path / "evil-encoder"
+    shutil.copytree(tiny_bert, encoder)
+    marker = tmp_path / "code-ran"
+    (encoder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    config = json.loads((encoder / "config.json").read_text())
+    config["auto_map"] = {"AutoModel": "evil.EvilModel", "AutoConfig": "evil.EvilConfig"}
+    (encoder / "config.json").write_text(json.dumps(config))
+    received = _copy(folder, tmp_path, _set_param("encoder", str(encoder)))
+    with pytest.raises(ValueError, match="custom code"):
+        EmpathyCauseClassifier.load(received)
+    assert not marker.exists()
+
+
+def test_encoder_with_only_pickled_weights_is_refused(tiny_bert, tmp_path):
+    from transformers import AutoModel
+
+    from empathy_cause.pretrained import load_pretrained
+
+    encoder = tmp_path / "bin-encoder"
+    shutil.copytree(tiny_bert, encoder)
+    (encoder / "model.safetensors").unlink()
+    torch.save(AutoModel.from_pretrained(tiny_bert).state_dict(), encoder / "pytorch_model.bin")
+    with pytest.raises(OSError, match="safetensors"):
+        load_pretrained(str(encoder))
+
+
+# ------------------------------------------------------------- atomic saves
+
+
+def test_an_interrupted_resave_leaves_the_old_model(fitted, folder, tmp_path, monkeypatch, data):
+    X, _ = data
+    target = _copy(folder, tmp_path)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    import safetensors.torch
+
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safetensors.torch, "save_file", fail)
+    with pytest.raises(KeyboardInterrupt):
+        fitted.save(target)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["received"]  # no temporary folder left
+    EmpathyCauseClassifier.load(target).predict_proba(X)
+
+
+def test_save_refuses_to_replace_another_folder(fitted, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not a model folder"):
+        fitted.save(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+# ------------------------------------------------------------- fitted state
+
+
+@pytest.mark.parametrize("change", [
+    {"pooling": "cls"}, {"max_length": 8}, {"hidden_size": 32}, {"architecture": "concat"},
+    {"finetune_layers": 2}, {"module__max_position": 16}, {"encoder": None}, {"precision": "bf16"},
+])
+def test_changing_what_defines_the_model_asks_for_a_refit(fitted, data, tmp_path, change):
+    X, _ = data
+    weights = {k: v.clone() for k, v in fitted.module_.state_dict().items()}
+    expected = fitted.predict_proba(X)
+    original = {name: getattr(fitted, name) for name in change}
+    fitted.set_params(**change)
+    try:
+        for action in (lambda: fitted.predict_proba(X), lambda: fitted.predict(X),
+                       lambda: fitted.save(tmp_path / "m"), lambda: fitted.explain(["A.", "B."], "C.")):
+            with pytest.raises(NotFittedError, match="refit|fit again"):
+                action()
+        assert not (tmp_path / "m").exists()
+    finally:
+        fitted.set_params(**original)
+    # Nothing was re-initialised behind the user's back.
+    for name, tensor in fitted.module_.state_dict().items():
+        assert torch.equal(tensor, weights[name]), name
+    np.testing.assert_array_equal(fitted.predict_proba(X), expected)
+
+
+def test_a_new_module_parameter_does_not_reinitialise_the_weights(fitted, data):
+    import copy
+
+    X, _ = data
+    model = copy.deepcopy(fitted)
+    weights = {k: v.clone() for k, v in model.module_.state_dict().items()}
+    model.set_params(module__dropout=0.0)
+    for name, tensor in model.module_.state_dict().items():
+        assert torch.equal(tensor, weights[name]), name
+    with pytest.raises(NotFittedError, match="module__dropout"):
+        model.predict_proba(X)
+
+
+def test_training_and_runtime_parameters_do_not_invalidate(fitted, data, tmp_path):
+    X, _ = data
+    fitted.set_params(max_epochs=50, lr=0.5)
+    try:
+        assert fitted.predict_proba(X).shape == (len(X), 2)
+        saved = json.loads((fitted.save(tmp_path / "m") / "config.json").read_text())["params"]
+        assert saved["max_epochs"] == 2 and saved["lr"] == 1e-4  # what it was trained with
+        fitted.set_params(threshold=0.0)
+        assert fitted.predict(X).all()
+    finally:
+        fitted.set_params(max_epochs=2, lr=1e-4, threshold="auto")
+
+
+class _InterruptAt(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_fit_is_recorded_and_saved_as_partial(tiny_bert, data, tmp_path):
+    X, y = data
+    clf = EmpathyCauseClassifier(tiny_bert, hidden_size=16, max_epochs=5, random_state=0,
+                                 callbacks=[("interrupt", _InterruptAt(2))]).fit(X, y)
+    assert clf.interrupted_ and len(clf.history) == 2
+    assert clf.predict_proba(X).shape == (len(X), 2)  # usable: the best epoch so far
+    config = json.loads((clf.save(tmp_path / "m") / "config.json").read_text())
+    assert config["partial"] is True
+    with pytest.warns(UserWarning, match="interrupted"):
+        assert EmpathyCauseClassifier.load(tmp_path / "m").interrupted_
+    complete = EmpathyCauseClassifier(tiny_bert, hidden_size=16, max_epochs=1, random_state=0).fit(X, y)
+    assert complete.interrupted_ is False
+
+
+# --------------------------------------------------------------- fuzzing
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_config_json(folder, tmp_path_factory, data):
+    """Any mutation of config.json: a clear ValueError/OSError, or a model that predicts finite values."""
+    config = json.loads((folder / "config.json").read_text())
+    where = data.draw(st.sampled_from(["top", "params"]))
+    target = config if where == "top" else config["params"]
+    action = data.draw(st.sampled_from(["replace", "delete", "add"]))
+    key = data.draw(st.sampled_from(sorted(target)))
+    if action == "replace":
+        target[key] = data.draw(_json)
+    elif action == "delete":
+        del target[key]
+    else:
+        target[data.draw(st.text(min_size=1, max_size=12))] = data.draw(_json)
+    received = _copy(folder, tmp_path_factory.mktemp("fuzz"))
+    (received / "config.json").write_text(json.dumps(config))
+    _load_is_safe(received)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_model_safetensors(folder, tmp_path_factory, data):
+    """Truncated, extended or byte-flipped weights: a clear ValueError, or finite predictions."""
+    received = _copy(folder, tmp_path_factory.mktemp("fuzz"))
+    raw = bytearray((received / "model.safetensors").read_bytes())
+    kind = data.draw(st.sampled_from(["truncate", "flip", "append", "header"]))
+    if kind == "truncate":
+        raw = raw[:data.draw(st.integers(0, len(raw) - 1))]
+    elif kind == "append":
+        raw += data.draw(st.binary(min_size=1, max_size=64))
+    else:
+        high = min(len(raw), 8 + int.from_bytes(raw[:8], "little")) if kind == "header" else len(raw)
+        for _ in range(data.draw(st.integers(1, 8))):
+            raw[data.draw(st.integers(0, high - 1))] = data.draw(st.integers(0, 255))
+    (received / "model.safetensors").write_bytes(bytes(raw))
+    _load_is_safe(received)
+
+
+def _load_is_safe(folder):
+    X, _, _ = load_demo()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            model = EmpathyCauseClassifier.load(folder)
+    except (ValueError, OSError):
+        return
+    proba = model.predict_proba(X.iloc[:12])
+    assert np.isfinite(proba).all()
