@@ -137,15 +137,14 @@ def load_acnempathize_cause(path, *, post_column="post_sentences",
     """
     name = _source_name(path)
     text = _read_text(path)
-    lines = _record_lines(text)
-    return _csv_text_to_frame(text, lines, post_column=post_column, reply_column=reply_column,
+    return _csv_text_to_frame(text, _record_lines(text), name, post_column=post_column, reply_column=reply_column,
                               labels_column=labels_column, thread_column=thread_column,
                               pair_column=pair_column)
 
 
-def _csv_text_to_frame(text, lines, *, post_column, reply_column, labels_column, thread_column,
+def _csv_text_to_frame(text, lines, name, *, post_column, reply_column, labels_column, thread_column,
                        pair_column):
-    """CSV text (header + records) -> ``(X, y, groups)``; ``lines[i]``: file line of record i."""
+    """CSV text (header + records) of file ``name`` -> ``(X, y, groups)``; ``lines[i]``: file line of record i."""
     required = [c for c in (post_column, reply_column, labels_column) if c]
     if not text.strip():
         raise ValueError(f"{name}: the file is empty (expected a CSV header line with columns {required})")
@@ -153,7 +152,6 @@ def _csv_text_to_frame(text, lines, *, post_column, reply_column, labels_column,
         # Only empty fields are missing: "NA" is a fine reply text.
         table = pd.read_csv(io.StringIO(text), keep_default_na=False,
                             na_values=[""], dtype=dict.fromkeys(required, object))
-        lines = _record_lines(text)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise ValueError(f"{name}: not a readable CSV file ({' '.join(str(exc).split())})") from None
     missing = [c for c in required + [pair_column]
@@ -235,6 +233,7 @@ def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentenc
         raise ValueError(f"chunk_pairs must be a positive int, got {chunk_pairs!r}")
     options = dict(post_column=post_column, reply_column=reply_column, labels_column=labels_column,
                    thread_column=thread_column, pair_column=pair_column)
+    name = _source_name(path)
     with contextlib.ExitStack() as stack:
         if hasattr(path, "read"):
             file = path if isinstance(path, io.TextIOBase) else io.TextIOWrapper(path, encoding="utf-8-sig")
@@ -251,7 +250,7 @@ def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentenc
         reader = csv.reader(physical_lines())
         header = next((r for r in reader if r), None)
         if header is None:
-            raise ValueError(f"{path}: the CSV file is empty.")
+            raise ValueError(f"{name}: the file is empty (expected a CSV header line)")
         header_text = "".join(raw)
         raw.clear()
         lines, line, sent = [], reader.line_num + 1, False
@@ -260,8 +259,8 @@ def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentenc
                 lines.append(line)
             line = reader.line_num + 1
             if len(lines) == chunk_pairs:
-                yield _csv_text_to_frame(header_text + "".join(raw), lines, **options)
+                yield _csv_text_to_frame(header_text + "".join(raw), lines, name, **options)
                 raw.clear()
                 lines, sent = [], True
         if lines or not sent:
-            yield _csv_text_to_frame(header_text + "".join(raw), lines, **options)
+            yield _csv_text_to_frame(header_text + "".join(raw), lines, name, **options)
