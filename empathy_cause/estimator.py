@@ -42,7 +42,10 @@ def softmax_rows(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits, dim=-1)
 
 
-def best_f1_threshold(y_true, proba, grid=np.round(np.arange(0.05, 0.951, 0.05), 2)) -> float:
+_THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def best_f1_threshold(y_true, proba, grid=_THRESHOLD_GRID) -> float:
     """The threshold on a coarse grid that maximises F1 (ties: the one nearest 0.5).
 
     A coarse grid, not every distinct probability, so a small validation

@@ -44,7 +44,7 @@ class EarlyStopping(_SkorchEarlyStopping):
         try:
             super().on_epoch_end(net, **kwargs)
         except KeyboardInterrupt:
-            for name, callback in getattr(net, "callbacks_", []):
+            for _, callback in getattr(net, "callbacks_", []):
                 if isinstance(callback, _SkorchPrintLog):
                     callback.on_epoch_end(net, **kwargs)
             raise

@@ -63,8 +63,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.frame import (PAIR_ID, POST, REPLY, SENTENCE_INDEX,
-                          validate_frame)
+from ..data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, validate_frame
 
 __all__ = [
     "ALPACA_PROMPT",
@@ -201,8 +200,9 @@ def build_prompt(post, reply, examples):
     >>> prompt = build_prompt(
     ...     ("I hate my skin.", "Any tips?"), "So sorry, I know the feeling.",
     ...     [(("My face hurts.", "It is Monday."), "Hang in there!", (1, 0))])
-    >>> print(prompt.replace(FIXED_INSTRUCTION, "<instruction>"))
-     Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.
+    >>> header = ALPACA_PROMPT.splitlines()[0]  # " Below is an instruction ... the request."
+    >>> print(prompt.replace(header, "<header>").replace(FIXED_INSTRUCTION, "<instruction>"))
+    <header>
     ### Input:
     Initial post: "My face hurts.", "It is Monday."
     Reply: Hang in there!

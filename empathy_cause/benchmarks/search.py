@@ -27,9 +27,9 @@ Library use::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
-import contextlib
 import multiprocessing
 import os
 import signal
@@ -41,10 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cliargs import add_param_argument, estimator_params_from_args
 from ..estimator import EmpathyCauseClassifier
 from ..losses import make_criterion
 from ..model_selection import ThreadKFold
-from ..cliargs import add_param_argument, estimator_params_from_args
 from .common import _jsonable, load_benchmark_data
 
 __all__ = ["SearchableClassifier", "default_search_space", "estimator_params", "make_storage",
