@@ -85,6 +85,8 @@ def cmd_demo(args) -> int:
     X_test, y_test = X.iloc[test].reset_index(drop=True), y[test]
     proba = clf.predict_proba(X_test)[:, 1]
     predicted = (proba >= clf.decision_threshold()).astype(int)
+    print(f"\n[CAUSE] marks a sentence whose cause probability (the number after it) is at least "
+          f"{clf.decision_threshold():g}, the decision threshold; (true cause) marks the gold labels.")
     for pair_id, rows in X_test.groupby("pair_id", sort=False).indices.items():
         print(f"\n== {pair_id}")
         for row in rows:
@@ -101,7 +103,7 @@ def cmd_demo(args) -> int:
                             title="empathy-cause demo: held-out threads")
     first = X_test.iloc[0]
     _, attention = clf.explain(first["post"], first["reply"])
-    plot_attention(attention, out / "attention.png")
+    plot_attention(attention, out / "attention.png", title=f"pair {first['pair_id']}")
     print(f"\nView: {html_path} (sentences shaded by cause probability), {out / 'attention.png'}")
     return 0
 
