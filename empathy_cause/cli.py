@@ -210,12 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="train on the built-in demo set and show the causes found")
+    def command(name, text, **kwargs):
+        return commands.add_parser(name, help=text, description=f"{text[:1].upper()}{text[1:]}.", **kwargs)
+
+    demo = command("demo", "train on the built-in demo set and show the causes found")
     _model_args(demo)
     demo.add_argument("--out", default="empathy-cause-demo", help="folder for the HTML view and heatmap")
     demo.set_defaults(func=cmd_demo)
 
-    train = commands.add_parser("train", help="train on labelled data and save the model folder")
+    train = command("train", "train on labelled data and save the model folder")
     _data_args(train)
     _model_args(train)
     train.add_argument("--model", required=True, help="output model folder")
@@ -223,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, text in (("predict", cmd_predict, "cause probabilities for every post sentence"),
                              ("evaluate", cmd_evaluate, "the paper's metrics on labelled data")):
-        sub = commands.add_parser(name, help=text)
+        sub = command(name, text)
         _data_args(sub)
         sub.add_argument("--model", required=True, help="model folder written by train")
         if name == "predict":
@@ -231,19 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--html", help="also write an HTML view with causes highlighted")
         sub.set_defaults(func=func)
 
-    analyze = commands.add_parser("analyze", help="the paper's dataset analyses as a Markdown report")
+    analyze = command("analyze", "the paper's dataset analyses as a Markdown report")
     _data_args(analyze)
     analyze.add_argument("--out", required=True, help="output folder")
     analyze.set_defaults(func=cmd_analyze)
 
     # prefix_chars="+": "-h" and every option go to cmd_benchmark and the benchmark's own parser.
-    benchmark = commands.add_parser("benchmark", help=f"run a benchmark: {', '.join(BENCHMARKS)}",
+    benchmark = command("benchmark", f"run a benchmark: {', '.join(BENCHMARKS)}",
                                     add_help=False, prefix_chars="+")
     benchmark.add_argument("rest", nargs=argparse.REMAINDER)
     benchmark.set_defaults(func=cmd_benchmark)
 
     # prefix_chars="+": every option after "search" goes to the search's own parser.
-    search = commands.add_parser("search", help="Optuna hyperparameter search (resumable)", add_help=False,
+    search = command("search", "Optuna hyperparameter search (resumable)", add_help=False,
                                  prefix_chars="+")
     search.add_argument("rest", nargs=argparse.REMAINDER)
     search.set_defaults(func=lambda a: _delegate("search", a.rest))
