@@ -190,7 +190,7 @@ def _benchmark_usage() -> str:
             + "\n\nEach takes -h for its options, e.g. empathy-cause benchmark compare -h\n")
 
 
-def cmd_benchmark(args) -> int:
+def _run_benchmark(args) -> int:
     if not args.rest or args.rest[0] in ("-h", "--help"):
         print(_benchmark_usage(), end="")
         return 0
@@ -239,11 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--out", required=True, help="output folder")
     analyze.set_defaults(func=cmd_analyze)
 
-    # prefix_chars="+": "-h" and every option go to cmd_benchmark and the benchmark's own parser.
+    # prefix_chars="+": "-h" and every option go to _run_benchmark and the benchmark's own parser.
     benchmark = command("benchmark", f"run a benchmark: {', '.join(BENCHMARKS)}",
                                     add_help=False, prefix_chars="+")
     benchmark.add_argument("rest", nargs=argparse.REMAINDER)
-    benchmark.set_defaults(func=cmd_benchmark)
+    benchmark.set_defaults(func=_run_benchmark)
 
     # prefix_chars="+": every option after "search" goes to the search's own parser.
     search = command("search", "Optuna hyperparameter search (resumable)", add_help=False,
