@@ -45,7 +45,7 @@ class PairRows(torch.utils.data.Dataset):
         self._tables = {}                 # padded id tables, built once, shared by subset views
 
     @classmethod
-    def from_frame(cls, X: pd.DataFrame, y=None) -> "PairRows":
+    def from_frame(cls, X: pd.DataFrame, y=None) -> PairRows:
         """Build from a frame that passed ``validate_frame``."""
         row_pair, _ = pd.factorize(X["pair_id"])
         row_thread, _ = pd.factorize(X["thread_id"])
@@ -68,7 +68,7 @@ class PairRows(torch.utils.data.Dataset):
             self._tables[side] = (index, mask.sum(1))
         return self._tables[side]
 
-    def subset(self, positions) -> "PairRows":
+    def subset(self, positions) -> PairRows:
         view = copy.copy(self)
         view.rows = self.rows[np.asarray(positions)]
         return view

@@ -1,9 +1,9 @@
-"""The ``empathy-cause`` command.
+"""The empathy-cause command: find which sentences of a post caused the empathy in a reply.
 
-``demo`` trains on the built-in set and shows the causes it finds;
-``train`` / ``predict`` / ``evaluate`` work on a user's data and model folders;
-``analyze`` writes the dataset report; ``benchmark`` and ``search`` run the
-paper's experiments (their options live in ``empathy_cause.benchmarks``).
+demo trains on the built-in set and shows the causes it finds; train, predict
+and evaluate work on your data and model folders; analyze writes the dataset
+report; benchmark and search run the paper's experiments (their options live
+in empathy_cause.benchmarks). Every command takes -h for its options.
 """
 
 from __future__ import annotations
@@ -18,24 +18,22 @@ from pathlib import Path
 
 import numpy as np
 
+from .cliargs import add_param_argument, estimator_params_from_args
+
 __all__ = ["main"]
 
 # Idle OpenMP threads sleep instead of spinning: on a machine shared with other
 # jobs, spinning made small torch steps several times slower (set before torch loads).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-BENCHMARKS = ("ablation", "followups", "compare", "quality", "speed")
-
-
-def _param(text: str):
-    """``key=value`` with value read as JSON when it parses (numbers, null, lists), else a string."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+#: The benchmarks ``empathy-cause benchmark NAME`` runs, with what each reproduces.
+BENCHMARKS = {
+    "ablation": "the paper's Table 3: losses, pooling and architecture of the co-attention network",
+    "followups": "follow-up experiments with the ablation's protocol",
+    "compare": "the paper's Table 4: co-attention vs few-shot prompting, question answering and dummies",
+    "quality": "the default estimator on one train/valid split, beside two reference baselines",
+    "speed": "sentences per second of fit and predict, library vs a naive implementation",
+}
 
 
 def _data_args(parser):
@@ -53,23 +51,17 @@ def _load(args):
 
 
 def _estimator_params(args) -> dict:
-    params = dict(args.param or [])
-    for name in ("encoder", "max_epochs", "random_state"):
-        value = getattr(args, name, None)
-        if value is not None:
-            params[name] = value
-    if params.get("class_weight") is not None:
-        params["class_weight"] = tuple(params["class_weight"])
-    return params
+    return {"verbose": 0 if args.quiet else 1,
+            **estimator_params_from_args(args, ("encoder", "max_epochs", "random_state"))}
 
 
 def _model_args(parser):
     parser.add_argument("--encoder", default=None, help="encoder folder or local HF name (default: embedded MiniLM)")
-    parser.add_argument("--max-epochs", type=int, default=None)
-    parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument("--param", type=_param, action="append", metavar="KEY=VALUE",
-                        help="any EmpathyCauseClassifier parameter, e.g. --param loss=ce (repeatable)")
-    parser.add_argument("--verbose", "-v", action="store_true")
+    parser.add_argument("--max-epochs", type=int, default=None, help="(default: the estimator's)")
+    parser.add_argument("--random-state", type=int, default=0, help="(default: 0)")
+    add_param_argument(parser, "any EmpathyCauseClassifier parameter, e.g. --param loss=ce")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no epoch table or progress bar (shown by default)")
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -90,10 +82,12 @@ def cmd_demo(args) -> int:
               **_estimator_params(args)}
     print(f"Training on {len(train)} sentences of the built-in demo set "
           f"({len(np.unique(groups[train]))} threads); showing {len(np.unique(groups[test]))} held-out threads.")
-    clf = EmpathyCauseClassifier(verbose=int(args.verbose), **params).fit(X.iloc[train], y[train])
+    clf = EmpathyCauseClassifier(**params).fit(X.iloc[train], y[train])
     X_test, y_test = X.iloc[test].reset_index(drop=True), y[test]
     proba = clf.predict_proba(X_test)[:, 1]
     predicted = (proba >= clf.decision_threshold()).astype(int)
+    print(f"\n[CAUSE] marks a sentence whose cause probability (the number after it) is at least "
+          f"{clf.decision_threshold():g}, the decision threshold; (true cause) marks the gold labels.")
     for pair_id, rows in X_test.groupby("pair_id", sort=False).indices.items():
         print(f"\n== {pair_id}")
         for row in rows:
@@ -110,7 +104,7 @@ def cmd_demo(args) -> int:
                             title="empathy-cause demo: held-out threads")
     first = X_test.iloc[0]
     _, attention = clf.explain(first["post"], first["reply"])
-    plot_attention(attention, out / "attention.png")
+    plot_attention(attention, out / "attention.png", title=f"pair {first['pair_id']}")
     print(f"\nView: {html_path} (sentences shaded by cause probability), {out / 'attention.png'}")
     return 0
 
@@ -122,7 +116,7 @@ def cmd_train(args) -> int:
     X, y, _ = _load(args)
     if y is None:
         raise SystemExit(f"{args.data} has no labels: training needs them")
-    clf = EmpathyCauseClassifier(verbose=int(args.verbose), **_estimator_params(args)).fit(X, y)
+    clf = EmpathyCauseClassifier(**_estimator_params(args)).fit(X, y)
     if clf.interrupted_:
         # skorch stops training on Ctrl-C and fit returns: never report that as a success.
         if not args.keep_partial:
@@ -244,16 +238,43 @@ def _delegate(module_name: str, argv) -> int:
     return module.main(argv) or 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="empathy-cause", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def _benchmark_usage() -> str:
+    width = max(map(len, BENCHMARKS))
+    lines = [f"  {name:<{width}}  {text}" for name, text in BENCHMARKS.items()]
+    return ("usage: empathy-cause benchmark NAME [options]\n\nRun one of the paper's experiments "
+            "(writes a table, JSON and plots under results/):\n\n" + "\n".join(lines)
+            + "\n\nEach takes -h for its options, e.g. empathy-cause benchmark compare -h\n")
 
-    demo = commands.add_parser("demo", help="train on the built-in demo set and show the causes found")
+
+def _run_benchmark(args) -> int:
+    if not args.rest or args.rest[0] in ("-h", "--help"):
+        print(_benchmark_usage(), end="")
+        return 0
+    name, rest = args.rest[0], args.rest[1:]
+    if name not in BENCHMARKS:
+        print(_benchmark_usage(), end="", file=sys.stderr)
+        print(f"empathy-cause benchmark: error: unknown benchmark {name!r}", file=sys.stderr)
+        return 2
+    return _delegate(name, rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="empathy-cause", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n")[1])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, text, **kwargs):
+        return commands.add_parser(name, help=text, description=f"{text[:1].upper()}{text[1:]}.", **kwargs)
+
+    demo = command("demo", "train on the built-in demo set and show the causes found")
     _model_args(demo)
     demo.add_argument("--out", default="empathy-cause-demo", help="folder for the HTML view and heatmap")
     demo.set_defaults(func=cmd_demo)
 
-    train = commands.add_parser("train", help="train on labelled data and save the model folder")
+    train = command("train", "train on labelled data and save the model folder")
     _data_args(train)
     _model_args(train)
     train.add_argument("--model", required=True, help="output model folder")
@@ -263,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, text in (("predict", cmd_predict, "cause probabilities for every post sentence"),
                              ("evaluate", cmd_evaluate, "the paper's metrics on labelled data")):
-        sub = commands.add_parser(name, help=text)
+        sub = command(name, text)
         _data_args(sub)
         sub.add_argument("--model", required=True, help="model folder written by train")
         sub.add_argument("--chunk-pairs", type=int, default=2000,
@@ -274,19 +295,19 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--html", help="also write an HTML view with causes highlighted")
         sub.set_defaults(func=func)
 
-    analyze = commands.add_parser("analyze", help="the paper's dataset analyses as a Markdown report")
+    analyze = command("analyze", "the paper's dataset analyses as a Markdown report")
     _data_args(analyze)
     analyze.add_argument("--out", required=True, help="output folder")
     analyze.set_defaults(func=cmd_analyze)
 
-    benchmark = commands.add_parser("benchmark", help=f"run a benchmark: {', '.join(BENCHMARKS)}",
-                                    add_help=False)
-    benchmark.add_argument("name", choices=BENCHMARKS)
+    # prefix_chars="+": "-h" and every option go to _run_benchmark and the benchmark's own parser.
+    benchmark = command("benchmark", f"run a benchmark: {', '.join(BENCHMARKS)}",
+                                    add_help=False, prefix_chars="+")
     benchmark.add_argument("rest", nargs=argparse.REMAINDER)
-    benchmark.set_defaults(func=lambda a: _delegate(a.name, a.rest))
+    benchmark.set_defaults(func=_run_benchmark)
 
     # prefix_chars="+": every option after "search" goes to the search's own parser.
-    search = commands.add_parser("search", help="Optuna hyperparameter search (resumable)", add_help=False,
+    search = command("search", "Optuna hyperparameter search (resumable)", add_help=False,
                                  prefix_chars="+")
     search.add_argument("rest", nargs=argparse.REMAINDER)
     search.set_defaults(func=lambda a: _delegate("search", a.rest))
@@ -301,6 +322,10 @@ def main(argv=None) -> int:
         # Outside training (loading, encoding, saving): nothing was written (save is atomic).
         print(f"empathy-cause {args.command}: interrupted", file=sys.stderr)
         return 130
+    except ImportError as exc:
+        # A missing optional extra: one line that names the pip command.
+        print(f"empathy-cause {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except (ValueError, TypeError, OSError) as exc:
         # Bad input: one clear line, not a stack trace.
         message = " ".join(str(exc).split()) or type(exc).__name__

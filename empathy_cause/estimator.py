@@ -40,7 +40,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, ProgressBar
+from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
 from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
@@ -50,6 +50,7 @@ from .data.frame import POST, pairs_to_frame, validate_frame
 from .encoders import SentenceEncoder, load_encoder
 from .losses import make_criterion
 from .modules import EmpathyCauseNet
+from .progress import EarlyStopping, PrintLog
 
 __all__ = ["EmpathyCauseClassifier", "PairRowsClassifier", "ModelFileError"]
 
@@ -76,7 +77,10 @@ def softmax_rows(logits: torch.Tensor) -> torch.Tensor:
     return proba.mean(1) if proba.dim() == 3 else proba
 
 
-def best_f1_threshold(y_true, proba, grid=np.round(np.arange(0.05, 0.951, 0.05), 2)) -> float:
+_THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def best_f1_threshold(y_true, proba, grid=_THRESHOLD_GRID) -> float:
     """The threshold on a coarse grid that maximises F1 (ties: the one nearest 0.5).
 
     A coarse grid, not every distinct probability, so a small validation
@@ -274,15 +278,20 @@ class PairRowsClassifier(NeuralNetClassifier):
 
     @property
     def _default_callbacks(self):
-        callbacks = [(name, cb) for name, cb in super()._default_callbacks if name != "valid_acc"]
+        # The epoch table: complete under early stopping, no colours off a terminal (progress.py).
+        callbacks = [(name, PrintLog() if name == "print_log" else cb)
+                     for name, cb in super()._default_callbacks if name != "valid_acc"]
+        scheduler = ("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1))
         if self.validation_fraction or self.train_split is not None:
             callbacks += [
                 ("valid_f1", EpochScoring(best_threshold_f1 if self.threshold == "auto" else "f1",
                                           name="valid_f1", lower_is_better=False)),
+                scheduler,  # before early stopping, so the stopping epoch's row has its lr
                 ("early_stopping", EarlyStopping(monitor="valid_f1", lower_is_better=False,
                                                  patience=self.patience, load_best=True)),
             ]
-        callbacks.append(("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1)))
+        else:
+            callbacks.append(scheduler)
         if self.verbose:
             # "count": skorch's "auto" total assumes its own sampler and is wrong here.
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))

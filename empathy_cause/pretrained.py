@@ -118,7 +118,8 @@ def _quiet_transformers():
             hf_logging.enable_progress_bar()
 
 
-def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str | None = None):
+def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str | None = None,
+                    gguf_file: str | None = None):
     """``(tokenizer, model, new_keys)`` for a model parameter, offline and without running its code.
 
     Parameters
@@ -132,6 +133,10 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
         Weight dtype ("auto": the checkpoint's own).
     what : str, optional
         How error messages name the model (default: ``kind``).
+    gguf_file : str, optional
+        A GGUF file inside the folder ``model`` to read the weights and the
+        tokenizer from (a plain tensor format, like safetensors: nothing is
+        unpickled); needs the ``gguf`` and ``accelerate`` packages.
 
     Returns
     -------
@@ -152,7 +157,7 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
             raise ValueError(f"dtype={dtype!r} is not a torch dtype name; use 'auto', 'float32', "
                              "'bfloat16', 'float16' or a torch.dtype")
         dtype = resolved
-    key = (kind, source, str(dtype))
+    key = (kind, source, str(dtype), gguf_file)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -161,18 +166,28 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
         from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
         safe = dict(local_files_only=True, trust_remote_code=False)
+        # Weights come from *.safetensors, or from the GGUF file when one is named
+        # (the tokenizer then too).
+        weights = {}
+        if gguf_file is None:
+            weights["use_safetensors"] = True
+        else:
+            safe["gguf_file"] = gguf_file
         try:
             with _quiet_transformers():
                 tokenizer = AutoTokenizer.from_pretrained(source, **safe)
                 if kind == "sequence-classification":
                     net, info = AutoModelForSequenceClassification.from_pretrained(
                         source, num_labels=2, ignore_mismatched_sizes=True, output_loading_info=True,
-                        dtype=dtype, use_safetensors=True, **safe)
+                        dtype=dtype, **weights, **safe)
                     new_keys = tuple(sorted(set(info["missing_keys"]) | {
                         k[0] if isinstance(k, tuple) else k for k in info["mismatched_keys"]}))
                 else:
                     auto = AutoModel if kind == "encoder" else AutoModelForCausalLM
-                    net, new_keys = auto.from_pretrained(source, dtype=dtype, use_safetensors=True, **safe), ()
+                    net, new_keys = auto.from_pretrained(source, dtype=dtype, **weights, **safe), ()
+        except ImportError as exc:
+            raise ImportError(f"loading {what} from a GGUF file needs more packages ({exc}): "
+                              "pip install gguf accelerate") from exc
         except OSError as exc:
             raise OSError(
                 f"could not load {what} {source!r} offline: a model folder needs config.json, "

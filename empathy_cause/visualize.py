@@ -20,6 +20,8 @@ body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; 
 .cause { outline: 2px solid #c0392b; }
 .gold { border-bottom: 3px double #2c7be5; }
 .legend span { margin-right: 1.5rem; }
+table.metrics { border-collapse: collapse; margin-bottom: 1rem; }
+table.metrics td, table.metrics th { border: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: right; }
 """
 
 
@@ -28,8 +30,9 @@ def render_html(X: pd.DataFrame, proba, path, *, y=None, threshold: float = 0.5,
     """Write the posts of ``X`` as HTML, each sentence shaded by its cause probability.
 
     Sentences predicted as causes (probability >= ``threshold``) are outlined;
-    with ``y``, true causes are underlined. Hovering a sentence shows its
-    probability.
+    with ``y``, true causes are underlined and the page opens with the
+    metrics of these predictions (:func:`~empathy_cause.metrics.cause_metrics`).
+    The page states the threshold. Hovering a sentence shows its probability.
 
     Parameters
     ----------
@@ -41,6 +44,7 @@ def render_html(X: pd.DataFrame, proba, path, *, y=None, threshold: float = 0.5,
     y : array-like, optional
         True labels, one per row.
     threshold : float
+        The decision threshold that marks a predicted cause.
     title : str
 
     Returns
@@ -54,7 +58,16 @@ def render_html(X: pd.DataFrame, proba, path, *, y=None, threshold: float = 0.5,
         raise ValueError(f"proba has {len(proba)} values for {len(X)} rows of X")
     parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
              f"<style>{_STYLE}</style><h1>{html.escape(title)}</h1>",
-             "<p class='legend'><span>shade = cause probability</span>"
+             f"<p>Decision threshold: <b>{threshold:g}</b> (a sentence with cause probability &ge; "
+             f"{threshold:g} is a predicted cause).</p>"]
+    if y is not None:
+        from .metrics import cause_metrics
+
+        metrics = cause_metrics(y, (proba >= threshold).astype(int), proba)
+        parts.append("<table class='metrics'><tr><th>rows</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in metrics)
+                     + f"</tr><tr><td>{len(X)}</td>" + "".join(f"<td>{v:.4f}</td>" for v in metrics.values())
+                     + "</tr></table>")
+    parts += ["<p class='legend'><span>shade = cause probability</span>"
              f"<span class='s cause'>outlined: predicted cause (p &ge; {threshold:g})</span>"
              + ("<span class='s gold'>underlined: true cause</span>" if y is not None else "") + "</p>"]
     for pair_id, rows in X.groupby("pair_id", sort=False).indices.items():
@@ -78,12 +91,28 @@ def render_html(X: pd.DataFrame, proba, path, *, y=None, threshold: float = 0.5,
     return path
 
 
-def plot_attention(attention: pd.DataFrame, path=None, *, wrap: int = 40):
+def plot_attention(attention: pd.DataFrame, path=None, *, ax=None, title=None, wrap: int = 40):
     """Heatmap of post sentences (rows) by reply sentences (columns).
 
-    ``attention`` is the second value returned by
-    :meth:`EmpathyCauseClassifier.explain`. Saves a PNG when ``path`` is given;
-    returns the matplotlib Figure.
+    Parameters
+    ----------
+    attention : pandas.DataFrame
+        The second value returned by :meth:`EmpathyCauseClassifier.explain`:
+        how much each post sentence attends to each reply sentence (each row
+        sums to 1).
+    path : str or Path, optional
+        Also save the figure there (PNG).
+    ax : matplotlib Axes, optional
+        Where to draw, as in scikit-learn's displays; None: a new figure.
+    title : str, optional
+        The plot's title, e.g. the pair it shows. Under it, always: each row sums to 1.
+    wrap : int
+        Sentences longer than this are shortened in the tick labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on (``ax.figure`` is its figure).
     """
     import textwrap
 
@@ -92,14 +121,18 @@ def plot_attention(attention: pd.DataFrame, path=None, *, wrap: int = 40):
     def short(labels):
         return [textwrap.shorten(str(s), wrap, placeholder="...") for s in labels]
 
-    fig = Figure(figsize=(2 + 1.2 * attention.shape[1], 1 + 0.45 * attention.shape[0]), layout="constrained")
-    ax = fig.subplots()
+    if ax is None:
+        fig = Figure(figsize=(2 + 1.2 * attention.shape[1], 1.6 + 0.45 * attention.shape[0]), layout="constrained")
+        ax = fig.subplots()
+    fig = ax.figure
     image = ax.imshow(attention.to_numpy(), cmap="Reds", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(attention.shape[1]), short(attention.columns), rotation=30, ha="right")
     ax.set_yticks(range(attention.shape[0]), short(attention.index))
     ax.set_xlabel("reply sentence")
     ax.set_ylabel("post sentence")
     fig.colorbar(image, ax=ax, label="attention")
+    subtitle = "post-to-reply attention; each row sums to 1"
+    ax.set_title(subtitle if title is None else f"{title}\n{subtitle}", fontsize="medium")
     if path is not None:
         fig.savefig(path, dpi=120)
-    return fig
+    return ax

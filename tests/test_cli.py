@@ -45,14 +45,65 @@ def test_bad_data_path_is_one_clear_line(tmp_path, capsys):
     assert status == 2 and "error" in err and "Traceback" not in err
 
 
-def test_param_values_are_parsed():
-    from empathy_cause.cli import _param
+def test_param_values_are_parsed_as_json_everywhere():
+    import argparse
 
-    assert _param("lr=0.001") == ("lr", 0.001)
-    assert _param("class_weight=[1, 3]") == ("class_weight", [1, 3])
-    assert _param("loss=ce") == ("loss", "ce")
-    with pytest.raises(Exception, match="key=value"):
-        _param("nonsense")
+    from empathy_cause.benchmarks import compare, search
+    from empathy_cause.cliargs import parse_param
+
+    assert parse_param("lr=0.001") == ("lr", 0.001)
+    assert parse_param("class_weight=[1, 3]") == ("class_weight", (1, 3))
+    assert parse_param("validation_fraction=null") == ("validation_fraction", None)
+    assert parse_param("loss=ce") == ("loss", "ce")
+    with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
+        parse_param("nonsense")
+    # The benchmarks read --param with the same rule (a Python tuple literal is not JSON: text).
+    for parser in (compare.build_parser(), search.build_parser()):
+        args = parser.parse_args(["--param", "class_weight=[1, 3]", "--param", "x=(1, 3)"])
+        assert args.param == [("class_weight", (1, 3)), ("x", "(1, 3)")]
+
+
+def test_version_and_benchmark_help_exit_zero(capsys):
+    from empathy_cause import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and __version__ in capsys.readouterr().out
+    assert main(["benchmark", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("ablation", "compare", "followups", "quality", "speed"))
+    assert main(["benchmark"]) == 0
+    assert main(["benchmark", "nonsense"]) == 2
+
+
+def test_top_level_help_has_no_rest_markup(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and "demo" in out and "--version" in out
+
+
+def test_missing_extra_is_one_line_naming_pip(monkeypatch, tmp_path, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "textblob", None)  # import textblob now raises ImportError
+    status = main(["analyze", "--data", "demo", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "pip install" in err
+
+
+def test_train_shows_every_epoch_without_colours_unless_quiet(tiny_bert, tmp_path, capsys):
+    args = ["train", "--data", "demo", "--model", str(tmp_path / "m"), "--encoder", tiny_bert,
+            "--max-epochs", "8", "--param", "patience=1", "--param", "validation_fraction=0.3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    epochs = int(out.split("sentences (", 1)[1].split(" epochs")[0])
+    rows = [line for line in out.splitlines() if line.strip()[:1].isdigit() and len(line.split()) >= 5]
+    assert [int(row.split()[0]) for row in rows] == list(range(1, epochs + 1))
+    assert "\x1b[" not in out  # capsys is not a terminal: no colour codes
+    assert main(args + ["--quiet"]) == 0
+    assert "train_loss" not in capsys.readouterr().out
 
 
 def _train_and_interrupt(tiny_bert, model, *extra):
@@ -64,7 +115,7 @@ def _train_and_interrupt(tiny_bert, model, *extra):
 
     command = [sys.executable, "-m", "empathy_cause.cli", "train", "--data", "demo", "--model", str(model),
                "--encoder", tiny_bert, "--max-epochs", "500", "--param", "hidden_size=16",
-               "--param", "validation_fraction=null", "--param", "threshold=0.5", "--verbose", *extra]
+               "--param", "validation_fraction=null", "--param", "threshold=0.5", *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     deadline = time.monotonic() + 120

@@ -49,7 +49,7 @@ def test_main_writes_table_and_json_and_skips_prompting(tiny_bert, tmp_path, cap
     for label in ROWS.values():
         assert label in lines
     assert "not available offline" in lines["Few-Shot Prompting"]
-    assert "no --llm PATH" in table
+    assert "no --llm was given" in table
     assert "1 run(s)" in table
 
     results = json.loads((out / "results.json").read_text())

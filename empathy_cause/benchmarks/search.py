@@ -27,9 +27,9 @@ Library use::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
-import contextlib
 import multiprocessing
 import os
 import signal
@@ -41,10 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cliargs import add_param_argument, estimator_params_from_args
 from ..estimator import EmpathyCauseClassifier
 from ..losses import make_criterion
 from ..model_selection import ThreadKFold
-from .common import _jsonable, _param, load_benchmark_data
+from .common import _jsonable, load_benchmark_data
 
 __all__ = ["SearchableClassifier", "default_search_space", "estimator_params", "make_storage",
            "create_study", "run_search", "interrupt_leaves_trial_running", "study_report",
@@ -369,8 +370,7 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
     parser.add_argument("--encoder", default=None, help="encoder folder (default: embedded MiniLM)")
     parser.add_argument("--cache-dir", default=None, help="on-disk cache of sentence vectors")
     parser.add_argument("--max-epochs", type=int, default=None, help="(default: estimator's)")
-    parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
-                        help="fixed EmpathyCauseClassifier parameter (repeatable)")
+    add_param_argument(parser, "fixed EmpathyCauseClassifier parameter, e.g. --param loss=ce")
     parser.add_argument("--heartbeat-interval", type=int, default=60,
                         help="seconds between heartbeats of a running trial (default: 60)")
     parser.add_argument("--grace-period", type=int, default=None,
@@ -399,12 +399,7 @@ def _safe_url(url):
 
 
 def _fixed_params(args):
-    params = {}
-    for key in ("encoder", "cache_dir", "max_epochs"):
-        if getattr(args, key) is not None:
-            params[key] = getattr(args, key)
-    params.update(dict(args.param))
-    return params
+    return estimator_params_from_args(args, ("encoder", "cache_dir", "max_epochs"))
 
 
 def _worker(args, index=0):
