@@ -43,6 +43,7 @@ from sklearn.metrics import f1_score, precision_recall_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from ..cliargs import add_param_argument
 from ..data import split_sentences
 from ..encoders import SentenceEncoder
 from ..estimator import EmpathyCauseClassifier
@@ -50,7 +51,6 @@ from ..metrics import cause_metrics
 from .common import (
     Config,
     _jsonable,
-    _param,
     _threshold,
     describe_model,
     fitted_classifier,
@@ -316,9 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="encoder folder or local hub name (default: the embedded MiniLM)")
     parser.add_argument("--max-epochs", type=int, default=None,
                         help="epochs per neural fit (default: the estimator's default)")
-    parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
-                        help="an EmpathyCauseClassifier parameter for every neural row (repeatable; "
-                             "a row's own settings win)")
+    add_param_argument(parser, "an EmpathyCauseClassifier parameter for every neural row (a row's own "
+                               "settings win)")
     parser.add_argument("--out", default="results/quality", help="output folder (default: %(default)s)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the final table")
     return parser
