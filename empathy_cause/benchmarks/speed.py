@@ -53,10 +53,10 @@ import numpy as np
 import torch
 
 from ..batching import PairRows
+from ..cliargs import add_param_argument
 from ..data import load_dataset, split_sentences, validate_frame
 from ..encoders import autocast_context, bf16_supported, clear_embedding_cache, load_encoder, pool
 from ..estimator import EmpathyCauseClassifier
-from .common import _param
 
 __all__ = ["distinct_sentences", "encode_floor", "write_recombined_csv", "cpu_name", "peak_rss_mib",
            "build_parser", "main"]
@@ -234,8 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fit-subset", default="train", help="RECCON subset to fit on (default: train)")
     parser.add_argument("--predict-subset", default="valid", help="RECCON subset to predict (default: valid)")
     parser.add_argument("--encoder", default=None, help="encoder folder (default: the embedded MiniLM-L6)")
-    parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
-                        help="EmpathyCauseClassifier parameter for the fit (repeatable)")
+    add_param_argument(parser, "EmpathyCauseClassifier parameter for the fit")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the floors and predict (median)")
     parser.add_argument("--fit-repeats", type=int, default=1, help="repeats of the fit (median; default: 1)")
     parser.add_argument("--skip-fit", action="store_true",
