@@ -40,6 +40,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping as SkorchEarlyStopping
 from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
 from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
@@ -378,11 +379,16 @@ class PairRowsClassifier(NeuralNetClassifier):
         return self
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's loop; a KeyboardInterrupt is recorded in ``interrupted_`` (skorch then swallows it)."""
+        """skorch's loop; a KeyboardInterrupt is recorded in ``interrupted_`` (skorch then swallows it).
+
+        skorch's ``EarlyStopping`` also ends training by raising
+        KeyboardInterrupt: that one is a normal end, not an interruption.
+        """
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
-            self.interrupted_ = True
+            self.interrupted_ = not any(isinstance(cb, SkorchEarlyStopping) and cb.misses_ >= cb.patience
+                                        for _, cb in self.callbacks_)
             raise
 
     def decision_threshold(self) -> float:

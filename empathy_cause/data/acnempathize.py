@@ -241,11 +241,18 @@ def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentenc
             # Universal newlines, as load_acnempathize_cause reads the text (same replies, same ids).
             file = stack.enter_context(open(path, encoding="utf-8-sig"))
         raw = []  # the physical lines the csv reader consumed since the last chunk
+        read = 0  # physical lines read so far
 
         def physical_lines():
-            for line in file:
-                raw.append(line)
-                yield line
+            nonlocal read
+            try:
+                for line in file:
+                    read += 1
+                    raw.append(line)
+                    yield line
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{name}, line {read + 1} or after: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                                 "save the file as UTF-8") from None
 
         reader = csv.reader(physical_lines())
         header = next((r for r in reader if r), None)
