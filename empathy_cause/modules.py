@@ -33,19 +33,13 @@ class CauseHead(nn.Module):
     """
 
     def __init__(self, embedding_dim: int, hidden_size: int, architecture: str, dropout: float,
-                 position_features: bool, context_layers: int, max_position: int, position_prior: bool,
-                 from_start: bool):
+                 position_features: bool, context_layers: int, max_position: int):
         super().__init__()
         self.max_position = max_position
         self.post_proj = nn.Linear(embedding_dim, hidden_size)
         self.reply_proj = nn.Linear(embedding_dim, hidden_size)
+        self.from_start = nn.Embedding(max_position, hidden_size) if position_features else None
         self.from_end = nn.Embedding(max_position, hidden_size) if position_features else None
-        self.from_start = nn.Embedding(max_position, hidden_size) if position_features and from_start else None
-        # Position as a prior: a learned logit per distance from the end, to
-        # which the content score adds (zero at the start: no prior until learned).
-        self.prior = nn.Embedding(max_position, 2) if position_prior else None
-        if self.prior is not None:
-            nn.init.zeros_(self.prior.weight)
         self.context = None
         if context_layers:
             layer = nn.TransformerEncoderLayer(hidden_size, nhead=4, dim_feedforward=2 * hidden_size,
@@ -60,17 +54,17 @@ class CauseHead(nn.Module):
         post = self.post_proj(post_vectors)      # (P, S, h)
         reply = self.reply_proj(reply_vectors)   # (P, R, h)
 
-        last = self.max_position - 1
-        positions = torch.arange(post_mask.shape[1], device=post.device).expand_as(post_mask)
-        from_end = (post_mask.sum(1, keepdim=True) - 1 - positions).clamp(min=0, max=last)
-        if self.from_end is not None:
-            post = post + self.from_end(from_end)
         if self.from_start is not None:
-            post = post + self.from_start(positions.clamp(max=last))
+            last = self.max_position - 1
+            positions = torch.arange(post_mask.shape[1], device=post.device).expand_as(post_mask)
+            from_end = post_mask.sum(1, keepdim=True) - 1 - positions
+            post = (post + self.from_start(positions.clamp(max=last))
+                    + self.from_end(from_end.clamp(min=0, max=last)))
         if self.context is not None:
             post = self.context(post, src_key_padding_mask=~post_mask)
 
-        # From here on only the requested rows: (n, h) against their pair's reply (n, R, h).
+        # From here on only the requested rows, (n, h), each against its pair's reply (n, R, h):
+        # padding slots and unrequested sentences cost nothing.
         post, reply, reply_mask = post[row_pair, row_sentence], reply[row_pair], reply_mask[row_pair]
         if self.bilinear is not None:
             scores = (self.bilinear(post)[:, None, :] * reply).sum(-1) / math.sqrt(post.shape[-1])
@@ -81,8 +75,6 @@ class CauseHead(nn.Module):
 
         features = torch.cat([post, context, post * context, (post - context).abs()], dim=-1)
         logits = self.classifier(self.dropout(features))          # (n, 2)
-        if self.prior is not None:
-            logits = logits + self.prior(from_end[row_pair, row_sentence])
         return logits, attention
 
 
@@ -98,14 +90,9 @@ class EmpathyCauseNet(nn.Module):
     4. ``architecture="coattention"``: each post sentence attends over the
        reply's sentences (scaled bilinear scores), giving a reply-context
        vector; ``"concat"``: the mean of the reply's sentence vectors instead.
-    5. ``[p, c, p * c, |p - c|]`` -> dropout -> one linear layer -> 2 logits,
-       plus, with ``position_prior``, a learned logit per distance from the end.
+    5. ``[p, c, p * c, |p - c|]`` -> dropout -> one linear layer -> 2 logits.
 
-    With ``n_heads > 1`` there are that many independently initialised
-    copies of steps 1-5 over the same sentence vectors; ``forward`` then
-    returns ``(n, n_heads, 2)`` logits: each head is trained on its own loss and
-    ``predict_proba`` averages their probabilities, an ensemble that costs only
-    the small heads.
+    Steps 1-5 are :class:`CauseHead`; steps 4-5 run only for the requested rows.
 
     Parameters
     ----------
@@ -124,29 +111,20 @@ class EmpathyCauseNet(nn.Module):
     pooling : {"mean", "cls"}
     precision : {"auto", "bf16", "fp32"}
         Autocast for the encoder forward (fine-tuning only).
-    position_prior : bool
-        Add a learned logit per distance from the end of the post.
-    from_start : bool
-        With ``position_features``, also embed the distance from the start.
-    n_heads : int
-        Heads in the ensemble.
     """
 
     def __init__(self, embedding_dim: int, hidden_size: int = 256, architecture: str = "coattention",
                  dropout: float = 0.3, position_features: bool = True, context_layers: int = 1,
                  max_position: int = 16, encoder: nn.Module | None = None, pooling: str = "mean",
-                 precision: str = "auto", position_prior: bool = False, from_start: bool = True,
-                 n_heads: int = 1):
+                 precision: str = "auto"):
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
         self.encoder = encoder
         self.pooling = pooling
         self.precision = precision
-        self.heads = nn.ModuleList(
-            CauseHead(embedding_dim, hidden_size, architecture, dropout, position_features, context_layers,
-                      max_position, position_prior, from_start)
-            for _ in range(n_heads))
+        self.head = CauseHead(embedding_dim, hidden_size, architecture, dropout, position_features,
+                              context_layers, max_position)
 
     def sentence_vectors(self, embeddings=None, input_ids=None, attention_mask=None, token_type_ids=None):
         """The batch's distinct sentence vectors, precomputed or encoded now."""
@@ -164,11 +142,6 @@ class EmpathyCauseNet(nn.Module):
                 return_attention: bool = False):
         vectors = self.sentence_vectors(embeddings, input_ids, attention_mask, token_type_ids)
         post, reply = _gather(vectors, post_index), _gather(vectors, reply_index)
-        outputs = [head(post, post_mask, reply, reply_mask, row_pair, row_sentence) for head in self.heads]
-        logits = torch.stack([out[0] for out in outputs], dim=1)  # (n, heads, 2)
-        if len(self.heads) == 1:
-            logits = logits[:, 0]
-        if return_attention:
-            return logits, torch.stack([out[1] for out in outputs]).mean(0)
-        return logits
+        logits, attention = self.head(post, post_mask, reply, reply_mask, row_pair, row_sentence)
+        return (logits, attention) if return_attention else logits
 

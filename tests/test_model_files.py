@@ -237,11 +237,11 @@ def test_training_and_runtime_parameters_do_not_invalidate(fitted, data, tmp_pat
     try:
         assert fitted.predict_proba(X).shape == (len(X), 2)
         saved = json.loads((fitted.save(tmp_path / "m") / "config.json").read_text())["params"]
-        assert saved["max_epochs"] == 2 and saved["lr"] == 1e-4  # what it was trained with
+        assert saved["max_epochs"] == 2 and saved["lr"] == 3e-4  # what it was trained with (the default lr)
         fitted.set_params(threshold=0.0)
         assert fitted.predict(X).all()
     finally:
-        fitted.set_params(max_epochs=2, lr=1e-4, threshold="auto")
+        fitted.set_params(max_epochs=2, lr=3e-4, threshold="auto")
 
 
 class _InterruptAt(Callback):
@@ -265,6 +265,15 @@ def test_ctrl_c_in_fit_is_recorded_and_saved_as_partial(tiny_bert, data, tmp_pat
         assert EmpathyCauseClassifier.load(tmp_path / "m").interrupted_
     complete = EmpathyCauseClassifier(tiny_bert, hidden_size=16, max_epochs=1, random_state=0).fit(X, y)
     assert complete.interrupted_ is False
+
+
+def test_early_stopping_is_not_an_interruption(tiny_bert, data, tmp_path):
+    # skorch's EarlyStopping also ends training with a KeyboardInterrupt.
+    X, y = data
+    clf = EmpathyCauseClassifier(tiny_bert, hidden_size=16, max_epochs=50, patience=1, validation_fraction=0.3,
+                                 random_state=0).fit(X, y)
+    assert len(clf.history) < 50 and clf.interrupted_ is False
+    assert json.loads((clf.save(tmp_path / "m") / "config.json").read_text())["partial"] is False
 
 
 # --------------------------------------------------------------- fuzzing

@@ -251,7 +251,8 @@ def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentenc
                     raw.append(line)
                     yield line
             except UnicodeDecodeError as exc:
-                raise ValueError(f"{name}, line {read + 1} or after: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                byte = exc.object[exc.start]
+                raise ValueError(f"{name}, line {read + 1} or after: not UTF-8 text (byte 0x{byte:02x}); "
                                  "save the file as UTF-8") from None
 
         reader = csv.reader(physical_lines())
