@@ -367,7 +367,8 @@ def _markdown(report) -> str:
                      f"{r['ratio']:.2f}x | {r['bar']}x | {r['peak_rss_mib']:.0f} |")
     lines.append(f"\nMedians of {report['repeats']} (floors, predict) and {report['fit_repeats']} (fit), "
                  "in one process. The floor: the bare encoder, each distinct sentence once, length-sorted "
-                 "batches of 128, inference mode, the faster of fp32 and bf16 autocast.")
+                 "batches of 128, inference mode, fp32 or (where the hardware has bf16 units) bf16 autocast, "
+                 "whichever is faster.")
     if report["scaling"]:
         lines += ["", f"Scaling: `empathy-cause predict --chunk-pairs {report['chunk_pairs']}` on new "
                       "dialogues recombined from the data's sentences, each size in a fresh process:", "",
