@@ -3,8 +3,9 @@
 Command line: ``empathy-cause benchmark compare --data PATH`` (or
 ``python benchmarks/compare.py``). The rows:
 
-- ``focal``: the best co-attention configuration, :class:`EmpathyCauseClassifier`
-  with its defaults (binary focal loss), as in Table 3;
+- ``focal``: the paper's best co-attention configuration,
+  :class:`EmpathyCauseClassifier` with binary focal loss and its other defaults,
+  as in Table 3;
 - ``prompt``: few-shot prompting (:class:`PromptingClassifier`) of the local
   causal LM named by ``--llm``; without ``--llm`` the row is listed as skipped,
   never run or faked;
