@@ -120,8 +120,9 @@ class PairBatch:
 class PairCollate:
     """Turns a list of row positions into the module's inputs (and targets).
 
-    The batch's distinct sentences are looked up once: as cached vectors
-    (frozen encoder) or tokenized together (fine-tuning, ``tokenize`` given).
+    With a frozen encoder the index tensors point into the dataset's whole
+    table of cached vectors; when fine-tuning (``tokenize`` given) the batch's
+    distinct sentences are tokenized once, together.
     """
 
     def __init__(self, dataset: PairRows, tokenize=None):
@@ -152,15 +153,18 @@ class PairCollate:
         return PairBatch(X, len(rows)), y
 
 
+def _run_ranks(codes: np.ndarray) -> np.ndarray:
+    """0-based rank of each run of equal consecutive values (rows of one pair form a run)."""
+    return np.cumsum(np.r_[True, codes[1:] != codes[:-1]]) - 1
+
+
 def inference_batches(dataset: PairRows):
     """Contiguous runs of rows holding at most ``INFERENCE_PAIRS`` pairs each.
 
     Any row order is correct (each batch carries full context for its pairs);
     rows sorted by pair make the fewest, fullest batches.
     """
-    pairs = dataset.row_pair[dataset.rows]
-    starts = np.r_[True, pairs[1:] != pairs[:-1]]
-    batch_of = (np.cumsum(starts) - 1) // INFERENCE_PAIRS
+    batch_of = _run_ranks(dataset.row_pair[dataset.rows]) // INFERENCE_PAIRS
     bounds = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1], True])
     return [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -183,10 +187,9 @@ def pair_batches(dataset: PairRows, batch_size: int, rng: np.random.Generator,
         order = np.lexsort((pair_key, rng.permutation(threads.max() + 1)[threads]))
     else:
         shuffled = np.argsort(pair_key, kind="stable")
-        rank = np.cumsum(np.r_[True, pairs[shuffled][1:] != pairs[shuffled][:-1]]) - 1
         post_length = dataset.padded_ids("post")[1].numpy()[pairs[shuffled]]
-        order = shuffled[np.lexsort((post_length, rank // (window * batch_size)))]
-    pair_rank = np.cumsum(np.r_[True, pairs[order][1:] != pairs[order][:-1]]) - 1
-    cuts = np.flatnonzero(np.diff(pair_rank // batch_size)) + 1
+        window_of = _run_ranks(pairs[shuffled]) // (window * batch_size)
+        order = shuffled[np.lexsort((post_length, window_of))]
+    cuts = np.flatnonzero(np.diff(_run_ranks(pairs[order]) // batch_size)) + 1
     batches = np.split(order, cuts)
     return batches if keep_threads else [batches[i] for i in rng.permutation(len(batches))]
