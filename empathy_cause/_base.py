@@ -37,7 +37,8 @@ from torch.utils.data import DataLoader
 
 from .batching import PairRows
 from .callbacks import EarlyStopping, PrintLog, best_f1_threshold, best_threshold_f1
-from .losses import make_criterion
+from .encoders import PRECISIONS
+from .losses import LOSSES, make_criterion
 from .model_files import _SAVED_PREFIXES, load_model, save_model
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
@@ -82,31 +83,29 @@ class BaseCauseClassifier(NeuralNetClassifier):
     with gradient accumulation; the decision threshold (``"auto"`` tunes it);
     ``predict_proba`` in X's row order; ``save``/``load`` without pickle.
 
-    The shared parameters and their defaults are declared once, in this
-    ``__init__``; a subclass declares only its own parameters, overrides shared
-    defaults in its ``_defaults`` dict, and extends ``_parameter_constraints``
-    (scikit-learn's ``Interval`` / ``StrOptions`` style), which ``fit`` checks
-    before any training starts. Adding a parameter to a subclass: its
-    ``__init__`` argument (stored as given) and one ``_parameter_constraints``
-    entry. Every declared parameter defines the fitted model (changing it after
-    ``fit`` makes predict, save and explain ask for a refit) unless it is listed
-    in ``_training_params`` (used by fit only) or ``_runtime_params`` (takes
-    effect at once).
+    The shared parameters are stored and checked here; each public subclass
+    spells out every default in its own ``__init__`` signature (so ``help``
+    and ``inspect.signature`` show the values used) and passes them on. A
+    subclass extends ``_parameter_constraints`` (scikit-learn's ``Interval`` /
+    ``StrOptions`` style, built from the constants the code uses), which
+    ``fit`` and ``partial_fit`` check before any training starts. Adding a
+    parameter to a subclass: its ``__init__`` argument (stored as given) and
+    one ``_parameter_constraints`` entry. Every declared parameter defines the
+    fitted model (changing it after ``fit`` makes predict, save and explain ask
+    for a refit) unless it is listed in ``_training_params`` (used by fit only)
+    or ``_runtime_params`` (takes effect at once).
 
     Subclasses provide ``initialize_module``, ``get_dataset`` and the batching
     hooks ``_training_batches``, ``_inference_batches``, ``_collate_fn`` and
     ``_scoring_order``.
     """
 
-    #: Shared defaults a subclass changes, and its own routed defaults (e.g. ``optimizer__fused``).
-    _defaults: dict = {}
-
     _parameter_constraints: dict = {
-        "loss": [StrOptions({"focal", "weighted", "ce"})],
+        "loss": [StrOptions(set(LOSSES))],
         "alpha": [Interval(Real, 0, 1, closed="both"), None],
         "gamma": [Interval(Real, 0, 100, closed="both")],
         "class_weight": ["array-like", None],
-        "precision": [StrOptions({"auto", "bf16", "fp32"})],
+        "precision": [StrOptions(set(PRECISIONS))],
         "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "accumulation_steps": [_int(1)],
         "patience": [_int(1)],
@@ -125,10 +124,11 @@ class BaseCauseClassifier(NeuralNetClassifier):
     #: except ``threshold``).
     _runtime_params = ("threshold", "verbose", "device")
 
-    def __init__(self, module=None, *, loss="focal", alpha=None, gamma=2.0, class_weight=None, precision="auto",
-                 threshold="auto", accumulation_steps=4, patience=4, validation_fraction=0.1, random_state=None,
-                 criterion=None, optimizer=torch.optim.AdamW, lr=1e-4, max_epochs=20, batch_size=4,
-                 train_split=None, predict_nonlinearity=softmax_rows, verbose=0, device="cpu", **kwargs):
+    # No defaults here: the subclasses' signatures hold them (see the class docstring).
+    def __init__(self, module, *, loss, alpha, gamma, class_weight, precision, threshold, accumulation_steps,
+                 patience, validation_fraction, random_state, criterion, optimizer, lr, max_epochs, batch_size,
+                 train_split, predict_nonlinearity, verbose, device, **kwargs):
+        # AdamW's settings of the paper (section 6.1), overridable as optimizer__*.
         kwargs.setdefault("optimizer__weight_decay", 0.01)
         kwargs.setdefault("optimizer__eps", 1e-8)
         super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
@@ -423,9 +423,7 @@ class BaseCauseClassifier(NeuralNetClassifier):
 
     @classmethod
     def _init_default(cls, name):
-        """The default of an ``__init__`` argument (a subclass's ``_defaults`` first)."""
-        if name in cls._defaults:
-            return cls._defaults[name]
+        """The default of an ``__init__`` argument (the most derived signature that has one)."""
         for klass in cls.__mro__:
             parameter = inspect.signature(klass.__init__).parameters.get(name) if "__init__" in vars(klass) else None
             if parameter is not None and parameter.default is not inspect.Parameter.empty:
