@@ -50,6 +50,9 @@ DEFAULT_TOKEN_CACHE_BYTES = 2048 * 2**20
 # fixed shape it is the same bits whatever else is encoded (checked on fp32 and bf16 here).
 PAD_MULTIPLE = 8
 ENCODE_BATCH = 32
+#: The sentence poolings and forward precisions (the estimators' constraints are built from these).
+POOLINGS = ("mean", "cls")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 def resolve_encoder(encoder: str | os.PathLike | None) -> str:
@@ -181,7 +184,7 @@ def autocast_context(precision: str, device: str | torch.device = "cpu"):
     here: about 2.3x faster than fp32, cosine to the fp32 vectors >= 0.9999),
     ``"bf16"`` forces it, ``"fp32"`` disables it.
     """
-    if precision not in ("auto", "bf16", "fp32"):
+    if precision not in PRECISIONS:
         raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
     device = torch.device(device)
     use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(device))
