@@ -75,8 +75,8 @@ def load_encoder(encoder: str | os.PathLike | None):
 class EmbeddingCache:
     """A bounded, least-recently-used cache of sentence vectors.
 
-    Keys are ``(encoder settings, sentence)``; values are arrays (float32
-    sentence vectors, or float16 token states), each stored as its own array
+    Keys are ``(encoder settings, sentence)``; values are arrays (sentence
+    vectors, or a sentence's token states), each stored as its own array
     (not a view of a batch, so evicting one frees it). When the vectors' total size would exceed ``max_bytes`` the least
     recently used are dropped. The bound counts vector bytes only (Python
     object overhead adds roughly 200 bytes per sentence on top).
@@ -85,10 +85,13 @@ class EmbeddingCache:
     ----------
     max_bytes : int, default=DEFAULT_CACHE_BYTES (512 MB)
         Upper bound on the bytes of cached vectors; 0 disables caching.
+    dtype : numpy dtype, default=float32
+        What each entry is stored as.
     """
 
-    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, dtype=np.float32):
         self.max_bytes = _check_cache_bytes(max_bytes)
+        self.dtype = np.dtype(dtype)
         self._entries: collections.OrderedDict = collections.OrderedDict()
         self.nbytes = 0
         self._lock = threading.Lock()
@@ -116,7 +119,7 @@ class EmbeddingCache:
                 old = self._entries.pop(key, None)
                 if old is not None:
                     self.nbytes -= old.nbytes
-                vector = np.array(vector, copy=True)  # its own array, in the dtype given
+                vector = np.array(vector, dtype=self.dtype, copy=True)
                 self._entries[key] = vector
                 self.nbytes += vector.nbytes
             while self.nbytes > self.max_bytes and self._entries:
@@ -143,7 +146,7 @@ def _check_cache_bytes(max_bytes) -> int:
 #: The process-wide sentence-vector cache used by :class:`SentenceEncoder`.
 embedding_cache = EmbeddingCache()
 #: The process-wide cache of per-token states (float16), for token-level interaction.
-token_cache = EmbeddingCache(DEFAULT_TOKEN_CACHE_BYTES)
+token_cache = EmbeddingCache(DEFAULT_TOKEN_CACHE_BYTES, dtype=np.float16)
 
 
 def set_embedding_cache_size(max_bytes: int, token_bytes: int | None = None) -> None:
