@@ -122,10 +122,13 @@ def csv_columns(path):
         with open(path, encoding="utf-8-sig") as file, _no_field_size_limit():
             reader = csv.reader(file)
             with _csv_errors(name, reader):
-                return next((r for r in reader if r), [])
+                header = next((r for r in reader if r), None)
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{name}, line 1: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+        raise ValueError(f"{name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
                          "save the file as UTF-8") from None
+    if header is None:
+        raise ValueError(f"{name}: the file is empty (expected a CSV header line)")
+    return header
 
 
 def load_acnempathize_cause(path, *, post_column="post_sentences",
