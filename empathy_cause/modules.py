@@ -27,6 +27,9 @@ POSITION_MODES = (False, True, "bias")
 # Token-level features per (sentence, reply): see token_interaction.
 N_TOKEN_FEATURES = 4
 _NO_MATCH = -2.0  # below any cosine: padding never wins a max
+# Position offsets are weights times this: Adam moves a weight by about lr a step, and an offset
+# must travel to log-odds of 1-2, which at lr 3e-4 took more epochs than early stopping allows.
+POSITION_BIAS_SCALE = 30.0
 
 
 def _gather(vectors: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -63,9 +66,10 @@ def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask)
     weight = reply_mask[:, :, None].to(best.dtype)
     mean_r = (best * weight).sum(1) / weight.sum(1).clamp(min=1)
     max_r = best.amax(1)
-    # Top-3 mean; a reply of fewer than 3 tokens fills up with its mean.
-    filled = torch.where(reply_mask[:, :, None], best, mean_r[:, None, :])
-    top_r = filled.topk(min(3, Tr), dim=1).values.mean(1)
+    # Mean of the best 3 (a reply of fewer tokens: of all of them), whatever the padding.
+    top = best.masked_fill(~reply_mask[:, :, None], float("-inf")).topk(min(3, Tr), dim=1).values   # (P, k, S)
+    in_top = torch.arange(top.shape[1], device=top.device)[None, :] < reply_mask.sum(1, keepdim=True)   # (P, k)
+    top_r = torch.where(in_top[:, :, None], top, 0).sum(1) / in_top.sum(1, keepdim=True).clamp(min=1)
     best_reply = sim.amax(1) * valid                                       # (P, Tp)
     sums = best.new_zeros((P, n_slots)).scatter_add(1, post_slot.clamp(min=0), best_reply)
     counts = best.new_zeros((P, n_slots)).scatter_add(1, post_slot.clamp(min=0), valid.to(best.dtype))
@@ -171,7 +175,8 @@ class CauseHead(nn.Module):
             features.append(token_summary[row_pair, row_sentence])
         logits = self.classifier(self.dropout(torch.cat(features, dim=-1)))          # (n, 2)
         if self.position_features == "bias":
-            offset = (self.start_bias(from_start) + self.end_bias(from_end))[row_pair, row_sentence, 0]
+            offset = self.start_bias(from_start) + self.end_bias(from_end)
+            offset = POSITION_BIAS_SCALE * offset[row_pair, row_sentence, 0]
             logits = logits + torch.stack([torch.zeros_like(offset), offset], -1)
         return logits, attention
 
