@@ -59,17 +59,16 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         Cross-entropy class weights for ``loss="weighted"``, e.g. ``(1.0, 3.0)``.
     hidden_size : int, default=256
     dropout : float, default=0.3
-    position_features : bool or "bias", default=True
-        True: learned embeddings of each sentence's distance from the start
-        and end of its post, added to its vector. "bias": a learned offset
-        of the cause logit per distance instead, so position adjusts what
-        content says and cannot rewrite it. False: no position.
+    position_features : bool, default=True
+        Learned embeddings of each sentence's distance from the start and end of its post.
     context_layers : int, default=1
         Transformer layers across the sentences of a post (0: none).
-    token_features : bool, default=False
+    token_features : bool, default=True
         Late interaction between the tokens of each sentence and of the
         reply (frozen token states, cached as float16, and a learned
-        projection of them), beside the sentence-level co-attention.
+        projection of them), beside the sentence-level co-attention. On
+        forum-like posts it is what lets content beat similarity baselines
+        (see ``docs/decisions.md``); False is the sentence-vector network.
     interaction_size : int, default=64
         Width of the learned token projection.
     finetune_layers : int or "all", default=0
@@ -146,7 +145,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         "pooling": [StrOptions(set(POOLINGS))],
         "hidden_size": [_int(1, 8192)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "position_features": ["boolean", StrOptions({"bias"})],
+        "position_features": ["boolean"],
         "token_features": ["boolean"],
         "interaction_size": [_int(1, 8192)],
         "context_layers": [_int(0, 24)],
@@ -160,7 +159,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     # Not the paper's 4 pairs x accumulation 4, lr 1e-4, focal loss: see docs/decisions.md (issue 8 evidence).
     def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="ce", alpha=None,
                  gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3, position_features=True,
-                 context_layers=1, token_features=False, interaction_size=64, finetune_layers=0, max_length=64,
+                 context_layers=1, token_features=True, interaction_size=64, finetune_layers=0, max_length=64,
                  precision="auto", threshold="auto",
                  batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction=0.1,
                  cache_dir=None, random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,

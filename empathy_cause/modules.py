@@ -19,17 +19,13 @@ from torch.nn import functional as F
 
 from .encoders import autocast_context, pool
 
-__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "POSITION_MODES", "token_interaction"]
+__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction"]
 
 ARCHITECTURES = ("coattention", "concat")
-#: ``position_features``: False (none), True (embeddings added to the sentence vector) or "bias" (logit offsets).
-POSITION_MODES = (False, True, "bias")
 # Token-level features per (sentence, reply): see token_interaction.
 N_TOKEN_FEATURES = 4
 _NO_MATCH = -2.0  # below any cosine: padding never wins a max
-# Position offsets are weights times this: Adam moves a weight by about lr a step, and an offset
-# must travel to log-odds of 1-2, which at lr 3e-4 took more epochs than early stopping allows.
-POSITION_BIAS_SCALE = 30.0
+
 
 
 def _gather(vectors: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -93,22 +89,14 @@ class CauseHead(nn.Module):
     """
 
     def __init__(self, embedding_dim: int, hidden_size: int, architecture: str, dropout: float,
-                 position_features, context_layers: int, max_position: int, token_features: bool = False,
+                 position_features: bool, context_layers: int, max_position: int, token_features: bool = True,
                  interaction_size: int = 64):
         super().__init__()
         self.max_position = max_position
-        self.position_features = position_features
         self.post_proj = nn.Linear(embedding_dim, hidden_size)
         self.reply_proj = nn.Linear(embedding_dim, hidden_size)
-        embedded = position_features is True
-        self.from_start = nn.Embedding(max_position, hidden_size) if embedded else None
-        self.from_end = nn.Embedding(max_position, hidden_size) if embedded else None
-        if position_features == "bias":
-            # Additive logit offsets, zero at the start: position adjusts what content says.
-            self.start_bias = nn.Embedding(max_position, 1)
-            self.end_bias = nn.Embedding(max_position, 1)
-            nn.init.zeros_(self.start_bias.weight)
-            nn.init.zeros_(self.end_bias.weight)
+        self.from_start = nn.Embedding(max_position, hidden_size) if position_features else None
+        self.from_end = nn.Embedding(max_position, hidden_size) if position_features else None
         self.context = None
         if context_layers:
             layer = nn.TransformerEncoderLayer(hidden_size, nhead=4, dim_feedforward=2 * hidden_size,
@@ -151,8 +139,8 @@ class CauseHead(nn.Module):
         """Logits ``(n, 2)`` and attention ``(n, R)`` of the requested rows."""
         post = self.post_proj(post_vectors)      # (P, S, h)
         reply = self.reply_proj(reply_vectors)   # (P, R, h)
-        from_start, from_end = self._positions(post_mask)
         if self.from_start is not None:
+            from_start, from_end = self._positions(post_mask)
             post = post + self.from_start(from_start) + self.from_end(from_end)
         if self.context is not None:
             post = self.context(post, src_key_padding_mask=~post_mask)
@@ -174,10 +162,6 @@ class CauseHead(nn.Module):
         if token_summary is not None:
             features.append(token_summary[row_pair, row_sentence])
         logits = self.classifier(self.dropout(torch.cat(features, dim=-1)))          # (n, 2)
-        if self.position_features == "bias":
-            offset = self.start_bias(from_start) + self.end_bias(from_end)
-            offset = POSITION_BIAS_SCALE * offset[row_pair, row_sentence, 0]
-            logits = logits + torch.stack([torch.zeros_like(offset), offset], -1)
         return logits, attention
 
 
@@ -200,9 +184,7 @@ class EmpathyCauseNet(nn.Module):
        difference from the post's mean and max, through one layer of
        ``hidden_size``.
     6. ``[p, c, p * c, |p - c|]`` (and step 5's summary) -> dropout -> one
-       linear layer -> 2 logits; with ``position_features="bias"`` a learned
-       offset per distance from the start and from the end of the post is
-       added to the cause logit instead of step 2's embeddings.
+       linear layer -> 2 logits.
 
     Steps 1-6 are :class:`CauseHead`; steps 4-6 run only for the requested rows.
 
@@ -213,7 +195,7 @@ class EmpathyCauseNet(nn.Module):
     hidden_size : int
     architecture : {"coattention", "concat"}
     dropout : float
-    position_features : {False, True, "bias"}
+    position_features : bool
     context_layers : int
     max_position : int
         Distances beyond this share one embedding.
@@ -231,7 +213,7 @@ class EmpathyCauseNet(nn.Module):
     def __init__(self, embedding_dim: int, hidden_size: int = 256, architecture: str = "coattention",
                  dropout: float = 0.3, position_features: bool = True, context_layers: int = 1,
                  max_position: int = 16, encoder: nn.Module | None = None, pooling: str = "mean",
-                 precision: str = "auto", token_features: bool = False, interaction_size: int = 64):
+                 precision: str = "auto", token_features: bool = True, interaction_size: int = 64):
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
