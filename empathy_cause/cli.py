@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import os
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -173,23 +174,53 @@ def _predictions(args, clf):
         yield X, y, proba[:, 1]
 
 
+def _predict_on_cluster(args) -> int:
+    """``predict --scheduler``: the workers read ``--data`` and write one CSV file per partition."""
+    import uuid
+
+    from .distributed import predict_table_dask, read_dask_frame, to_dask_frame
+
+    if args.html:
+        raise ValueError("--html needs every row in one process: leave it out with --scheduler")
+    if not args.out:
+        raise ValueError("--scheduler writes a folder of part-*.csv files: give it with --out FOLDER")
+    out = Path(args.out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists: give --out a new folder for the part-*.csv files")
+    import distributed
+
+    clf = _load_model(args)  # checked here, then shipped to every worker once
+    with distributed.Client(args.scheduler, timeout="30s") as client:
+        if args.data == "demo":  # the built-in set is small: loaded here, sent in partitions of whole pairs
+            X = to_dask_frame(_load(args)[0], chunk_pairs=args.chunk_pairs)
+        else:  # read by the workers: the files must be at this path on every worker
+            X = read_dask_frame(args.data, **({"subset": args.subset} if args.subset else {}))
+        table = predict_table_dask(clf, X, client=client)
+        # Written beside --out and renamed when complete: a failed run leaves no partial folder.
+        partial = out.with_name(f".{out.name}.partial-{uuid.uuid4().hex[:8]}")
+        try:
+            files = table.to_csv(str(partial / "part-*.csv"), name_function=lambda i: f"{i:05d}", index=False)
+            partial.rename(out)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    print(f"Wrote {len(files)} part files (input order) to {out}")
+    return 0
+
+
 def cmd_predict(args) -> int:
     import pandas as pd
 
+    from .streaming import prediction_table
     from .visualize import render_html
 
+    if args.scheduler:
+        return _predict_on_cluster(args)
     clf = _load_model(args)
     out = open(args.out, "w", newline="") if args.out else sys.stdout
     n_rows, kept = 0, []
     try:
         for X, y, proba in _predictions(args, clf):
-            table = pd.DataFrame({
-                "pair_id": X["pair_id"].to_numpy() if "pair_id" in X else None,
-                "sentence_index": X["sentence_index"].to_numpy(),
-                "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"], strict=True)],
-                "probability": proba,
-                "prediction": (proba >= clf.decision_threshold()).astype(int),
-            })
+            table = prediction_table(X, proba, clf.decision_threshold())
             table.to_csv(out, index=False, header=n_rows == 0)
             out.flush()
             n_rows += len(table)
@@ -293,6 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "predict":
             sub.add_argument("--out", help="CSV file (default: standard output)")
             sub.add_argument("--html", help="also write an HTML view with causes highlighted")
+            sub.add_argument("--scheduler", metavar="ADDRESS",
+                             help="score on the Dask cluster at ADDRESS (e.g. tcp://host:8786; needs the "
+                                  "distributed extra): the workers read --data (a file, folder or glob at the "
+                                  "same path on every worker) and --out is a new folder of part-*.csv files "
+                                  "in input order")
         sub.set_defaults(func=func)
 
     analyze = command("analyze", "the paper's dataset analyses as a Markdown report")
