@@ -35,6 +35,7 @@ Needs the ``distributed`` extra: ``pip install "empathy_cause[distributed]"``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 from pathlib import Path
@@ -45,7 +46,8 @@ import pandas as pd
 from .data.frame import POST
 from .streaming import prediction_table
 
-__all__ = ["predict_proba_dask", "predict_table_dask", "to_dask_frame", "read_dask_frame", "get_client"]
+__all__ = ["predict_proba_dask", "predict_table_dask", "to_dask_frame", "read_dask_frame", "joblib_backend",
+           "get_client"]
 
 INSTALL_HINT = 'pip install "empathy_cause[distributed]"'
 PROBA_COLUMNS = ["proba_0", "proba_1"]
@@ -84,6 +86,32 @@ def get_client(client=None):
                          "or pass client=") from None
 
 
+@contextlib.contextmanager
+def joblib_backend(address=None, *, client=None, **config):
+    """Run joblib's work inside the block on a Dask cluster: ``GridSearchCV``, ``cross_validate``, ...
+
+    Connects a ``distributed.Client`` to ``address`` (closed on exit), or uses
+    ``client`` or the one this process already has, and enters
+    ``joblib.parallel_config(backend="dask", **config)``; give the estimators
+    ``n_jobs=-1``. Each fit is seeded by ``random_state``, so the results equal
+    those of ``n_jobs=1``. ``config`` may hold ``scatter=[X, y]``, which sends
+    large inputs to the workers once instead of with every task.
+
+    Yields
+    ------
+    distributed.Client
+    """
+    import joblib
+
+    _, distributed = _require()
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = (stack.enter_context(distributed.Client(address, timeout="30s")) if address
+                      else get_client())
+        stack.enter_context(joblib.parallel_config(backend="dask", **config))
+        yield client
+
+
 # ------------------------------------------------------------------ frames
 
 def _post_as_arrow_lists(X: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +144,7 @@ def to_dask_frame(X: pd.DataFrame, *, chunk_pairs: int = 2000):
     from .streaming import iter_frame_chunks
 
     dd, _ = _require()
-    X, _ = validate_frame(X)
+    X = validate_frame(X)[0].set_axis(X.index)  # validation resets the index: keep the caller's
     chunks = [_post_as_arrow_lists(chunk) for chunk, _ in iter_frame_chunks(X, chunk_pairs=chunk_pairs)]
     return dd.from_map(_identity, chunks, meta=chunks[0].iloc[:0], label="sentence-rows", enforce_metadata=False)
 
@@ -177,7 +205,7 @@ def _model_on_worker(model):
     """The model a task scores with: the scattered estimator, or the folder loaded once per process."""
     if not isinstance(model, (str, os.PathLike)):
         return model
-    from .estimator import EmpathyCauseClassifier
+    from .classifier import EmpathyCauseClassifier
 
     folder = os.path.abspath(model)
     stamp = tuple(os.stat(os.path.join(folder, name)).st_mtime_ns for name in ("config.json", "model.safetensors"))
@@ -189,7 +217,7 @@ def _model_on_worker(model):
 
 def _score_partition(part: pd.DataFrame, model, torch_threads: int, table: bool) -> pd.DataFrame:
     """Probabilities (or the prediction table) of one partition, its index kept."""
-    from .estimator import _torch_threads
+    from ._base import _torch_threads
 
     model = _model_on_worker(model)
     # Workers share the machine's cores: torch's default (one thread per core) in each worker
