@@ -253,10 +253,13 @@ def _map(model, X, *, client, torch_threads, table):
     if not isinstance(torch_threads, (int, np.integer)) or isinstance(torch_threads, bool) or torch_threads < 1:
         raise ValueError(f"torch_threads must be a positive int, got {torch_threads!r}")
     client = get_client(client)
+    _, distributed = _require()
     if isinstance(model, (str, os.PathLike)):
         if not Path(model).is_dir():
             raise FileNotFoundError(f"{model} not found: pass a fitted estimator or a model folder written by save()")
         shipped = str(model)
+    elif isinstance(model, distributed.Future):  # already scattered (scatter once, score many frames)
+        shipped = model
     else:
         if not hasattr(model, "predict_proba"):
             raise TypeError(f"model must be a fitted estimator or a model folder path, got {type(model).__name__}")
@@ -277,10 +280,11 @@ def predict_proba_dask(model, X, *, client=None, torch_threads: int = 1):
 
     Parameters
     ----------
-    model : fitted estimator or path
+    model : fitted estimator, distributed.Future or path
         A fitted :class:`~empathy_cause.EmpathyCauseClassifier` (or any estimator
         whose ``predict_proba`` takes the sentence-row frame), scattered once to
-        every worker; or the path of a model folder written by ``save``, which
+        every worker; or such an estimator already scattered
+        (``client.scatter(model, broadcast=True)``); or the path of a model folder written by ``save``, which
         each worker process loads once (the folder must exist at that path on
         every worker). Either way a custom ``encoder=`` folder must exist at the
         same path on every worker; the embedded default comes with the package.

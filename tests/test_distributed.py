@@ -4,6 +4,7 @@ Needs the ``distributed`` extra; without it these tests skip, except under
 CI=true (``.ci/run`` installs the extra), where they fail.
 """
 
+import json
 import os
 import signal
 import time
@@ -206,3 +207,19 @@ def test_ablation_protocol_on_the_cluster_matches_n_jobs_1(client, tiny_bert, de
     for a, b in zip(local, remote):
         np.testing.assert_allclose(b["_predictions"][1], a["_predictions"][1], rtol=0, atol=1e-6)
         assert b["metrics"] == pytest.approx(a["metrics"], abs=1e-6, nan_ok=True)
+
+
+def test_speed_benchmark_dask_section(client, tiny_bert, tmp_path):
+    from empathy_cause.benchmarks.speed import main
+
+    out = tmp_path / "speed.json"
+    assert main(["--data", "demo", "--encoder", tiny_bert, "--param", "max_epochs=1", "--param", "hidden_size=16",
+                 "--repeats", "1", "--skip-fit", "--sizes", "", "--dask-rows", "150", "--dask-files", "3",
+                 "--dask-scheduler", client.scheduler.address, "--out", str(out)]) == 0
+    report = json.loads(out.read_text())["dask"]
+    assert report["rows"] >= 150 and report["files"] == 3 and report["max_abs_difference"] < 1e-5
+    workers = report["cluster"]["workers"]
+    assert len(workers) == 2 and all(w["peak_rss_mib"] > 0 for w in workers)
+    # Whole dialogues per file: the workers together encode each distinct sentence about once.
+    assert 0 < sum(w["sentences_encoded"] for w in workers) <= report["distinct_sentences"] * 1.05
+    assert report["cluster"]["ship_seconds"] > 0 and report["cluster"]["model_pickle_mib"] > 0

@@ -68,6 +68,7 @@ API_MODULES = [
     "empathy_cause._base",
     "empathy_cause.model_files",
     "empathy_cause.callbacks",
+    "empathy_cause.distributed",
 ]
 
 
