@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -36,9 +35,12 @@ from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
 from .batching import PairRows
-from .callbacks import EarlyStopping, PrintLog, best_f1_threshold, best_threshold_f1
-from .losses import make_criterion
+from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1
+from .data.frame import validate_frame
+from .encoders import PRECISIONS
+from .losses import LOSSES, make_criterion
 from .model_files import _SAVED_PREFIXES, load_model, save_model
+from .model_selection import ThreadValidSplit
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
 
@@ -68,6 +70,11 @@ def _same(a, b) -> bool:
         return False
 
 
+def _new_seed(random_state) -> int:
+    """The seed of one training run: ``random_state``, or a fresh one when it is None."""
+    return int(np.random.SeedSequence().generate_state(1)[0]) if random_state is None else int(random_state)
+
+
 def _int(low, high=None):
     return Interval(Integral, low, high, closed="both" if high is not None else "left")
 
@@ -82,31 +89,38 @@ class BaseCauseClassifier(NeuralNetClassifier):
     with gradient accumulation; the decision threshold (``"auto"`` tunes it);
     ``predict_proba`` in X's row order; ``save``/``load`` without pickle.
 
-    The shared parameters and their defaults are declared once, in this
-    ``__init__``; a subclass declares only its own parameters, overrides shared
-    defaults in its ``_defaults`` dict, and extends ``_parameter_constraints``
-    (scikit-learn's ``Interval`` / ``StrOptions`` style), which ``fit`` checks
-    before any training starts. Adding a parameter to a subclass: its
-    ``__init__`` argument (stored as given) and one ``_parameter_constraints``
-    entry. Every declared parameter defines the fitted model (changing it after
-    ``fit`` makes predict, save and explain ask for a refit) unless it is listed
-    in ``_training_params`` (used by fit only) or ``_runtime_params`` (takes
-    effect at once).
+    The shared parameters are stored and checked here; each public subclass
+    spells out every default in its own ``__init__`` signature (so ``help``
+    and ``inspect.signature`` show the values used) and passes them on. A
+    subclass extends ``_parameter_constraints`` (scikit-learn's ``Interval`` /
+    ``StrOptions`` style, built from the constants the code uses), which
+    ``fit`` and ``partial_fit`` check before any training starts. Adding a
+    parameter to a subclass: its ``__init__`` argument (stored as given) and
+    one ``_parameter_constraints`` entry. Every declared parameter defines the
+    fitted model (changing it after ``fit`` makes predict, save and explain ask
+    for a refit) unless it is listed in ``_training_params`` (used by fit only)
+    or ``_runtime_params`` (takes effect at once).
 
-    Subclasses provide ``initialize_module``, ``get_dataset`` and the batching
-    hooks ``_training_batches``, ``_inference_batches``, ``_collate_fn`` and
-    ``_scoring_order``.
+    Training uses skorch's extension points: ``fit`` and ``partial_fit``
+    check the parameters and seed torch, then run skorch's ``partial_fit``;
+    the validation split is a ``train_split`` object
+    (:class:`~empathy_cause.model_selection.ThreadValidSplit`); the threshold
+    is tuned by a callback at the end of training
+    (:class:`~empathy_cause.callbacks.TuneThreshold`); gradient accumulation
+    counts batches in the epoch's history.
+
+    Subclasses provide ``_build_module`` (the module for the current
+    parameters), the dataset hooks ``_dataset_class`` and
+    ``_prepare_dataset``, and the batching hooks ``_training_batches``,
+    ``_inference_batches``, ``_collate_fn`` and ``_scoring_order``.
     """
 
-    #: Shared defaults a subclass changes, and its own routed defaults (e.g. ``optimizer__fused``).
-    _defaults: dict = {}
-
     _parameter_constraints: dict = {
-        "loss": [StrOptions({"focal", "weighted", "ce"})],
+        "loss": [StrOptions(set(LOSSES))],
         "alpha": [Interval(Real, 0, 1, closed="both"), None],
         "gamma": [Interval(Real, 0, 100, closed="both")],
         "class_weight": ["array-like", None],
-        "precision": [StrOptions({"auto", "bf16", "fp32"})],
+        "precision": [StrOptions(set(PRECISIONS))],
         "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "accumulation_steps": [_int(1)],
         "patience": [_int(1)],
@@ -125,10 +139,11 @@ class BaseCauseClassifier(NeuralNetClassifier):
     #: except ``threshold``).
     _runtime_params = ("threshold", "verbose", "device")
 
-    def __init__(self, module=None, *, loss="focal", alpha=None, gamma=2.0, class_weight=None, precision="auto",
-                 threshold="auto", accumulation_steps=4, patience=4, validation_fraction=0.1, random_state=None,
-                 criterion=None, optimizer=torch.optim.AdamW, lr=1e-4, max_epochs=20, batch_size=4,
-                 train_split=None, predict_nonlinearity=softmax_rows, verbose=0, device="cpu", **kwargs):
+    # No defaults here: the subclasses' signatures hold them (see the class docstring).
+    def __init__(self, module, *, loss, alpha, gamma, class_weight, precision, threshold, accumulation_steps,
+                 patience, validation_fraction, random_state, criterion, optimizer, lr, max_epochs, batch_size,
+                 train_split, predict_nonlinearity, verbose, device, **kwargs):
+        # AdamW's settings of the paper (section 6.1), overridable as optimizer__*.
         kwargs.setdefault("optimizer__weight_decay", 0.01)
         kwargs.setdefault("optimizer__eps", 1e-8)
         super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
@@ -239,10 +254,16 @@ class BaseCauseClassifier(NeuralNetClassifier):
             ]
         else:
             callbacks.append(scheduler)
+        # After early stopping, whose on_train_end restores the best epoch's weights.
+        callbacks.append(("tune_threshold", TuneThreshold()))
         if self.verbose:
             # "count": skorch's "auto" total assumes its own sampler and is wrong here.
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
         return callbacks
+
+    def initialize_module(self):
+        self.module_ = self._build_module()
+        return self
 
     def initialize_criterion(self):
         if self.criterion is not None:
@@ -263,31 +284,28 @@ class BaseCauseClassifier(NeuralNetClassifier):
 
     # ------------------------------------------------------------------- data
 
+    #: The dataset class ``get_dataset`` builds from a frame (a :class:`PairRows` or a subclass).
+    _dataset_class = PairRows
+
+    def get_dataset(self, X, y=None):
+        """A ``_dataset_class`` for a frame (validated here), or a PairRows as is."""
+        if isinstance(X, PairRows):
+            return X
+        X, y = validate_frame(X, y)
+        return self._prepare_dataset(self._dataset_class.from_frame(X, y))
+
+    def _prepare_dataset(self, dataset):
+        """Hook: what a subclass computes once per dataset (sentence vectors, token lengths)."""
+        return dataset
+
     def get_split_datasets(self, X, y=None, **fit_params):
-        """Hold out ``validation_fraction`` of the threads (a user ``train_split`` wins)."""
-        if self.train_split is not None:
-            return super().get_split_datasets(X, y, **fit_params)
-        dataset = self.get_dataset(X, y)
-        if not self.validation_fraction:
-            return dataset, None
-        threads = dataset.row_thread[dataset.rows]
-        if len(np.unique(threads)) < 2:
-            raise ValueError(
-                "the internal validation split needs at least 2 threads (conversations); "
-                "pass validation_fraction=None to train without early stopping"
-            )
-        splitter = GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction,
-                                     random_state=self.seed_)
-        train, valid = next(splitter.split(threads, groups=threads))
-        return dataset.subset(train), dataset.subset(valid)
+        """skorch's, with :class:`ThreadValidSplit` of ``validation_fraction`` when ``train_split`` is None."""
+        if self.train_split is None and self.validation_fraction:
+            return ThreadValidSplit(self.validation_fraction, random_state=self.seed_)(self.get_dataset(X, y))
+        return super().get_split_datasets(X, y, **fit_params)
 
     def get_iterator(self, dataset, training=False):
-        if training:
-            batches = self._training_batches(dataset)
-            self.train_batches_in_epoch_ = len(batches)
-            self.batches_seen_ = 0
-        else:
-            batches = self._inference_batches(dataset)
+        batches = self._training_batches(dataset) if training else self._inference_batches(dataset)
         return DataLoader(dataset, batch_sampler=batches, collate_fn=self._collate_fn(dataset))
 
     # --------------------------------------------------------------- training
@@ -295,27 +313,49 @@ class BaseCauseClassifier(NeuralNetClassifier):
     def fit(self, X, y=None, **fit_params):
         """Train on the sentence-row frame ``X`` and labels ``y`` (one 0/1 per row).
 
-        Every parameter is checked before any training starts. Ctrl-C
+        Every parameter is checked before any training starts. Each ``fit``
+        starts from new weights (unless ``warm_start``) under the seed of
+        ``random_state`` (a fresh one when it is None). Ctrl-C
         (KeyboardInterrupt) during the epochs stops training the skorch way:
         the best epoch's weights are restored (with early stopping), the
         threshold is tuned, ``fit`` returns, and ``interrupted_`` is True (it is
         False after a fit that ran to the end). ``save`` records it.
         """
+        self._check_fit_input(X, y)
+        self.seed_ = _new_seed(self.random_state)
+        initialize = not self.warm_start or not getattr(self, "initialized_", False)
+        return self._train(X, y, initialize, self.seed_, _routing_method="fit", **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs, without re-initialising a fitted net.
+
+        The first call initialises the net as ``fit`` does (parameters
+        checked, seeded by ``random_state``); later calls continue from the
+        current weights, seeded by ``random_state`` and the epochs so far. The
+        threshold is tuned after each call, as after ``fit``. ``classes`` is
+        accepted for scikit-learn's signature and unused (always ``[0, 1]``).
+        """
+        self._check_fit_input(X, y)
+        initialize = not getattr(self, "initialized_", False)
+        if initialize:
+            self.seed_ = _new_seed(self.random_state)
+        torch_seed = self.seed_ if initialize else (self.seed_ + len(self.history_)) % 2**32
+        return self._train(X, y, initialize, torch_seed, **fit_params)
+
+    def _check_fit_input(self, X, y) -> None:
         self._check_params()
         if y is None and not isinstance(X, PairRows):
             raise ValueError("y is required: one 0/1 label per row of X")
-        self.seed_ = (int(np.random.SeedSequence().generate_state(1)[0]) if self.random_state is None
-                      else int(self.random_state))
+
+    def _train(self, X, y, initialize, torch_seed, **fit_params):
+        """skorch's partial_fit (callbacks, epochs, threshold tuning) in a seeded torch RNG of its own."""
         self.interrupted_ = False
         dataset = self.get_dataset(X, y)
         with torch.random.fork_rng(devices=[]), self._head_threads():
-            torch.manual_seed(self.seed_)
-            super().fit(dataset, None, **fit_params)
-            if self.threshold == "auto":
-                _, valid = self.get_split_datasets(dataset)
-                self.tuned_threshold_ = (0.5 if valid is None else
-                                         best_f1_threshold(valid.y[valid.rows],
-                                                           super().predict_proba(valid)[:, 1]))
+            torch.manual_seed(torch_seed)
+            if initialize:
+                self.initialize()
+            super().partial_fit(dataset, None, **fit_params)
         return self
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
@@ -359,25 +399,32 @@ class BaseCauseClassifier(NeuralNetClassifier):
         tensors = {k: v.to(self.device) for k, v in x.tensors.items()}
         return self.module_(**tensors, **fit_params)
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        # Accumulated gradients average over the accumulated batches.
-        (loss / self.accumulation_steps).backward()
-        return {"loss": loss, "y_pred": y_pred}
-
     def train_step(self, batch, **fit_params):
-        """Gradient accumulation: step every ``accumulation_steps`` batches and at epoch end."""
+        """Gradient accumulation: an optimizer step every ``accumulation_steps`` batches (see run_single_epoch).
+
+        skorch's ``train_step_single`` computes each batch's gradients; they
+        add up until the step. The batch count is the epoch's history.
+        """
         step = self.train_step_single(batch, **fit_params)
-        self.batches_seen_ += 1
-        if self.batches_seen_ % self.accumulation_steps == 0 or self.batches_seen_ == self.train_batches_in_epoch_:
-            self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                        batch=batch, training=True)
-            self._step_optimizer(None)
-            self._zero_grad_optimizer()
+        if len(self.history[-1, "batches"]) % self.accumulation_steps == 0:
+            self._accumulated_step(batch)
         return step
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's; a training epoch ends with a step for the batches accumulated since the last one."""
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training and iterator is not None and self.history[-1, prefix + "_batch_count"] % self.accumulation_steps:
+            self._accumulated_step(None)
+
+    def _accumulated_step(self, batch) -> None:
+        if self.accumulation_steps > 1:  # the step averages over accumulation_steps batches
+            for _, param in self.get_all_learnable_params():
+                if param.grad is not None:
+                    param.grad.div_(self.accumulation_steps)
+        self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch, training=True)
+        self._step_optimizer(None)
+        self._zero_grad_optimizer()
 
     # ------------------------------------------------------------- prediction
 
@@ -423,9 +470,7 @@ class BaseCauseClassifier(NeuralNetClassifier):
 
     @classmethod
     def _init_default(cls, name):
-        """The default of an ``__init__`` argument (a subclass's ``_defaults`` first)."""
-        if name in cls._defaults:
-            return cls._defaults[name]
+        """The default of an ``__init__`` argument (the most derived signature that has one)."""
         for klass in cls.__mro__:
             parameter = inspect.signature(klass.__init__).parameters.get(name) if "__init__" in vars(klass) else None
             if parameter is not None and parameter.default is not inspect.Parameter.empty:

@@ -22,10 +22,10 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
-from .batching import PairCollate, PairRows, inference_batches, pair_batches
-from .data.frame import POST, pairs_to_frame, validate_frame
-from .encoders import SentenceEncoder, load_encoder
-from .modules import EmpathyCauseNet
+from .batching import PairCollate, inference_batches, pair_batches
+from .data.frame import POST, pairs_to_frame
+from .encoders import POOLINGS, SentenceEncoder, load_encoder
+from .modules import ARCHITECTURES, EmpathyCauseNet
 
 __all__ = ["EmpathyCauseClassifier"]
 
@@ -98,13 +98,20 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     verbose : int, default=0
         1 prints the epoch table and a progress bar.
     device : str, default="cpu"
+    module, criterion, optimizer, train_split, predict_nonlinearity
+        skorch's parameters, with this estimator's defaults: the
+        :class:`~empathy_cause.modules.EmpathyCauseNet` module, the criterion
+        built from ``loss`` (None), AdamW, the thread-wise split of
+        ``validation_fraction`` (None; a skorch ``train_split`` replaces it)
+        and a softmax.
     **kwargs
         Any other skorch ``NeuralNet`` parameter (``callbacks``,
         ``optimizer__*``, ``module__*``, ...).
 
     The parameters shared with the QA baseline (``loss`` to ``device``) are
-    declared once, in :class:`~empathy_cause._base.BaseCauseClassifier`; every parameter is checked
-    against ``_parameter_constraints`` when ``fit`` starts. Changing a
+    stored and checked by :class:`~empathy_cause._base.BaseCauseClassifier`;
+    every parameter is checked against ``_parameter_constraints`` when ``fit``
+    or ``partial_fit`` starts. Changing a
     parameter that defines the fitted model (anything but the training-only
     ones, ``threshold``, ``verbose``, ``device`` and ``cache_dir``) makes
     ``predict``, ``save`` and ``explain`` raise until the next ``fit``.
@@ -126,8 +133,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     _parameter_constraints = {
         **BaseCauseClassifier._parameter_constraints,
         "encoder": [str, os.PathLike, None],
-        "architecture": [StrOptions({"coattention", "concat"})],
-        "pooling": [StrOptions({"mean", "cls"})],
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "pooling": [StrOptions(set(POOLINGS))],
         "hidden_size": [_int(1, 8192)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "position_features": ["boolean"],
@@ -136,15 +143,23 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         "max_length": [_int(1, 8192)],
         "cache_dir": [str, os.PathLike, None],
     }
-    # Not the paper's 4 pairs x accumulation 4, lr 1e-4, focal loss: see docs/decisions.md (issue 8 evidence).
-    _defaults = {"module": EmpathyCauseNet, "loss": "ce", "batch_size": 32, "accumulation_steps": 1, "lr": 3e-4}
     _runtime_params = BaseCauseClassifier._runtime_params + ("cache_dir",)
     _unsaved_params = ("cache_dir",)
 
-    def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", hidden_size=256, dropout=0.3,
-                 position_features=True, context_layers=1, finetune_layers=0, max_length=64, cache_dir=None,
+    # Not the paper's 4 pairs x accumulation 4, lr 1e-4, focal loss: see docs/decisions.md (issue 8 evidence).
+    def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="ce", alpha=None,
+                 gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3, position_features=True,
+                 context_layers=1, finetune_layers=0, max_length=64, precision="auto", threshold="auto",
+                 batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction=0.1,
+                 cache_dir=None, random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,
+                 criterion=None, optimizer=torch.optim.AdamW, train_split=None, predict_nonlinearity=softmax_rows,
                  **kwargs):
-        super().__init__(**{**self._defaults, **kwargs})
+        super().__init__(module, loss=loss, alpha=alpha, gamma=gamma, class_weight=class_weight,
+                         precision=precision, threshold=threshold, accumulation_steps=accumulation_steps,
+                         patience=patience, validation_fraction=validation_fraction, random_state=random_state,
+                         criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+                         batch_size=batch_size, train_split=train_split, predict_nonlinearity=predict_nonlinearity,
+                         verbose=verbose, device=device, **kwargs)
         self.encoder = encoder
         self.architecture = architecture
         self.pooling = pooling
@@ -180,10 +195,6 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
             return super()._head_threads()
         return _torch_threads(1)
 
-    def initialize_module(self):
-        self.module_ = self._build_module()
-        return self
-
     def _build_module(self) -> torch.nn.Module:
         """The module for the current parameters (``initialize_module`` stores it as ``module_``)."""
         encoder_module = None
@@ -199,12 +210,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
 
     # ------------------------------------------------------------------- data
 
-    def get_dataset(self, X, y=None):
-        """A :class:`PairRows` for a frame (validated here) or a PairRows as is."""
-        if isinstance(X, PairRows):
-            return X
-        X, y = validate_frame(X, y)
-        dataset = PairRows.from_frame(X, y)
+    def _prepare_dataset(self, dataset):
+        """With a frozen encoder, the sentence vectors of the dataset's distinct sentences (cached)."""
         if self._frozen:
             dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts)).to(self.device)
         return dataset
