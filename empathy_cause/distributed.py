@@ -155,7 +155,11 @@ def _identity(frame):
 
 def _load_rows(path, loader_kwargs):
     from .data import load_dataset
+    from .data.acnempathize import csv_columns
 
+    if str(path).lower().endswith(".csv") and "labels_column" not in loader_kwargs:
+        # Scoring needs no labels: an AcnEmpathize-Cause file without them is read as it is.
+        loader_kwargs = {**loader_kwargs, "labels_column": "labels" if "labels" in csv_columns(path) else None}
     X, _, _ = load_dataset(path, **loader_kwargs)
     return _post_as_arrow_lists(X)
 
