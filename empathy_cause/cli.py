@@ -216,7 +216,7 @@ def _guard_cells(table, args):
 
 def _predict_on_cluster(args) -> int:
     """``predict --scheduler``: the workers read ``--data``; one CSV file per partition, in input order."""
-    from .distributed import predict_table_dask, read_dask_frame, to_dask_frame
+    from .distributed import _require, predict_table_dask, read_dask_frame, to_dask_frame
 
     if args.html:
         raise ValueError("--html needs every row in one process: leave it out with --scheduler")
@@ -225,7 +225,7 @@ def _predict_on_cluster(args) -> int:
     out = Path(args.out)
     if out.exists():
         raise FileExistsError(f"{out} exists: give --out a new folder for the part-*.csv files")
-    import distributed
+    _, distributed = _require()  # the extra is missing: one line naming it
 
     clf = _load_model(args)  # checked here, then shipped to every worker once
     with distributed.Client(args.scheduler, timeout="30s") as client:
@@ -407,6 +407,8 @@ def _inputs(args):
 
 def _check_paths(args) -> None:
     """Before any work: no output may be an input, lie inside the model folder read, or be written twice."""
+    if getattr(args, "scheduler", None):  # predict --scheduler: --out is a folder of part files
+        args.writes, args.folders = ("html",), ("out",)
     model = getattr(args, "model_read", None)
     check_paths(_inputs(args), [o for o in (_option(args, n) for n in getattr(args, "writes", ())) if o],
                 model=_option(args, model) if model else None,

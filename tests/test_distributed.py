@@ -7,6 +7,7 @@ CI=true (``.ci/run`` installs the extra), where they fail.
 import json
 import os
 import signal
+import sys
 import time
 
 import numpy as np
@@ -223,3 +224,15 @@ def test_speed_benchmark_dask_section(client, tiny_bert, tmp_path):
     # Whole dialogues per file: the workers together encode each distinct sentence about once.
     assert 0 < sum(w["sentences_encoded"] for w in workers) <= report["distinct_sentences"] * 1.05
     assert report["cluster"]["ship_seconds"] > 0 and report["cluster"]["model_pickle_mib"] > 0
+
+
+def test_without_the_extra_one_line_names_the_install(monkeypatch, demo, capsys):
+    from empathy_cause.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    with pytest.raises(ImportError, match=r'pip install "empathy_cause\[distributed\]"'):
+        to_dask_frame(demo[0])
+    assert main(["predict", "--data", "demo", "--model", "m", "--scheduler", "tcp://127.0.0.1:1",
+                 "--out", "parts"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'pip install "empathy_cause[distributed]"' in err
