@@ -16,7 +16,7 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.model_selection._split import BaseCrossValidator
 from sklearn.utils import check_random_state
 
-from .data.frame import PAIR_ID, POST, REPLY, THREAD_ID, derive_pair_ids
+from .data.frame import PAIR_ID, POST, REPLY, THREAD_ID, check_pair_threads, derive_pair_ids
 
 __all__ = ["ThreadKFold", "ThreadShuffleSplit", "ThreadValidSplit", "train_valid_test_split"]
 
@@ -31,6 +31,7 @@ def _resolve_groups(X, groups=None, thread_column=THREAD_ID):
         return np.asarray(groups)
     if isinstance(X, pd.DataFrame):
         if thread_column in X.columns:
+            check_pair_threads(X, thread_column)  # a pair in two threads would leak across the split
             return X[thread_column].to_numpy()
         if PAIR_ID in X.columns:
             return X[PAIR_ID].to_numpy()
