@@ -29,6 +29,7 @@ def test_every_example_is_listed_in_the_docs():
     assert EXAMPLES and all(f"../examples/{path.name}" in page for path in EXAMPLES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_in_quick_mode(path, tmp_path):
     missing = _needs_smollm2(path)
@@ -41,6 +42,7 @@ def test_example_runs_in_quick_mode(path, tmp_path):
     assert result.returncode == 0, f"{path.name} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
 
 
+@pytest.mark.slow
 def test_readme_first_code_block_runs_as_written(tmp_path):
     """README's opening block runs on a fresh clone with nothing beside it (the demo set)."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
