@@ -32,7 +32,8 @@ from empathy_cause.distributed import (
     to_dask_frame,
 )
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+# A LocalCluster of worker processes: about a minute for the file.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")
