@@ -17,7 +17,7 @@ import sys
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 from skorch.callbacks import PrintLog as _SkorchPrintLog
 
-__all__ = ["PrintLog", "EarlyStopping"]
+__all__ = ["PrintLog", "EarlyStopping", "progress_wanted"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -53,3 +53,14 @@ class EarlyStopping(_SkorchEarlyStopping):
             for message in messages:
                 if sink is not print or net.verbose:
                     sink(message)
+
+
+def progress_wanted(verbose=True) -> bool:
+    """Whether to draw a progress bar: asked for, and standard error is a terminal.
+
+    Off a terminal (stderr redirected to a file, a CI log) a bar is not
+    redrawn in place but written line after line, dozens of ``0%| | 0/1``
+    lines that say nothing; the epoch table on standard output remains.
+    """
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(verbose) and bool(isatty and isatty())
