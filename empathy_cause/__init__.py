@@ -5,6 +5,7 @@ Scikit-learn compatible estimators for empathy cause identification
 metrics around them.
 """
 
+from .classifier import EmpathyCauseClassifier
 from .data import (
     fetch_reccon,
     frame_to_pairs,
@@ -18,7 +19,6 @@ from .data import (
     split_sentences,
     validate_frame,
 )
-from .estimator import EmpathyCauseClassifier
 from .metrics import cause_metrics
 from .model_selection import ThreadKFold, ThreadShuffleSplit, train_valid_test_split
 from .streaming import iter_frame_chunks, iter_predict_proba

@@ -188,7 +188,7 @@ def _predictions(args, clf):
     """Yield ``(X, y, cause probability)`` per chunk: memory bounded by the chunk, not the input."""
     from tqdm.auto import tqdm
 
-    from .progress import progress_wanted
+    from .callbacks import progress_wanted
     from .streaming import iter_predict_proba
 
     current = []  # the chunk being predicted: iter_predict_proba takes one frame, then yields its result

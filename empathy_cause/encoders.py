@@ -40,6 +40,9 @@ __all__ = [
 # Sentence vectors kept per process (see EmbeddingCache); 512 MB holds about 350,000
 # MiniLM (384-wide float32) vectors, far more than the distinct sentences of RECCON or AcnEmpathize.
 DEFAULT_CACHE_BYTES = 512 * 2**20
+#: The sentence poolings and forward precisions (the estimators' constraints are built from these).
+POOLINGS = ("mean", "cls")
+PRECISIONS = ("auto", "bf16", "fp32")
 
 
 def resolve_encoder(encoder: str | os.PathLike | None) -> str:
@@ -164,7 +167,7 @@ def autocast_context(precision: str, device: str | torch.device = "cpu"):
     here: about 2.3x faster than fp32, cosine to the fp32 vectors >= 0.9999),
     ``"bf16"`` forces it, ``"fp32"`` disables it.
     """
-    if precision not in ("auto", "bf16", "fp32"):
+    if precision not in PRECISIONS:
         raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
     device = torch.device(device)
     use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(device))

@@ -5,10 +5,13 @@ In the style of imbalanced-learn's ``test_common.py``: one test per promise
 estimators, instead of a copy of each test per estimator.
 """
 
+import inspect
+
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from skorch import NeuralNet, NeuralNetClassifier
 
 from empathy_cause import EmpathyCauseClassifier, load_demo
 from empathy_cause.baselines import PromptingClassifier, QAClassifier
@@ -181,3 +184,26 @@ def test_changing_the_fitted_model_asks_for_a_refit(fitted, data, tmp_path, name
     finally:
         est.set_params(**original)
     np.testing.assert_array_equal(est.predict_proba(X), expected)
+
+
+CLASSES = {"EmpathyCauseClassifier": EmpathyCauseClassifier, "QAClassifier": QAClassifier,
+           "PromptingClassifier": PromptingClassifier}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_signature_shows_the_defaults(name):
+    """help() and inspect.signature show the values an estimator built without arguments uses.
+
+    Parameters not in the signature are skorch's own, at skorch's defaults, or
+    routed ones (``optimizer__*``) documented in the docstring.
+    """
+    cls = CLASSES[name]
+    signature = inspect.signature(cls).parameters
+    skorch_defaults = {**inspect.signature(NeuralNet).parameters,
+                       **inspect.signature(NeuralNetClassifier).parameters}
+    for key, value in cls().get_params(deep=False).items():
+        if "__" in key or key.startswith("_"):  # routed, or skorch's private bookkeeping
+            continue
+        declared = signature[key] if key in signature else skorch_defaults[key]
+        default = declared.default
+        assert value is default or (type(value) is type(default) and value == default), (key, value, default)

@@ -65,7 +65,9 @@ API_MODULES = [
     "empathy_cause.pretrained",
     "empathy_cause.modules",
     "empathy_cause.losses",
-    "empathy_cause.estimator",
+    "empathy_cause._base",
+    "empathy_cause.model_files",
+    "empathy_cause.callbacks",
 ]
 
 

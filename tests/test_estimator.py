@@ -181,7 +181,7 @@ def test_auto_threshold_is_tuned_on_validation_and_saved(make_clf, demo, tmp_pat
 
 
 def test_best_f1_threshold_prefers_the_f1_maximum():
-    from empathy_cause.estimator import best_f1_threshold
+    from empathy_cause.callbacks import best_f1_threshold
 
     y = np.array([0, 0, 0, 1, 1, 1])
     proba = np.array([0.1, 0.2, 0.25, 0.3, 0.35, 0.9])

@@ -13,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
 from empathy_cause import EmpathyCauseClassifier, load_demo
-from empathy_cause.estimator import ModelFileError
+from empathy_cause.model_files import ModelFileError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -35,10 +35,11 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 from skorch.helper import predefined_split
 
+from .._base import BaseCauseClassifier
+from ..classifier import EmpathyCauseClassifier
 from ..cliargs import add_param_argument, estimator_params_from_args
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
-from ..estimator import EmpathyCauseClassifier, PairRowsClassifier
 from ..metrics import cause_metrics
 from ..model_selection import train_valid_test_split
 
@@ -151,14 +152,14 @@ def load_benchmark_data(data, subset=None, sample=None, random_state=0):
 
 
 def find_classifier(model, prefix=""):
-    """The :class:`PairRowsClassifier` (co-attention or QA) inside an (unfitted) model.
+    """The :class:`BaseCauseClassifier` (co-attention or QA) inside an (unfitted) model.
 
     Looks through pipelines (last step) and meta-estimators with an
     ``estimator`` parameter (``TunedThresholdClassifierCV``,
     ``OptunaSearchCV``, ...). Returns ``(classifier, parameter prefix,
     preceding pipeline steps)``, or ``(None, None, [])``.
     """
-    if isinstance(model, PairRowsClassifier):
+    if isinstance(model, BaseCauseClassifier):
         return model, prefix, []
     if isinstance(model, Pipeline):
         name, last = model.steps[-1]
@@ -171,8 +172,8 @@ def find_classifier(model, prefix=""):
 
 
 def fitted_classifier(model):
-    """The fitted :class:`PairRowsClassifier` inside a fitted model, or None."""
-    if isinstance(model, PairRowsClassifier):
+    """The fitted :class:`BaseCauseClassifier` inside a fitted model, or None."""
+    if isinstance(model, BaseCauseClassifier):
         return model
     if isinstance(model, Pipeline):
         return fitted_classifier(model.steps[-1][1])
@@ -199,7 +200,7 @@ def attach_validation(model, X_train, y_train, X_valid, y_valid):
     """Make the classifier inside ``model`` early-stop on ``(X_valid, y_valid)``.
 
     Sets its ``train_split`` to ``skorch.helper.predefined_split`` of a
-    :class:`~empathy_cause.estimator.PairRows` built by the classifier itself
+    :class:`~empathy_cause.batching.PairRows` built by the classifier itself
     (``get_dataset``), so validation batches are made exactly like the
     internal split's. Pipeline transformers before the classifier (not
     samplers) are applied to the validation frame. Returns ``model``.

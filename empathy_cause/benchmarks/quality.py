@@ -43,10 +43,10 @@ from sklearn.metrics import f1_score, precision_recall_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from ..classifier import EmpathyCauseClassifier
 from ..cliargs import add_param_argument
 from ..data import split_sentences
 from ..encoders import SentenceEncoder
-from ..estimator import EmpathyCauseClassifier
 from ..metrics import cause_metrics
 from .common import (
     Config,

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..classifier import EmpathyCauseClassifier
 from ..cliargs import add_param_argument, estimator_params_from_args
-from ..estimator import EmpathyCauseClassifier
 from ..losses import make_criterion
 from ..model_selection import ThreadKFold
 from .common import _jsonable, load_benchmark_data

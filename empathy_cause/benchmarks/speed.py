@@ -54,10 +54,10 @@ import numpy as np
 import torch
 
 from ..batching import PairRows
+from ..classifier import EmpathyCauseClassifier
 from ..cliargs import add_param_argument
 from ..data import load_dataset, split_sentences, validate_frame
 from ..encoders import autocast_context, bf16_supported, clear_embedding_cache, load_encoder, pool
-from ..estimator import EmpathyCauseClassifier
 
 __all__ = ["distinct_sentences", "encode_floor", "write_recombined_csv", "cpu_name", "peak_rss_mib",
            "build_parser", "main"]

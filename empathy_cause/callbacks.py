@@ -1,12 +1,16 @@
-"""The training log: skorch's epoch table, complete and without colour codes off a terminal.
+"""The estimators' skorch callbacks and the scoring they use.
 
-skorch puts :class:`~skorch.callbacks.PrintLog` after every other callback,
-and :class:`~skorch.callbacks.EarlyStopping` ends training by raising
-``KeyboardInterrupt`` in its ``on_epoch_end``, so the epoch that triggered the
-stop never reached the table (it showed one epoch fewer than ``history_``).
-:class:`EarlyStopping` here prints that row before its own stop message.
-:class:`PrintLog` leaves out skorch's ANSI colours when standard output is
-not a terminal (a redirected file, a CI log).
+Threshold tuning: :func:`best_f1_threshold` picks the F1-maximising threshold
+on a coarse grid, and :func:`best_threshold_f1` is the epoch scorer that early
+stopping monitors under ``threshold="auto"``.
+
+The epoch table: skorch puts :class:`~skorch.callbacks.PrintLog` after every
+other callback, and :class:`~skorch.callbacks.EarlyStopping` ends training by
+raising ``KeyboardInterrupt`` in its ``on_epoch_end``, so the epoch that
+triggered the stop never reached the table (it showed one epoch fewer than
+``history_``). :class:`EarlyStopping` here prints that row before its own stop
+message. :class:`PrintLog` leaves out skorch's ANSI colours when standard
+output is not a terminal (a redirected file, a CI log).
 """
 
 from __future__ import annotations
@@ -14,10 +18,35 @@ from __future__ import annotations
 import re
 import sys
 
+import numpy as np
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 from skorch.callbacks import PrintLog as _SkorchPrintLog
 
-__all__ = ["PrintLog", "EarlyStopping", "progress_wanted"]
+__all__ = ["PrintLog", "EarlyStopping", "best_f1_threshold", "best_threshold_f1", "progress_wanted"]
+
+_THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+
+
+def best_f1_threshold(y_true, proba, grid=_THRESHOLD_GRID) -> float:
+    """The threshold on a coarse grid that maximises F1 (ties: the one nearest 0.5).
+
+    A coarse grid, not every distinct probability, so a small validation
+    split does not pick a threshold that only fits its own few examples.
+    """
+    from sklearn.metrics import f1_score
+
+    scores = [f1_score(y_true, proba >= t, zero_division=0) for t in grid]
+    best = max(scores)
+    return float(min((t for t, f in zip(grid, scores) if f == best), key=lambda t: abs(t - 0.5)))
+
+
+def best_threshold_f1(net, X, y) -> float:
+    """Scorer: validation F1 at its best threshold (early stopping for threshold="auto")."""
+    from sklearn.metrics import f1_score
+
+    proba = net.predict_proba(X)[:, 1]
+    return f1_score(y, proba >= best_f1_threshold(y, proba), zero_division=0)
+
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -1,0 +1,448 @@
+"""BaseCauseClassifier: what the estimators on the sentence-row frame share.
+
+:class:`~empathy_cause.EmpathyCauseClassifier` and
+:class:`~empathy_cause.baselines.QAClassifier` both build on it: the shared
+parameters (declared once, with their valid ranges), validation before
+training, the thread-wise validation split with early stopping on F1, seeded
+training with gradient accumulation, the decision threshold, the fitted-state
+checks, and ``save``/``load`` of a model folder that never unpickles anything
+(the format lives in :mod:`empathy_cause.model_files`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import math
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping as SkorchEarlyStopping
+from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
+from skorch.utils import TeeGenerator
+from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
+from torch.utils.data import DataLoader
+
+from .batching import PairRows
+from .callbacks import EarlyStopping, PrintLog, best_f1_threshold, best_threshold_f1
+from .encoders import PRECISIONS
+from .losses import LOSSES, make_criterion
+from .model_files import _SAVED_PREFIXES, load_model, save_model
+
+__all__ = ["BaseCauseClassifier", "softmax_rows"]
+
+
+def softmax_rows(logits: torch.Tensor) -> torch.Tensor:
+    """predict_proba's nonlinearity (a named function, so the net pickles)."""
+    return torch.softmax(logits, dim=-1)
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _same(a, b) -> bool:
+    """Whether two parameter values are the same setting (numpy-safe)."""
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(np.all(a == b))
+    except Exception:  # noqa: BLE001 - values that cannot be compared differ
+        return False
+
+
+def _int(low, high=None):
+    return Interval(Integral, low, high, closed="both" if high is not None else "left")
+
+
+class BaseCauseClassifier(NeuralNetClassifier):
+    """What the estimators on the sentence-row frame share; not used directly.
+
+    The scikit-learn and skorch plumbing of :class:`~empathy_cause.EmpathyCauseClassifier` and
+    :class:`~empathy_cause.baselines.QAClassifier`: classes fixed to ``[0, 1]``;
+    the criterion from ``loss``, ``alpha``, ``gamma`` and ``class_weight``; a
+    thread-wise validation split with early stopping on F1; seeded training
+    with gradient accumulation; the decision threshold (``"auto"`` tunes it);
+    ``predict_proba`` in X's row order; ``save``/``load`` without pickle.
+
+    The shared parameters are stored and checked here; each public subclass
+    spells out every default in its own ``__init__`` signature (so ``help``
+    and ``inspect.signature`` show the values used) and passes them on. A
+    subclass extends ``_parameter_constraints`` (scikit-learn's ``Interval`` /
+    ``StrOptions`` style, built from the constants the code uses), which
+    ``fit`` and ``partial_fit`` check before any training starts. Adding a
+    parameter to a subclass: its ``__init__`` argument (stored as given) and
+    one ``_parameter_constraints`` entry. Every declared parameter defines the
+    fitted model (changing it after ``fit`` makes predict, save and explain ask
+    for a refit) unless it is listed in ``_training_params`` (used by fit only)
+    or ``_runtime_params`` (takes effect at once).
+
+    Subclasses provide ``initialize_module``, ``get_dataset`` and the batching
+    hooks ``_training_batches``, ``_inference_batches``, ``_collate_fn`` and
+    ``_scoring_order``.
+    """
+
+    _parameter_constraints: dict = {
+        "loss": [StrOptions(set(LOSSES))],
+        "alpha": [Interval(Real, 0, 1, closed="both"), None],
+        "gamma": [Interval(Real, 0, 100, closed="both")],
+        "class_weight": ["array-like", None],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "accumulation_steps": [_int(1)],
+        "patience": [_int(1)],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "random_state": [_int(0, 2**32 - 1), None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [_int(1)],
+        "batch_size": [_int(1)],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+    #: Parameters only ``fit`` reads: changing them after fit has no effect until the next fit.
+    _training_params = ("loss", "alpha", "gamma", "class_weight", "accumulation_steps", "patience",
+                        "validation_fraction", "random_state", "lr", "max_epochs", "batch_size")
+    #: Parameters that may change after fit and take effect at once (not written by ``save``
+    #: except ``threshold``).
+    _runtime_params = ("threshold", "verbose", "device")
+
+    # No defaults here: the subclasses' signatures hold them (see the class docstring).
+    def __init__(self, module, *, loss, alpha, gamma, class_weight, precision, threshold, accumulation_steps,
+                 patience, validation_fraction, random_state, criterion, optimizer, lr, max_epochs, batch_size,
+                 train_split, predict_nonlinearity, verbose, device, **kwargs):
+        # AdamW's settings of the paper (section 6.1), overridable as optimizer__*.
+        kwargs.setdefault("optimizer__weight_decay", 0.01)
+        kwargs.setdefault("optimizer__eps", 1e-8)
+        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size, train_split=train_split,
+                         predict_nonlinearity=predict_nonlinearity, verbose=verbose,
+                         device=device, **kwargs)
+        self.loss = loss
+        self.alpha = alpha
+        self.gamma = gamma
+        self.class_weight = class_weight
+        self.precision = precision
+        self.threshold = threshold
+        self.accumulation_steps = accumulation_steps
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    # ------------------------------------------------------------- parameters
+
+    def _check_params(self) -> None:
+        """Check every declared parameter against ``_parameter_constraints`` (before any training).
+
+        Raises ``ValueError`` (scikit-learn's ``InvalidParameterError``) naming
+        the parameter, its valid values and the value given.
+        """
+        params = {name: getattr(self, name) for name in self._parameter_constraints}
+        validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
+        if self.class_weight is not None:
+            weights = np.asarray(self.class_weight, dtype=object)
+            ok = weights.shape == (2,) and all(
+                isinstance(w, Real) and not isinstance(w, bool) and math.isfinite(w) and w > 0 for w in weights)
+            if not ok:
+                raise InvalidParameterError(
+                    f"The 'class_weight' parameter of {type(self).__name__} must be None or two positive "
+                    f"numbers (weight of non-causes, weight of causes). Got {self.class_weight!r} instead.")
+
+    def _model_param_names(self) -> list:
+        """The parameters that define the fitted model: declared ones, ``module`` and ``module__*``."""
+        skip = set(self._training_params) | set(self._runtime_params)
+        names = [n for n in self._parameter_constraints if n not in skip]
+        names += ["module", "predict_nonlinearity"]
+        return names + sorted(k for k in vars(self) if k.startswith("module__"))
+
+    def _saved_param_names(self) -> list:
+        """What ``save`` writes: every declared parameter but the runtime ones, ``threshold`` and routed ones."""
+        names = [n for n in self._parameter_constraints if n not in self._runtime_params or n == "threshold"]
+        names = [n for n in names if n not in self._unsaved_params]
+        return names + sorted(k for k in vars(self) if k.startswith(_SAVED_PREFIXES))
+
+    #: Declared parameters ``save`` never writes (a received file cannot switch them on).
+    _unsaved_params: tuple = ()
+
+    def set_params(self, **kwargs):
+        """As skorch's, except that a fitted module is never silently re-initialised.
+
+        skorch re-creates the module at once when a ``module__*`` parameter is
+        set on an initialised net, throwing the trained weights away. Here the
+        new value is stored and takes effect at the next ``fit``; until then
+        predict, save and explain raise a "refit" error.
+        """
+        if not getattr(self, "initialized_", False) or not any(k.startswith("module__") for k in kwargs):
+            return super().set_params(**kwargs)
+        self.initialized_ = False
+        try:
+            return super().set_params(**kwargs)
+        finally:
+            self.initialized_ = True
+
+    def _check_unchanged(self) -> None:
+        """Raise if a parameter that defines the fitted model changed since fit/load."""
+        fitted = getattr(self, "fitted_params_", None)
+        if fitted is None:
+            return
+        current = set(self._model_param_names())
+        changed = sorted({n for n in current if n not in fitted or not _same(getattr(self, n), fitted[n])}
+                         | {n for n in fitted if n.startswith("module__") and n not in current})
+        if changed:
+            detail = ", ".join(f"{n}={fitted.get(n, '<unset>')!r} -> {getattr(self, n, '<unset>')!r}"
+                               for n in changed)
+            raise NotFittedError(
+                f"{type(self).__name__}: parameters that define the fitted model changed since it was fitted "
+                f"({detail}); call fit again to use them, or set them back")
+
+    # ------------------------------------------------------------------ setup
+
+    @property
+    def classes_(self):
+        return np.array([0, 1])
+
+    @property
+    def _frozen(self) -> bool:
+        """Whether the encoder is frozen (its sentence vectors precomputed)."""
+        return False
+
+    @property
+    def _default_callbacks(self):
+        # The epoch table: complete under early stopping, no colours off a terminal (callbacks.py).
+        callbacks = [(name, PrintLog() if name == "print_log" else cb)
+                     for name, cb in super()._default_callbacks if name != "valid_acc"]
+        scheduler = ("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1))
+        if self.validation_fraction or self.train_split is not None:
+            callbacks += [
+                ("valid_f1", EpochScoring(best_threshold_f1 if self.threshold == "auto" else "f1",
+                                          name="valid_f1", lower_is_better=False)),
+                scheduler,  # before early stopping, so the stopping epoch's row has its lr
+                ("early_stopping", EarlyStopping(monitor="valid_f1", lower_is_better=False,
+                                                 patience=self.patience, load_best=True)),
+            ]
+        else:
+            callbacks.append(scheduler)
+        if self.verbose:
+            # "count": skorch's "auto" total assumes its own sampler and is wrong here.
+            callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
+        return callbacks
+
+    def initialize_criterion(self):
+        if self.criterion is not None:
+            return super().initialize_criterion()
+        self.criterion_ = make_criterion(self.loss, alpha=self.alpha, gamma=self.gamma,
+                                         class_weight=self.class_weight)
+        return self
+
+    def initialize(self):
+        if not hasattr(self, "seed_"):
+            self.seed_ = 0 if self.random_state is None else int(self.random_state)
+        self.batch_rng_ = np.random.default_rng(self.seed_)
+        super().initialize()
+        # What the module was built with: predict, save and explain check it.
+        self.fitted_params_ = {n: copy.deepcopy(getattr(self, n)) for n in
+                               dict.fromkeys(self._model_param_names() + self._saved_param_names())}
+        return self
+
+    # ------------------------------------------------------------------- data
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Hold out ``validation_fraction`` of the threads (a user ``train_split`` wins)."""
+        if self.train_split is not None:
+            return super().get_split_datasets(X, y, **fit_params)
+        dataset = self.get_dataset(X, y)
+        if not self.validation_fraction:
+            return dataset, None
+        threads = dataset.row_thread[dataset.rows]
+        if len(np.unique(threads)) < 2:
+            raise ValueError(
+                "the internal validation split needs at least 2 threads (conversations); "
+                "pass validation_fraction=None to train without early stopping"
+            )
+        splitter = GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction,
+                                     random_state=self.seed_)
+        train, valid = next(splitter.split(threads, groups=threads))
+        return dataset.subset(train), dataset.subset(valid)
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            batches = self._training_batches(dataset)
+            self.train_batches_in_epoch_ = len(batches)
+            self.batches_seen_ = 0
+        else:
+            batches = self._inference_batches(dataset)
+        return DataLoader(dataset, batch_sampler=batches, collate_fn=self._collate_fn(dataset))
+
+    # --------------------------------------------------------------- training
+
+    def fit(self, X, y=None, **fit_params):
+        """Train on the sentence-row frame ``X`` and labels ``y`` (one 0/1 per row).
+
+        Every parameter is checked before any training starts. Ctrl-C
+        (KeyboardInterrupt) during the epochs stops training the skorch way:
+        the best epoch's weights are restored (with early stopping), the
+        threshold is tuned, ``fit`` returns, and ``interrupted_`` is True (it is
+        False after a fit that ran to the end). ``save`` records it.
+        """
+        self._check_params()
+        if y is None and not isinstance(X, PairRows):
+            raise ValueError("y is required: one 0/1 label per row of X")
+        self.seed_ = (int(np.random.SeedSequence().generate_state(1)[0]) if self.random_state is None
+                      else int(self.random_state))
+        self.interrupted_ = False
+        dataset = self.get_dataset(X, y)
+        with torch.random.fork_rng(devices=[]), self._head_threads():
+            torch.manual_seed(self.seed_)
+            super().fit(dataset, None, **fit_params)
+            if self.threshold == "auto":
+                _, valid = self.get_split_datasets(dataset)
+                self.tuned_threshold_ = (0.5 if valid is None else
+                                         best_f1_threshold(valid.y[valid.rows],
+                                                           super().predict_proba(valid)[:, 1]))
+        return self
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop; a KeyboardInterrupt is recorded in ``interrupted_`` (skorch then swallows it).
+
+        skorch's ``EarlyStopping`` also ends training by raising
+        KeyboardInterrupt: that one is a normal end, not an interruption.
+        """
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = not any(isinstance(cb, SkorchEarlyStopping) and cb.misses_ >= cb.patience
+                                        for _, cb in self.callbacks_)
+            raise
+
+    def decision_threshold(self) -> float:
+        """The threshold ``predict`` applies: ``threshold``, or the tuned one for "auto"."""
+        validate_parameter_constraints({"threshold": self._parameter_constraints["threshold"]},
+                                       {"threshold": self.threshold}, caller_name=type(self).__name__)
+        if self.threshold != "auto":
+            return float(self.threshold)
+        if hasattr(self, "tuned_threshold_"):
+            return self.tuned_threshold_
+        if getattr(self, "initialized_", False) and hasattr(self, "fitted_params_"):
+            raise NotFittedError(f"{type(self).__name__} was fitted with threshold="
+                                 f"{self.fitted_params_.get('threshold')!r}: threshold='auto' needs a refit")
+        return 0.5
+
+    def _head_threads(self):
+        """Context in which training and scoring run (subclasses may limit threads)."""
+        return contextlib.nullcontext()
+
+    def _load_pretrained_models(self) -> None:
+        """Load (into the process cache) the pretrained models ``initialize_module`` uses."""
+
+    def _build_module(self) -> torch.nn.Module:
+        """The module for the current parameters (``initialize_module`` stores it as ``module_``)."""
+        raise NotImplementedError
+
+    def infer(self, x, **fit_params):
+        tensors = {k: v.to(self.device) for k, v in x.tensors.items()}
+        return self.module_(**tensors, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        # Accumulated gradients average over the accumulated batches.
+        (loss / self.accumulation_steps).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        """Gradient accumulation: step every ``accumulation_steps`` batches and at epoch end."""
+        step = self.train_step_single(batch, **fit_params)
+        self.batches_seen_ += 1
+        if self.batches_seen_ % self.accumulation_steps == 0 or self.batches_seen_ == self.train_batches_in_epoch_:
+            self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                        batch=batch, training=True)
+            self._step_optimizer(None)
+            self._zero_grad_optimizer()
+        return step
+
+    # ------------------------------------------------------------- prediction
+
+    def predict_proba(self, X):
+        """Probability of non-cause and cause for each row of X, in X's row order."""
+        if isinstance(X, PairRows):
+            return super().predict_proba(X)
+        self.check_is_fitted()
+        self._check_unchanged()
+        dataset = self.get_dataset(X)
+        # Score in the order that batches best, then restore X's order.
+        order = self._scoring_order(dataset)
+        proba = np.empty((len(dataset), 2), dtype=np.float32)
+        with self._head_threads():
+            proba[order] = super().predict_proba(dataset.subset(order))
+        return proba
+
+    def predict(self, X):
+        """1 for rows whose cause probability is at least :meth:`decision_threshold`, else 0."""
+        threshold = self.decision_threshold()
+        return (self.predict_proba(X)[:, 1] >= threshold).astype(np.int64)
+
+    # ------------------------------------------------------------ persistence
+
+
+    def save(self, path) -> Path:
+        """Write the fitted model to a folder: ``config.json`` + ``model.safetensors``.
+
+        ``config.json`` holds the format version, the class name, every
+        parameter that defines the model as it was fitted (routed
+        ``module__*`` / ``optimizer__*`` ones included; the current
+        ``threshold``), the tuned threshold and whether training was
+        interrupted (``partial``). ``model.safetensors`` holds the module's
+        weights (a fine-tuned encoder's included). Nothing is pickled, so
+        :meth:`load` cannot run code from the folder (see ``docs/model-files.md``).
+
+        The folder is written beside ``path`` under a temporary name and then
+        renamed into place, so a reader sees the old model or the new one, never
+        a mix. An existing ``path`` is replaced only if it is empty or a model
+        folder.
+        """
+        return save_model(self, path)
+
+    @classmethod
+    def _init_default(cls, name):
+        """The default of an ``__init__`` argument (the most derived signature that has one)."""
+        for klass in cls.__mro__:
+            parameter = inspect.signature(klass.__init__).parameters.get(name) if "__init__" in vars(klass) else None
+            if parameter is not None and parameter.default is not inspect.Parameter.empty:
+                return parameter.default
+        return None
+
+    @classmethod
+    def load(cls, path, **overrides):
+        """Load a model folder written by :meth:`save`, running nothing from it.
+
+        ``config.json`` must follow exactly the schema ``save`` writes: this
+        format version, this class, every saved parameter and nothing else, each
+        within its valid range; ``model.safetensors`` must hold exactly the
+        module's tensors with their shapes, all finite. Anything else raises
+        :class:`~empathy_cause.model_files.ModelFileError` (a ``ValueError``) naming the file. A
+        ``partial`` model (training was interrupted) loads with a warning.
+
+        ``overrides`` replace saved parameters (e.g. ``device="cuda"``,
+        ``encoder="/models/minilm"``); they are the caller's own settings and
+        are checked like constructor arguments.
+        """
+        return load_model(cls, path, **overrides)
