@@ -36,7 +36,7 @@ from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
 from .batching import PairRows
-from .callbacks import EarlyStopping, PrintLog, best_f1_threshold, best_threshold_f1
+from .callbacks import EarlyStopping, PrintLog, best_f1_threshold, best_threshold_f1, progress_wanted
 from .encoders import PRECISIONS
 from .losses import LOSSES, make_criterion
 from .model_files import _SAVED_PREFIXES, load_model, save_model
@@ -239,7 +239,7 @@ class BaseCauseClassifier(NeuralNetClassifier):
             ]
         else:
             callbacks.append(scheduler)
-        if self.verbose:
+        if progress_wanted(self.verbose):  # a bar on a terminal only, never line after line in a log
             # "count": skorch's "auto" total assumes its own sampler and is wrong here.
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
         return callbacks
