@@ -15,13 +15,13 @@ import contextlib
 import copy
 import inspect
 import math
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -31,15 +31,18 @@ from sklearn.utils._param_validation import (
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping as SkorchEarlyStopping
 from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
+from skorch.exceptions import NotInitializedError
 from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
 from .batching import PairRows
-from .callbacks import EarlyStopping, PrintLog, best_f1_threshold, best_threshold_f1, progress_wanted
+from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1, progress_wanted
+from .data.frame import validate_frame
 from .encoders import PRECISIONS
 from .losses import LOSSES, make_criterion
 from .model_files import _SAVED_PREFIXES, load_model, save_model
+from .model_selection import ThreadValidSplit
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
 
@@ -69,8 +72,25 @@ def _same(a, b) -> bool:
         return False
 
 
+def _new_seed(random_state) -> int:
+    """The seed of one training run: ``random_state``, or a fresh one when it is None."""
+    return int(np.random.SeedSequence().generate_state(1)[0]) if random_state is None else int(random_state)
+
+
 def _int(low, high=None):
     return Interval(Integral, low, high, closed="both" if high is not None else "left")
+
+
+def _refuse_fit_params(name, fit_params) -> None:
+    """fit takes X and y only: skorch would pass any other argument to the module's forward."""
+    given = sorted(k for k in fit_params if k != "_routing_method")  # skorch's own, from fit
+    if not given:
+        return
+    if "sample_weight" in given:
+        raise TypeError(f"{name}.fit does not support sample_weight: weigh the classes with loss='weighted' "
+                        "and class_weight=(1.0, 3.0), or resample rows (e.g. imblearn's RandomUnderSampler)")
+    raise TypeError(f"{name}.fit got unexpected argument(s) {given}: it takes X and y only "
+                    "(every setting is a constructor parameter)")
 
 
 class BaseCauseClassifier(NeuralNetClassifier):
@@ -95,9 +115,18 @@ class BaseCauseClassifier(NeuralNetClassifier):
     for a refit) unless it is listed in ``_training_params`` (used by fit only)
     or ``_runtime_params`` (takes effect at once).
 
-    Subclasses provide ``initialize_module``, ``get_dataset`` and the batching
-    hooks ``_training_batches``, ``_inference_batches``, ``_collate_fn`` and
-    ``_scoring_order``.
+    Training uses skorch's extension points: ``fit`` and ``partial_fit``
+    check the parameters and seed torch, then run skorch's ``partial_fit``;
+    the validation split is a ``train_split`` object
+    (:class:`~empathy_cause.model_selection.ThreadValidSplit`); the threshold
+    is tuned by a callback at the end of training
+    (:class:`~empathy_cause.callbacks.TuneThreshold`); gradient accumulation
+    counts batches in the epoch's history.
+
+    Subclasses provide ``_build_module`` (the module for the current
+    parameters), the dataset hooks ``_dataset_class`` and
+    ``_prepare_dataset``, and the batching hooks ``_training_batches``,
+    ``_inference_batches``, ``_collate_fn`` and ``_scoring_order``.
     """
 
     _parameter_constraints: dict = {
@@ -165,6 +194,38 @@ class BaseCauseClassifier(NeuralNetClassifier):
                     f"The 'class_weight' parameter of {type(self).__name__} must be None or two positive "
                     f"numbers (weight of non-causes, weight of causes). Got {self.class_weight!r} instead.")
 
+    def _check_param_names(self) -> None:
+        """Raise for a constructor argument that is no parameter (a typo), naming the closest ones.
+
+        skorch would raise later, at initialisation, with "...or you added new
+        arguments in a subclass", which sends a user looking in the wrong place.
+        Routed names (``optimizer__eps``, ``module__x``) are left to skorch.
+        """
+        import difflib
+
+        given = self._params_to_validate  # the arguments skorch's own __init__ did not bind
+        known = {k for k in self.get_params(deep=False) if k not in given} | set(self.prefixes_)
+        unknown = sorted(k for k in given if "__" not in k and not k.endswith("_") and k not in known)
+        if unknown:
+            close = {k: difflib.get_close_matches(k, sorted(known), n=1) for k in unknown}
+            hints = "; ".join(f"{k!r}: did you mean {c[0]!r}?" if c else f"{k!r}" for k, c in close.items())
+            raise InvalidParameterError(
+                f"{type(self).__name__} has no parameter {hints} (its parameters: help({type(self).__name__}); "
+                "a setting of a part of the net takes its prefix, e.g. optimizer__weight_decay)")
+
+    def get_params(self, deep=True, **kwargs):
+        """The estimator's parameters, without skorch's callback internals.
+
+        skorch's ``get_params`` also lists every default callback and each of
+        its settings (``callbacks__print_log__sink``, ...) and its bookkeeping
+        ``_params_to_validate``. They stay settable (``set_params`` routes
+        ``callbacks__*`` itself, and ``clone`` rebuilds the bookkeeping from
+        the arguments); callback settings you set yourself are listed.
+        """
+        params = super().get_params(deep=deep, **kwargs)
+        return {k: v for k, v in params.items()
+                if k != "_params_to_validate" and (not k.startswith("callbacks__") or k in vars(self))}
+
     def _model_param_names(self) -> list:
         """The parameters that define the fitted model: declared ones, ``module`` and ``module__*``."""
         skip = set(self._training_params) | set(self._runtime_params)
@@ -212,6 +273,15 @@ class BaseCauseClassifier(NeuralNetClassifier):
                 f"{type(self).__name__}: parameters that define the fitted model changed since it was fitted "
                 f"({detail}); call fit again to use them, or set them back")
 
+    def check_is_fitted(self, attributes=None, *args, **kwargs):
+        """skorch's check, with a message that says what to call."""
+        try:
+            super().check_is_fitted(attributes, *args, **kwargs)
+        except NotInitializedError:
+            raise NotInitializedError(
+                f"This {type(self).__name__} is not fitted yet: call fit(X, y) first, or load a saved model "
+                f"with {type(self).__name__}.load(path)") from None
+
     # ------------------------------------------------------------------ setup
 
     @property
@@ -239,10 +309,16 @@ class BaseCauseClassifier(NeuralNetClassifier):
             ]
         else:
             callbacks.append(scheduler)
+        # After early stopping, whose on_train_end restores the best epoch's weights.
+        callbacks.append(("tune_threshold", TuneThreshold()))
         if progress_wanted(self.verbose):  # a bar on a terminal only, never line after line in a log
             # "count": skorch's "auto" total assumes its own sampler and is wrong here.
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
         return callbacks
+
+    def initialize_module(self):
+        self.module_ = self._build_module()
+        return self
 
     def initialize_criterion(self):
         if self.criterion is not None:
@@ -263,31 +339,28 @@ class BaseCauseClassifier(NeuralNetClassifier):
 
     # ------------------------------------------------------------------- data
 
+    #: The dataset class ``get_dataset`` builds from a frame (a :class:`PairRows` or a subclass).
+    _dataset_class = PairRows
+
+    def get_dataset(self, X, y=None):
+        """A ``_dataset_class`` for a frame (validated here), or a PairRows as is."""
+        if isinstance(X, PairRows):
+            return X
+        X, y = validate_frame(X, y)
+        return self._prepare_dataset(self._dataset_class.from_frame(X, y))
+
+    def _prepare_dataset(self, dataset):
+        """Hook: what a subclass computes once per dataset (sentence vectors, token lengths)."""
+        return dataset
+
     def get_split_datasets(self, X, y=None, **fit_params):
-        """Hold out ``validation_fraction`` of the threads (a user ``train_split`` wins)."""
-        if self.train_split is not None:
-            return super().get_split_datasets(X, y, **fit_params)
-        dataset = self.get_dataset(X, y)
-        if not self.validation_fraction:
-            return dataset, None
-        threads = dataset.row_thread[dataset.rows]
-        if len(np.unique(threads)) < 2:
-            raise ValueError(
-                "the internal validation split needs at least 2 threads (conversations); "
-                "pass validation_fraction=None to train without early stopping"
-            )
-        splitter = GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction,
-                                     random_state=self.seed_)
-        train, valid = next(splitter.split(threads, groups=threads))
-        return dataset.subset(train), dataset.subset(valid)
+        """skorch's, with :class:`ThreadValidSplit` of ``validation_fraction`` when ``train_split`` is None."""
+        if self.train_split is None and self.validation_fraction:
+            return ThreadValidSplit(self.validation_fraction, random_state=self.seed_)(self.get_dataset(X, y))
+        return super().get_split_datasets(X, y, **fit_params)
 
     def get_iterator(self, dataset, training=False):
-        if training:
-            batches = self._training_batches(dataset)
-            self.train_batches_in_epoch_ = len(batches)
-            self.batches_seen_ = 0
-        else:
-            batches = self._inference_batches(dataset)
+        batches = self._training_batches(dataset) if training else self._inference_batches(dataset)
         return DataLoader(dataset, batch_sampler=batches, collate_fn=self._collate_fn(dataset))
 
     # --------------------------------------------------------------- training
@@ -295,28 +368,81 @@ class BaseCauseClassifier(NeuralNetClassifier):
     def fit(self, X, y=None, **fit_params):
         """Train on the sentence-row frame ``X`` and labels ``y`` (one 0/1 per row).
 
-        Every parameter is checked before any training starts. Ctrl-C
+        Every parameter is checked before any training starts. Each ``fit``
+        starts from new weights (unless ``warm_start``) under the seed of
+        ``random_state`` (a fresh one when it is None). Ctrl-C
         (KeyboardInterrupt) during the epochs stops training the skorch way:
         the best epoch's weights are restored (with early stopping), the
         threshold is tuned, ``fit`` returns, and ``interrupted_`` is True (it is
         False after a fit that ran to the end). ``save`` records it.
         """
+        self._check_fit_input(X, y)
+        self.seed_ = _new_seed(self.random_state)
+        initialize = not self.warm_start or not getattr(self, "initialized_", False)
+        return self._train(X, y, initialize, self.seed_, _routing_method="fit", **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs, without re-initialising a fitted net.
+
+        The first call initialises the net as ``fit`` does (parameters
+        checked, seeded by ``random_state``); later calls continue from the
+        current weights, seeded by ``random_state`` and the epochs so far. The
+        threshold is tuned after each call, as after ``fit``. ``classes`` is
+        accepted for scikit-learn's signature and unused (always ``[0, 1]``).
+        """
+        self._check_fit_input(X, y)
+        initialize = not getattr(self, "initialized_", False)
+        if initialize:
+            self.seed_ = _new_seed(self.random_state)
+        torch_seed = self.seed_ if initialize else (self.seed_ + len(self.history_)) % 2**32
+        return self._train(X, y, initialize, torch_seed, **fit_params)
+
+    def _check_fit_input(self, X, y) -> None:
         self._check_params()
+        self._check_param_names()
         if y is None and not isinstance(X, PairRows):
             raise ValueError("y is required: one 0/1 label per row of X")
-        self.seed_ = (int(np.random.SeedSequence().generate_state(1)[0]) if self.random_state is None
-                      else int(self.random_state))
+
+    def _train(self, X, y, initialize, torch_seed, **fit_params):
+        """skorch's partial_fit (callbacks, epochs, threshold tuning) in a seeded torch RNG of its own."""
+        _refuse_fit_params(type(self).__name__, fit_params)
         self.interrupted_ = False
         dataset = self.get_dataset(X, y)
+        self._warn_if_validation_too_small(dataset)
         with torch.random.fork_rng(devices=[]), self._head_threads():
-            torch.manual_seed(self.seed_)
-            super().fit(dataset, None, **fit_params)
-            if self.threshold == "auto":
-                _, valid = self.get_split_datasets(dataset)
-                self.tuned_threshold_ = (0.5 if valid is None else
-                                         best_f1_threshold(valid.y[valid.rows],
-                                                           super().predict_proba(valid)[:, 1]))
+            torch.manual_seed(torch_seed)
+            if initialize:
+                self.initialize()
+            super().partial_fit(dataset, None, **fit_params)
         return self
+
+    #: Fewer cause sentences than this in the validation split: fit warns (see below).
+    _MIN_VALIDATION_CAUSES = 20
+
+    def _warn_if_validation_too_small(self, dataset) -> None:
+        """Warn when the validation split is too small to choose an epoch or a threshold.
+
+        With a handful of causes, validation F1 jumps by 0.1 or more for one
+        sentence, so early stopping keeps an arbitrary epoch (often the first)
+        and ``threshold="auto"`` an arbitrary threshold, silently.
+        """
+        if not self.validation_fraction and self.train_split is None:
+            return
+        _, valid = self.get_split_datasets(dataset)
+        if not isinstance(valid, PairRows):
+            return
+        labels = valid.y[valid.rows]
+        n_causes = int(labels.sum())
+        if n_causes >= self._MIN_VALIDATION_CAUSES:
+            return
+        chooses = "the best epoch" + (" and the decision threshold" if self.threshold == "auto" else "")
+        split = ("the validation split" if self.train_split is not None else
+                 f"the validation split (validation_fraction={self.validation_fraction})")
+        warnings.warn(
+            f"{type(self).__name__}: {split} holds {len(labels)} sentences of "
+            f"{len(np.unique(valid.row_thread[valid.rows]))} thread(s), {n_causes} of them causes: too few to "
+            f"choose {chooses}. On data this small pass validation_fraction=None with a fixed max_epochs and "
+            "threshold (e.g. threshold=0.3), or a larger validation split", UserWarning, stacklevel=4)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's loop; a KeyboardInterrupt is recorded in ``interrupted_`` (skorch then swallows it).
@@ -359,25 +485,32 @@ class BaseCauseClassifier(NeuralNetClassifier):
         tensors = {k: v.to(self.device) for k, v in x.tensors.items()}
         return self.module_(**tensors, **fit_params)
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        # Accumulated gradients average over the accumulated batches.
-        (loss / self.accumulation_steps).backward()
-        return {"loss": loss, "y_pred": y_pred}
-
     def train_step(self, batch, **fit_params):
-        """Gradient accumulation: step every ``accumulation_steps`` batches and at epoch end."""
+        """Gradient accumulation: an optimizer step every ``accumulation_steps`` batches (see run_single_epoch).
+
+        skorch's ``train_step_single`` computes each batch's gradients; they
+        add up until the step. The batch count is the epoch's history.
+        """
         step = self.train_step_single(batch, **fit_params)
-        self.batches_seen_ += 1
-        if self.batches_seen_ % self.accumulation_steps == 0 or self.batches_seen_ == self.train_batches_in_epoch_:
-            self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                        batch=batch, training=True)
-            self._step_optimizer(None)
-            self._zero_grad_optimizer()
+        if len(self.history[-1, "batches"]) % self.accumulation_steps == 0:
+            self._accumulated_step(batch)
         return step
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's; a training epoch ends with a step for the batches accumulated since the last one."""
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training and iterator is not None and self.history[-1, prefix + "_batch_count"] % self.accumulation_steps:
+            self._accumulated_step(None)
+
+    def _accumulated_step(self, batch) -> None:
+        if self.accumulation_steps > 1:  # the step averages over accumulation_steps batches
+            for _, param in self.get_all_learnable_params():
+                if param.grad is not None:
+                    param.grad.div_(self.accumulation_steps)
+        self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch, training=True)
+        self._step_optimizer(None)
+        self._zero_grad_optimizer()
 
     # ------------------------------------------------------------- prediction
 

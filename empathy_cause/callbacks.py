@@ -1,8 +1,9 @@
 """The estimators' skorch callbacks and the scoring they use.
 
 Threshold tuning: :func:`best_f1_threshold` picks the F1-maximising threshold
-on a coarse grid, and :func:`best_threshold_f1` is the epoch scorer that early
-stopping monitors under ``threshold="auto"``.
+on a coarse grid, :func:`best_threshold_f1` is the epoch scorer that early
+stopping monitors under ``threshold="auto"``, and :class:`TuneThreshold` sets
+``tuned_threshold_`` when training ends (after the best epoch is restored).
 
 The epoch table: skorch puts :class:`~skorch.callbacks.PrintLog` after every
 other callback, and :class:`~skorch.callbacks.EarlyStopping` ends training by
@@ -19,10 +20,12 @@ import re
 import sys
 
 import numpy as np
+from skorch.callbacks import Callback
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 from skorch.callbacks import PrintLog as _SkorchPrintLog
 
-__all__ = ["PrintLog", "EarlyStopping", "best_f1_threshold", "best_threshold_f1", "progress_wanted"]
+__all__ = ["PrintLog", "EarlyStopping", "TuneThreshold", "best_f1_threshold", "best_threshold_f1",
+           "progress_wanted"]
 
 _THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
@@ -46,6 +49,22 @@ def best_threshold_f1(net, X, y) -> float:
 
     proba = net.predict_proba(X)[:, 1]
     return f1_score(y, proba >= best_f1_threshold(y, proba), zero_division=0)
+
+
+class TuneThreshold(Callback):
+    """At the end of training, ``net.tuned_threshold_``: the best-F1 threshold on the validation split.
+
+    Only for ``threshold="auto"``; 0.5 when there is no validation split. It
+    comes after early stopping among the default callbacks, so it sees the
+    restored best epoch, and runs after ``fit`` and ``partial_fit`` alike.
+    """
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if net.threshold != "auto":
+            return
+        _, valid = net.get_split_datasets(X, y)
+        net.tuned_threshold_ = (0.5 if valid is None else
+                                best_f1_threshold(valid.y[valid.rows], net.predict_proba(valid)[:, 1]))
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

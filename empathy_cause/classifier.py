@@ -22,8 +22,8 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
-from .batching import PairCollate, PairRows, inference_batches, pair_batches
-from .data.frame import POST, pairs_to_frame, validate_frame
+from .batching import PairCollate, inference_batches, pair_batches
+from .data.frame import POST, pairs_to_frame
 from .encoders import POOLINGS, SentenceEncoder, load_encoder
 from .modules import ARCHITECTURES, EmpathyCauseNet
 
@@ -195,10 +195,6 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
             return super()._head_threads()
         return _torch_threads(1)
 
-    def initialize_module(self):
-        self.module_ = self._build_module()
-        return self
-
     def _build_module(self) -> torch.nn.Module:
         """The module for the current parameters (``initialize_module`` stores it as ``module_``)."""
         encoder_module = None
@@ -214,12 +210,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
 
     # ------------------------------------------------------------------- data
 
-    def get_dataset(self, X, y=None):
-        """A :class:`PairRows` for a frame (validated here) or a PairRows as is."""
-        if isinstance(X, PairRows):
-            return X
-        X, y = validate_frame(X, y)
-        dataset = PairRows.from_frame(X, y)
+    def _prepare_dataset(self, dataset):
+        """With a frozen encoder, the sentence vectors of the dataset's distinct sentences (cached)."""
         if self._frozen:
             dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts)).to(self.device)
         return dataset

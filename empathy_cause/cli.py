@@ -20,6 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from .cliargs import add_param_argument, estimator_params_from_args
+from .outputs import (
+    atomic_output,
+    atomic_outputs_into,
+    check_paths,
+    check_stop,
+    guard_csv_cell,
+    handle_termination,
+    interrupted_status,
+)
 
 __all__ = ["main"]
 
@@ -46,10 +55,33 @@ def _data_args(parser):
                              "(default: train)")
 
 
+def _is_csv(args) -> bool:
+    return args.data != "demo" and Path(args.data).suffix.lower() == ".csv"
+
+
+def _labels_column(args, required: bool):
+    """``"labels"``, or None for a CSV file without a labels column (refused when the command needs labels)."""
+    from .data.acnempathize import csv_columns
+
+    if not _is_csv(args):
+        return "labels"  # RECCON, ECF and the demo set are always labelled
+    if not Path(args.data).is_file():
+        raise FileNotFoundError(f"{args.data} not found")
+    if "labels" in csv_columns(args.data):
+        return "labels"
+    if required:
+        raise ValueError(f"{args.data} has no 'labels' column: {args.command} needs the true labels"
+                         + (" (predict reads unlabelled files)" if args.command == "evaluate" else ""))
+    return None
+
+
 def _load(args):
+    """The whole labelled dataset (train and analyze need the labels)."""
     from .data import load_dataset
 
     kwargs = {"subset": args.subset} if args.subset else {}
+    if _is_csv(args):
+        kwargs["labels_column"] = _labels_column(args, required=True)
     return load_dataset(args.data, **kwargs)
 
 
@@ -126,12 +158,13 @@ def cmd_demo(args) -> int:
     _print_metrics(args, cause_metrics(y_test, predicted, proba), n_sentences=len(y_test),
                    threshold=clf.decision_threshold(), every_sentence_a_cause_f1=every)
     out = Path(args.out)
-    html_path = render_html(X_test, proba, out / "causes.html", y=y_test, threshold=clf.decision_threshold(),
-                            title="empathy-cause demo: held-out threads")
     first = X_test.iloc[0]
     _, attention = clf.explain(first["post"], first["reply"])
-    plot_attention(attention, out / "attention.png", title=f"pair {first['pair_id']}")
-    print(f"\nView: {html_path} (sentences shaded by cause probability), {out / 'attention.png'}")
+    with atomic_outputs_into(out) as folder:
+        render_html(X_test, proba, folder / "causes.html", y=y_test, threshold=clf.decision_threshold(),
+                    title="empathy-cause demo: held-out threads")
+        plot_attention(attention, folder / "attention.png", title=f"pair {first['pair_id']}")
+    print(f"\nView: {out / 'causes.html'} (sentences shaded by cause probability), {out / 'attention.png'}")
     return 0
 
 
@@ -140,19 +173,19 @@ def cmd_train(args) -> int:
     from .metrics import cause_metrics
 
     X, y, _ = _load(args)
-    if y is None:
-        raise SystemExit(f"{args.data} has no labels: training needs them")
     clf = EmpathyCauseClassifier(**_estimator_params(args)).fit(X, y)
     if clf.interrupted_:
-        # skorch stops training on Ctrl-C and fit returns: never report that as a success.
+        # skorch stops training on Ctrl-C (and on SIGTERM, raised as an interrupt) and fit returns:
+        # never report that as a success.
         if not args.keep_partial:
             print(f"empathy-cause train: interrupted after {len(clf.history)} epoch(s); no model saved "
                   "(--keep-partial saves the partial model)", file=sys.stderr)
-            return 130
+            return interrupted_status()
         path = clf.save(args.model)
         print(f"empathy-cause train: interrupted after {len(clf.history)} epoch(s); partial model saved to "
               f"{path} (its config.json says \"partial\": true)", file=sys.stderr)
-        return 130
+        return interrupted_status()
+    check_stop()
     path = clf.save(args.model)
     proba = clf.predict_proba(X)[:, 1]
     print(f"Trained on {len(X)} sentences ({len(clf.history)} epochs); saved to {path}")
@@ -162,19 +195,18 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _chunks(args):
+def _chunks(args, labels_column):
     """The input as ``(X, y)`` chunks of whole pairs: a CSV file is read chunk by chunk."""
-    from .data import iter_acnempathize_cause
+    from .data import iter_acnempathize_cause, load_dataset
     from .streaming import iter_frame_chunks
 
     kwargs = {"subset": args.subset} if args.subset else {}
-    if args.data != "demo" and Path(args.data).suffix.lower() == ".csv":
-        if not Path(args.data).is_file():
-            raise FileNotFoundError(f"{args.data} not found")
-        for X, y, _ in iter_acnempathize_cause(args.data, chunk_pairs=args.chunk_pairs, **kwargs):
+    if _is_csv(args):
+        for X, y, _ in iter_acnempathize_cause(args.data, chunk_pairs=args.chunk_pairs,
+                                               labels_column=labels_column, **kwargs):
             yield X, y
     else:  # RECCON JSON and the demo set are small files: load, then predict in chunks
-        X, y, _ = _load(args)
+        X, y, _ = load_dataset(args.data, **kwargs)
         yield from iter_frame_chunks(X, y, chunk_pairs=args.chunk_pairs)
 
 
@@ -184,7 +216,7 @@ def _load_model(args):
     return EmpathyCauseClassifier.load(args.model, **dict(args.param))
 
 
-def _predictions(args, clf):
+def _predictions(args, clf, labels_column):
     """Yield ``(X, y, cause probability)`` per chunk: memory bounded by the chunk, not the input."""
     from tqdm.auto import tqdm
 
@@ -194,11 +226,11 @@ def _predictions(args, clf):
     current = []  # the chunk being predicted: iter_predict_proba takes one frame, then yields its result
 
     def frames():
-        for X, y in _chunks(args):
+        for X, y in _chunks(args, labels_column):
             current.append((X, y))
             yield X
 
-    # A bar over the rows scored, on a terminal only (a log file gets no bar, see progress.py).
+    # A bar over the rows scored, on a terminal only (a log file gets no bar: callbacks.progress_wanted).
     with tqdm(desc=f"empathy-cause {args.command}", unit=" rows", leave=False,
               disable=not progress_wanted(not args.quiet)) as bar:
         for proba in iter_predict_proba(clf, frames()):
@@ -212,11 +244,15 @@ def cmd_predict(args) -> int:
 
     from .visualize import render_html
 
+    labels_column = _labels_column(args, required=False)
     clf = _load_model(args)
-    out = open(args.out, "w", newline="") if args.out else sys.stdout
     n_rows, kept = 0, []
-    try:
-        for X, y, proba in _predictions(args, clf):
+    with contextlib.ExitStack() as files:
+        # Written under a temporary name and renamed onto --out only when every row is in (outputs.py).
+        out = (files.enter_context(open(files.enter_context(atomic_output(args.out, keep_partial=args.keep_partial)),
+                                        "w", encoding="utf-8", newline=""))
+               if args.out else sys.stdout)
+        for X, y, proba in _predictions(args, clf, labels_column):
             table = pd.DataFrame({
                 "pair_id": X["pair_id"].to_numpy() if "pair_id" in X else None,
                 "sentence_index": X["sentence_index"].to_numpy(),
@@ -224,20 +260,24 @@ def cmd_predict(args) -> int:
                 "probability": proba,
                 "prediction": (proba >= clf.decision_threshold()).astype(int),
             })
-            table.to_csv(out, index=False, header=n_rows == 0)
+            if not args.raw_text:  # CSV injection: text a spreadsheet would run as a formula gets a leading '
+                for column in ("pair_id", "sentence"):
+                    table[column] = table[column].map(guard_csv_cell)
+            # One write per chunk: an interrupt lands between rows, never inside one.
+            out.write(table.to_csv(index=False, header=n_rows == 0, lineterminator="\n"))
             out.flush()
+            check_stop()
             n_rows += len(table)
             if args.html:  # the HTML view shows every row, so it keeps them all
                 kept.append((X, y, proba))
-    finally:
-        if out is not sys.stdout:
-            out.close()
+        if args.html:
+            X = pd.concat([k[0] for k in kept], ignore_index=True)
+            y = None if kept[0][1] is None else np.concatenate([k[1] for k in kept])
+            render_html(X, np.concatenate([k[2] for k in kept]), files.enter_context(atomic_output(args.html)),
+                        y=y, threshold=clf.decision_threshold())
     if args.out:
         print(f"Wrote {n_rows} predictions to {args.out}")
     if args.html:
-        X = pd.concat([k[0] for k in kept], ignore_index=True)
-        y = None if kept[0][1] is None else np.concatenate([k[1] for k in kept])
-        render_html(X, np.concatenate([k[2] for k in kept]), args.html, y=y, threshold=clf.decision_threshold())
         print(f"Wrote {args.html}", file=sys.stderr)
     return 0
 
@@ -245,11 +285,10 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     from .metrics import cause_metrics
 
+    labels_column = _labels_column(args, required=True)
     clf = _load_model(args)
     ys, probas = [], []
-    for _, y, proba in _predictions(args, clf):
-        if y is None:
-            raise SystemExit(f"{args.data} has no labels: evaluation needs them")
+    for _, y, proba in _predictions(args, clf, labels_column):
         ys.append(y)
         probas.append(proba)
     y, proba = np.concatenate(ys), np.concatenate(probas)
@@ -262,8 +301,9 @@ def cmd_analyze(args) -> int:
     from .analysis import write_report
 
     X, y, _ = _load(args)
-    path = write_report(X, y, args.out)
-    print(f"Wrote {path}")
+    with atomic_outputs_into(args.out, protected=_inputs(args)) as folder:
+        write_report(X, y, folder)
+    print(f"Wrote {Path(args.out) / 'report.md'}")
     return 0
 
 
@@ -310,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(demo, f"{DEMO_PARAMS['max_epochs']}, the demo's")
     demo.add_argument("--out", default="empathy-cause-demo",
                       help="folder for the HTML view and heatmap (default: empathy-cause-demo)")
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_demo, reads=("encoder",), folders=("out",))
 
     train = command("train", "train on labelled data and save the model folder")
     _data_args(train)
@@ -318,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", required=True, help="output model folder")
     train.add_argument("--keep-partial", action="store_true",
                        help="on Ctrl-C, save the partly trained model (marked partial) instead of nothing")
-    train.set_defaults(func=cmd_train)
+    train.set_defaults(func=cmd_train, reads=("data", "encoder"), folders=("model",))
 
     for name, func, text in (("predict", cmd_predict, "cause probabilities for every post sentence"),
                              ("evaluate", cmd_evaluate, "the paper's metrics on labelled data")):
@@ -330,14 +370,20 @@ def build_parser() -> argparse.ArgumentParser:
                               "input size (a CSV file is read chunk by chunk) (default: 2000)")
         _common_args(sub, trains=False, metrics=name == "evaluate")
         if name == "predict":
-            sub.add_argument("--out", help="CSV file (default: standard output)")
+            sub.add_argument("--out", help="CSV file, written whole or not at all (default: standard output)")
             sub.add_argument("--html", help="also write an HTML view with causes highlighted")
-        sub.set_defaults(func=func)
+            sub.add_argument("--keep-partial", action="store_true",
+                             help="if the run stops early, keep the rows written so far as NAME.partial.csv "
+                                  "(default: nothing is left at --out)")
+            sub.add_argument("--raw-text", action="store_true",
+                             help="write text cells verbatim; by default text starting with = + - @ or ' gets "
+                                  "a leading ' so that spreadsheets do not run it as a formula")
+        sub.set_defaults(func=func, reads=("data", "model"), writes=("out", "html"), model_read="model")
 
     analyze = command("analyze", "the paper's dataset analyses as a Markdown report")
     _data_args(analyze)
     analyze.add_argument("--out", required=True, help="output folder")
-    analyze.set_defaults(func=cmd_analyze)
+    analyze.set_defaults(func=cmd_analyze, reads=("data",), folders=("out",))
 
     # prefix_chars="+": "-h" and every option go to _run_benchmark and the benchmark's own parser.
     benchmark = command("benchmark", f"run a benchmark: {', '.join(BENCHMARKS)}",
@@ -353,19 +399,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _option(args, name):
+    value = getattr(args, name, None)
+    return None if value is None or (name == "data" and value == "demo") else (f"--{name.replace('_', '-')}", value)
+
+
+def _inputs(args):
+    return [pair for pair in (_option(args, n) for n in getattr(args, "reads", ())) if pair]
+
+
+def _check_paths(args) -> None:
+    """Before any work: no output may be an input, lie inside the model folder read, or be written twice."""
+    model = getattr(args, "model_read", None)
+    check_paths(_inputs(args), [o for o in (_option(args, n) for n in getattr(args, "writes", ())) if o],
+                model=_option(args, model) if model else None,
+                folders=[o for o in (_option(args, n) for n in getattr(args, "folders", ())) if o])
+
+
 def main(argv=None) -> int:
+    import signal
+    import threading
+
     args = build_parser().parse_args(argv)
     args.stdout = sys.stdout
+    # SIGTERM and SIGHUP stop a run the way Ctrl-C does, so outputs are cleaned up (only the main thread
+    # can set handlers; the previous ones come back when main returns).
+    previous = handle_termination() if threading.current_thread() is threading.main_thread() else {}
     try:
-        if getattr(args, "json", False):
-            # Standard output carries the JSON alone; the epoch table and notes go to standard error.
-            with contextlib.redirect_stdout(sys.stderr):
-                return args.func(args)
-        return args.func(args)
+        _check_paths(args)
+        # With --json, standard output carries the JSON alone; the epoch table and notes go to standard error.
+        with contextlib.redirect_stdout(sys.stderr) if getattr(args, "json", False) else contextlib.nullcontext():
+            status = args.func(args)
+        check_stop()  # a stop signal whose exception was lost still ends the run as interrupted
+        return status
     except KeyboardInterrupt:
-        # Outside training (loading, encoding, saving): nothing was written (save is atomic).
+        # Outside training (loading, encoding, saving): nothing was written (outputs and save are atomic).
         print(f"empathy-cause {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return interrupted_status()
     except ImportError as exc:
         # A missing optional extra: one line that names the pip command.
         print(f"empathy-cause {args.command}: error: {exc}", file=sys.stderr)
@@ -375,6 +445,9 @@ def main(argv=None) -> int:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"empathy-cause {args.command}: error: {message}", file=sys.stderr)
         return 2
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.model_selection._split import BaseCrossValidator
 from sklearn.utils import check_random_state
 
-from .data.frame import PAIR_ID, POST, REPLY, THREAD_ID, derive_pair_ids
+from .data.frame import PAIR_ID, POST, REPLY, THREAD_ID, check_pair_threads, derive_pair_ids
 
-__all__ = ["ThreadKFold", "ThreadShuffleSplit", "train_valid_test_split"]
+__all__ = ["ThreadKFold", "ThreadShuffleSplit", "ThreadValidSplit", "train_valid_test_split"]
 
 
 def _resolve_groups(X, groups=None, thread_column=THREAD_ID):
@@ -31,6 +31,7 @@ def _resolve_groups(X, groups=None, thread_column=THREAD_ID):
         return np.asarray(groups)
     if isinstance(X, pd.DataFrame):
         if thread_column in X.columns:
+            check_pair_threads(X, thread_column)  # a pair in two threads would leak across the split
             return X[thread_column].to_numpy()
         if PAIR_ID in X.columns:
             return X[PAIR_ID].to_numpy()
@@ -158,6 +159,42 @@ class ThreadShuffleSplit(_ThreadSplitter):
     def _make_splitter(self):
         return GroupShuffleSplit(self.n_splits, test_size=self.test_size,
                                  random_state=self.random_state)
+
+
+class ThreadValidSplit:
+    """A skorch ``train_split`` that holds out a share of the threads, never of the rows.
+
+    The estimators' internal validation split (``validation_fraction``) is
+    this object, in the way skorch's default is its ``ValidSplit``; pass one
+    as ``train_split=`` to set it yourself. Called with the estimator's
+    dataset (a :class:`~empathy_cause.batching.PairRows`), it returns the
+    training and validation subsets, split with scikit-learn's
+    ``GroupShuffleSplit`` over the rows' threads.
+
+    Parameters
+    ----------
+    fraction : float
+        Share of the threads held out (0 < fraction < 1).
+    random_state : int or None, default=None
+    """
+
+    def __init__(self, fraction, *, random_state=None):
+        self.fraction = fraction
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, **fit_params):
+        threads = dataset.row_thread[dataset.rows]
+        if len(np.unique(threads)) < 2:
+            raise ValueError(
+                "the internal validation split needs at least 2 threads (conversations); "
+                "pass validation_fraction=None to train without early stopping"
+            )
+        splitter = GroupShuffleSplit(n_splits=1, test_size=self.fraction, random_state=self.random_state)
+        train, valid = next(splitter.split(threads, groups=threads))
+        return dataset.subset(train), dataset.subset(valid)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.fraction!r}, random_state={self.random_state!r})"
 
 
 def _n_groups(size, n_groups, name):

@@ -163,6 +163,10 @@ def test_bad_params_are_refused_before_training(make, data, name, params):
     with pytest.raises(ValueError, match=next(iter(params))):
         est.fit(X, y)
     assert not getattr(est, "initialized_", False) and not hasattr(est, "examples_")
+    if hasattr(est, "partial_fit"):  # skorch's other way in is checked alike
+        with pytest.raises(ValueError, match=next(iter(params))):
+            est.partial_fit(X, y)
+        assert not getattr(est, "initialized_", False)
 
 
 # A parameter that defines the fitted model, changed after fit: predict and save must ask for a refit.
@@ -207,3 +211,23 @@ def test_signature_shows_the_defaults(name):
         declared = signature[key] if key in signature else skorch_defaults[key]
         default = declared.default
         assert value is default or (type(value) is type(default) and value == default), (key, value, default)
+
+
+# The estimators built on skorch (BaseCauseClassifier).
+SKORCH = ["EmpathyCauseClassifier", "QAClassifier"]
+
+
+@pytest.mark.parametrize("name", SKORCH)
+def test_partial_fit_then_predict(make, fitted, data, name):
+    """partial_fit trains like fit (same seed, same model, threshold tuned) and a second call continues."""
+    X, y = data
+    est = make(name).partial_fit(X, y)
+    np.testing.assert_array_equal(est.predict_proba(X), fitted(name).predict_proba(X))
+    assert est.decision_threshold() == fitted(name).decision_threshold() == est.tuned_threshold_
+    assert est.predict(X).shape == (len(X),)
+    epochs = len(est.history_)
+    before = est.predict_proba(X)
+    est.partial_fit(X, y)
+    assert len(est.history_) > epochs  # continued, not restarted
+    assert not np.allclose(est.predict_proba(X), before)
+    assert est.predict(X).shape == (len(X),)

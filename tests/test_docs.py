@@ -59,6 +59,8 @@ API_MODULES = [
     "empathy_cause.visualize",
     "empathy_cause.baselines",
     "empathy_cause.baselines.prompting",
+    "empathy_cause.baselines.prompts",
+    "empathy_cause.baselines.scoring",
     "empathy_cause.baselines.qa",
     "empathy_cause.analysis",
     "empathy_cause.encoders",

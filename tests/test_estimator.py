@@ -71,6 +71,22 @@ def test_validation_split_keeps_threads_apart(make_clf, demo):
     assert len(train) + len(valid) == len(X)
 
 
+def test_a_thread_split_object_as_train_split(make_clf, demo):
+    """ThreadValidSplit is the internal split and a skorch train_split a user can pass."""
+    from empathy_cause.model_selection import ThreadValidSplit
+
+    X, y, groups = demo
+    clf = make_clf()
+    clf.seed_ = 0
+    internal = clf.get_split_datasets(X, y)
+    split = ThreadValidSplit(0.1, random_state=0)
+    clf.set_params(train_split=split)
+    train, valid = clf.get_split_datasets(X, y)
+    assert [list(d.rows) for d in (train, valid)] == [list(d.rows) for d in internal]
+    assert not set(groups[train.rows]) & set(groups[valid.rows])
+    assert "ThreadValidSplit(0.1" in repr(split)
+
+
 def test_clone_get_set_params_round_trip(make_clf):
     clf = make_clf(loss="weighted", class_weight=(1.0, 3.0))
     params = clf.get_params()

@@ -273,10 +273,70 @@ def test_frame_to_pairs_partial_shuffled_rows_and_predictions():
         frame_to_pairs(X, [0, 1])
 
 
-def test_frame_to_pairs_refuses_a_pair_id_shared_by_two_posts():
-    X, y = pairs_to_frame(make_pairs().assign(pair_id=["p", "p"]))
+def test_a_pair_id_shared_by_two_posts_is_refused_by_both_helpers():
+    with pytest.raises(ValueError, match="pair 0 and pair 1: pair id 'p' names two different pairs"):
+        pairs_to_frame(make_pairs().assign(pair_id=["p", "p"]))
+    X, y = pairs_to_frame(make_pairs())
+    X[PAIR_ID] = "p"  # edited by hand after the fact
     with pytest.raises(ValueError, match="row 3: pair id 'p'.*different"):
         frame_to_pairs(X, y)
+
+
+# ------------------------------------------------- what the contract refuses
+
+
+def test_identical_pairs_in_two_threads_stay_two_pairs():
+    from empathy_cause import ThreadKFold
+
+    pairs = pd.DataFrame({"post": [["Same post.", "Two."]] * 2, "reply": ["Same reply."] * 2,
+                          "labels": [[1, 0], [0, 1]], "thread_id": ["t1", "t2"]})
+    X, y = pairs_to_frame(pairs)
+    assert X[PAIR_ID].nunique() == 2
+    back = frame_to_pairs(X, y)
+    assert [list(labels) for labels in back["labels"]] == [[1, 0], [0, 1]]
+    for train, test in ThreadKFold(n_splits=2).split(X):
+        assert not set(X[PAIR_ID].iloc[train]) & set(X[PAIR_ID].iloc[test])
+    # The same holds for a frame whose ids are derived by validate_frame.
+    assert validate_frame(X.drop(columns=PAIR_ID))[0][PAIR_ID].nunique() == 2
+
+
+def test_a_pair_in_two_threads_is_refused_naming_the_rows():
+    from empathy_cause import ThreadKFold
+
+    X, y = pairs_to_frame(make_pairs())
+    X.loc[4, THREAD_ID] = "t9"  # the second pair's last row
+    with pytest.raises(ValueError, match=r"rows 3 and 4: pair id 'p2' is in two threads \('t1' and 't9'\)"):
+        validate_frame(X, y)
+    with pytest.raises(ValueError, match="rows 3 and 4: pair id 'p2' is in two threads"):
+        next(ThreadKFold(n_splits=2).split(X))
+    with pytest.raises(ValueError, match="pair 0 and pair 1: pair id 'p' is in two threads"):
+        pairs_to_frame(make_pairs().assign(pair_id=["p", "p"], thread_id=["t1", "t2"]))
+
+
+def test_contradicting_duplicate_rows_are_refused_and_agreeing_ones_kept():
+    X, y = pairs_to_frame(make_pairs())
+    doubled = pd.concat([X, X.iloc[[1]]], ignore_index=True)  # an oversampler's duplicate
+    assert len(validate_frame(doubled, np.r_[y, y[1]])[0]) == 6
+    with pytest.raises(ValueError, match=r"rows 1 and 5: the same sentence \(pair id 'p1', sentence_index 1\) "
+                                         "has labels 1 and 0"):
+        validate_frame(doubled, np.r_[y, 1 - y[1]])
+    pairs = make_pairs().iloc[[0, 0]].assign(labels=[[1, 1, 0], [0, 0, 0]])
+    with pytest.raises(ValueError, match=r"pair 0 and pair 1: the same pair \(pair id 'p1'\) has different labels"):
+        pairs_to_frame(pairs)
+    assert len(pairs_to_frame(make_pairs().iloc[[0, 0]])[0]) == 6  # an exact duplicate pair is kept
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\ufeff", "\x00", " \u200b\u2060 ", "\xa0", ""])
+def test_invisible_only_text_is_refused_like_empty_text(text):
+    X = make_frame()
+    X[REPLY] = X[REPLY].astype(object)
+    X.loc[2, REPLY] = text
+    with pytest.raises(ValueError, match="row 2: the reply is empty"):
+        validate_frame(X)
+    with pytest.raises(ValueError, match="sentence 1 of the post is empty"):
+        pairs_to_frame([{"post": ["Fine.", text], "reply": "ok"}])
+    # A post given as text drops an invisible remainder like a blank one.
+    assert pairs_to_frame([{"post": f"Fine. {text}", "reply": "ok"}])[0][POST][0] == ("Fine.",)
 
 
 def test_frame_to_pairs_without_thread_column():

@@ -194,11 +194,13 @@ def test_acnempathize_csv_file_like_and_derived_threads():
     assert "tid" in X.columns  # the unused thread column is metadata
     # A CSV column named like a frame column is kept under another name.
     assert X["post_original"][0] == "https://f/1"
-    X, y, _ = load_acnempathize_cause(io.BytesIO(CSV.encode()),
+    with pytest.raises(ValueError, match="CSV line 5: 'user_id' is missing"):
+        load_acnempathize_cause(io.StringIO(CSV), pair_column="user_id")
+    X, y, _ = load_acnempathize_cause(io.BytesIO(CSV.replace("Sad,\n", "Sad,13\n").encode()),
                                       labels_column=None,
                                       pair_column="user_id")
     assert y is None
-    assert X[PAIR_ID].tolist()[:4] == [5, 5, 5, 12]
+    assert X[PAIR_ID].tolist() == [5, 5, 5, 12, 12, 12, 13, 13]
     assert X["labels_original"][0] == "[1, 1, 0]"
     with pytest.raises(ValueError, match=r"no column\(s\) \['pid'\]"):
         load_acnempathize_cause(io.StringIO(CSV), pair_column="pid")

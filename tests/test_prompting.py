@@ -12,11 +12,10 @@ from empathy_cause.baselines import PromptingClassifier
 from empathy_cause.baselines.prompting import (
     ALPACA_PROMPT,
     FIXED_INSTRUCTION,
-    _label_probabilities,
-    _label_token_ids,
     build_prompt,
     parse_answer,
 )
+from empathy_cause.baselines.scoring import _label_probabilities, _label_token_ids
 from tests.tiny_models import save_tiny_gpt2 as _save_tiny_lm
 from tests.tiny_models import tiny_bpe_tokenizer as _tiny_tokenizer
 

@@ -15,6 +15,7 @@ from empathy_cause import (
     load_acnempathize_cause,
 )
 from empathy_cause.cli import main
+from empathy_cause.data import REPLY
 from empathy_cause.encoders import clear_embedding_cache
 from tests.test_loaders import CSV
 
@@ -42,6 +43,31 @@ def test_csv_chunks_add_up_to_the_whole_file(tmp_path, chunk_pairs):
     # The same from a binary file object.
     again = list(iter_acnempathize_cause(io.BytesIO(CSV.encode()), chunk_pairs=chunk_pairs))
     pd.testing.assert_frame_equal(pd.concat([c[0] for c in again], ignore_index=True), X)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_both_csv_readers_give_the_same_rows_and_ids_whatever_the_line_endings(tmp_path, newline):
+    """CRLF and CR-only files, a line break inside a quoted reply included, read as the LF file does."""
+    lf = tmp_path / "lf.csv"
+    lf.write_bytes(CSV.encode())
+    other = tmp_path / "other.csv"
+    other.write_bytes(CSV.replace("\n", newline).encode())
+    X, y, _ = load_acnempathize_cause(lf)
+    assert X[REPLY][0] == "So sorry.\nIt gets better."  # the quoted line break
+    sources = [lambda: other, lambda: io.BytesIO(other.read_bytes()),
+               lambda: open(other, encoding="utf-8", newline=""), lambda: open(other, encoding="utf-8", newline="\n")]
+    for source in sources:
+        pd.testing.assert_frame_equal(load_acnempathize_cause(source())[0], X)
+        for chunk_pairs in (1, 2, 100):
+            chunks = list(iter_acnempathize_cause(source(), chunk_pairs=chunk_pairs))
+            pd.testing.assert_frame_equal(pd.concat([c[0] for c in chunks], ignore_index=True), X)
+            np.testing.assert_array_equal(np.concatenate([c[1] for c in chunks]), y)
+    # Error lines are counted alike too: the third pair starts on line 5 in every file.
+    bad = other.read_bytes().replace(b'"[1, 0]"', b'"[1, 0, 1]"')
+    for read in (lambda: load_acnempathize_cause(io.BytesIO(bad)),
+                 lambda: list(iter_acnempathize_cause(io.BytesIO(bad), chunk_pairs=1))):
+        with pytest.raises(ValueError, match="CSV line 5.*3 labels for 2 post sentences"):
+            read()
 
 
 def test_csv_chunk_errors_name_the_file_line():

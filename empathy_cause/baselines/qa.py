@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._base import BaseCauseClassifier, softmax_rows
 from ..batching import PairBatch, PairRows
-from ..data.frame import REPLY, validate_frame
+from ..data.frame import REPLY
 from ..encoders import autocast_context, resolve_encoder
 from ..pretrained import clear_model_cache, load_pretrained
 
@@ -273,10 +273,6 @@ class QAClassifier(BaseCauseClassifier):
     def _load_pretrained_models(self) -> None:
         self._pretrained()
 
-    def initialize_module(self):
-        self.module_ = self._build_module()
-        return self
-
     def _build_module(self):
         """A private copy of the pretrained model, its new head initialised under the current seed."""
         _, pretrained, new_keys = self._pretrained()
@@ -289,12 +285,10 @@ class QAClassifier(BaseCauseClassifier):
 
     # ------------------------------------------------------------------- data
 
-    def get_dataset(self, X, y=None):
-        """A :class:`QARows` for a frame (validated here) or a PairRows as is."""
-        if isinstance(X, PairRows):
-            return X
-        X, y = validate_frame(X, y)
-        dataset = QARows.from_frame(X, y)
+    _dataset_class = QARows
+
+    def _prepare_dataset(self, dataset):
+        """Each row's token length, for length-sorted batches."""
         dataset.measure(self._pretrained()[0], self.question_template, int(self.max_length))
         return dataset
 

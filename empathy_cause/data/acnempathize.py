@@ -9,6 +9,7 @@ import ast
 import contextlib
 import csv
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pandas as pd
 
 from .frame import _RESERVED, THREAD_ID, _pairs_to_frame, content_hash
 
-__all__ = ["load_acnempathize_cause", "iter_acnempathize_cause"]
+__all__ = ["load_acnempathize_cause", "iter_acnempathize_cause", "csv_columns"]
 
 
 def _source_name(path) -> str:
@@ -26,13 +27,27 @@ def _source_name(path) -> str:
     return str(path)
 
 
+_CR_LINE_END = re.compile(r"\r\n?")
+_AFTER_NEWLINE = re.compile(r"(?<=\n)")
+
+
+def _universal_newlines(text):
+    """``\r\n`` and a lone ``\r`` as ``\n``, everywhere (quoted fields included).
+
+    Both readers read the text this way, as Python's universal newlines mode
+    does, so they give the same reply texts (and the same content-derived
+    ids) whether the file was saved with LF, CRLF or CR-only line endings.
+    """
+    return _CR_LINE_END.sub("\n", text) if "\r" in text else text
+
+
 def _read_text(path):
-    """Return the whole text of a path or of a text/binary file object (UTF-8, BOM allowed)."""
+    """Return the whole text of a path or of a text/binary file object (UTF-8, BOM allowed), universal newlines."""
     data = path.read() if hasattr(path, "read") else Path(path).read_bytes()
     if isinstance(data, str):
-        return data
+        return _universal_newlines(data)
     try:
-        return data.decode("utf-8-sig")
+        return _universal_newlines(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise ValueError(
@@ -52,7 +67,7 @@ def _no_field_size_limit():
         csv.field_size_limit(previous)
 
 
-def _record_lines(text):
+def _record_lines(text, name):
     """Return the 1-based file line on which each CSV record starts.
 
     Quoted fields may span several lines (replies often do), so a record's
@@ -60,12 +75,21 @@ def _record_lines(text):
     """
     reader = csv.reader(io.StringIO(text))
     starts, line = [], 1
-    with _no_field_size_limit():
+    with _no_field_size_limit(), _csv_errors(name, reader):
         for record in reader:
             if record:  # pandas skips blank lines too
                 starts.append(line)
             line = reader.line_num + 1
     return starts[1:]  # the first record is the header
+
+
+@contextlib.contextmanager
+def _csv_errors(name, reader):
+    """A ``csv.Error`` as a ``ValueError`` that names the file and line."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise ValueError(f"{name}, line {reader.line_num}: not a readable CSV file ({exc})") from None
 
 
 def _literal_list(value, column, where):
@@ -86,6 +110,25 @@ def _literal_list(value, column, where):
             f"{type(parsed).__name__}: {value[:80]!r}"
         )
     return list(parsed)
+
+
+def csv_columns(path):
+    """The column names in the header line of a CSV file (UTF-8, BOM allowed), read without the rest.
+
+    Lets a caller choose ``labels_column=None`` for a file that has no labels.
+    """
+    name = _source_name(path)
+    try:
+        with open(path, encoding="utf-8-sig") as file, _no_field_size_limit():
+            reader = csv.reader(file)
+            with _csv_errors(name, reader):
+                header = next((r for r in reader if r), None)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                         "save the file as UTF-8") from None
+    if header is None:
+        raise ValueError(f"{name}: the file is empty (expected a CSV header line)")
+    return header
 
 
 def load_acnempathize_cause(path, *, post_column="post_sentences",
@@ -137,7 +180,7 @@ def load_acnempathize_cause(path, *, post_column="post_sentences",
     """
     name = _source_name(path)
     text = _read_text(path)
-    return _csv_text_to_frame(text, _record_lines(text), name, post_column=post_column, reply_column=reply_column,
+    return _csv_text_to_frame(text, _record_lines(text, name), name, post_column=post_column, reply_column=reply_column,
                               labels_column=labels_column, thread_column=thread_column,
                               pair_column=pair_column)
 
@@ -246,23 +289,37 @@ def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentenc
         def physical_lines():
             nonlocal read
             try:
-                for line in file:
-                    read += 1
-                    raw.append(line)
-                    yield line
+                for chunk in file:
+                    # A text file object opened with newline="" keeps \r\n and \r: read them as _read_text does.
+                    for line in _AFTER_NEWLINE.split(_universal_newlines(chunk)) if "\r" in chunk else (chunk,):
+                        if line:
+                            read += 1
+                            raw.append(line)
+                            yield line
             except UnicodeDecodeError as exc:
                 byte = exc.object[exc.start]
                 raise ValueError(f"{name}, line {read + 1} or after: not UTF-8 text (byte 0x{byte:02x}); "
                                  "save the file as UTF-8") from None
 
         reader = csv.reader(physical_lines())
-        header = next((r for r in reader if r), None)
+
+        def records():
+            # The csv module's field limit is process-wide: lift it only while this reader reads.
+            while True:
+                with _no_field_size_limit(), _csv_errors(name, reader):
+                    record = next(reader, None)
+                if record is None:
+                    return
+                yield record
+
+        rows = records()
+        header = next((r for r in rows if r), None)
         if header is None:
             raise ValueError(f"{name}: the file is empty (expected a CSV header line)")
         header_text = "".join(raw)
         raw.clear()
         lines, line, sent = [], reader.line_num + 1, False
-        for record in reader:
+        for record in rows:
             if record:  # pandas skips blank lines too
                 lines.append(line)
             line = reader.line_num + 1

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .sentences import split_sentences
+from .sentences import is_blank, split_sentences
 
 __all__ = [
     "POST",
@@ -36,6 +36,7 @@ __all__ = [
     "LABELS",
     "content_hash",
     "derive_pair_ids",
+    "check_pair_threads",
     "validate_frame",
     "pairs_to_frame",
     "frame_to_pairs",
@@ -82,18 +83,36 @@ def content_hash(*parts):
     return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
 
 
+def _thread_key(thread):
+    """A thread id as JSON for :func:`content_hash` (numpy scalars as Python ones, others as text)."""
+    if isinstance(thread, np.generic):
+        thread = thread.item()
+    return thread if isinstance(thread, (str, int, float, bool)) else str(thread)
+
+
+def _pair_hash(post, reply, thread=None, has_thread=False):
+    """The derived id of one pair: its sentences and reply, and its thread when the data has threads."""
+    sentences = [str(s) for s in post]
+    if has_thread:
+        return content_hash(_thread_key(thread), sentences, reply)
+    return content_hash(sentences, reply)
+
+
 def derive_pair_ids(X):
     """Derive a pair id for every row of a sentence-row frame from its content.
 
     Rows with the same post sentences and the same reply get the same id
-    (``content_hash(list(post), reply)``). Each distinct (post object, reply)
-    combination is hashed once, so frames whose rows share their post tuple
-    are processed quickly.
+    (``content_hash(list(post), reply)``); when ``X`` has a ``thread_id``
+    column the thread is part of the content
+    (``content_hash(thread_id, list(post), reply)``), so the same post and
+    reply in two threads are two pairs. Each distinct (post object, reply,
+    thread) combination is hashed once, so frames whose rows share their
+    post tuple are processed quickly.
 
     Parameters
     ----------
     X : pandas.DataFrame
-        A frame with ``post`` and ``reply`` columns.
+        A frame with ``post`` and ``reply`` columns, optionally ``thread_id``.
 
     Returns
     -------
@@ -102,14 +121,16 @@ def derive_pair_ids(X):
     """
     posts = X[POST].to_numpy(dtype=object)
     replies = X[REPLY].to_numpy(dtype=object)
+    has_thread = THREAD_ID in X.columns
+    threads = X[THREAD_ID].to_numpy(dtype=object) if has_thread else np.full(len(posts), None, dtype=object)
     cache = {}
     ids = np.empty(len(posts), dtype=object)
-    for row, (post, reply) in enumerate(zip(posts, replies)):
+    for row, (post, reply, thread) in enumerate(zip(posts, replies, threads)):
         # id() is safe as a key: ``posts`` holds a reference to every object
         # for as long as the cache lives.
-        key = (id(post), reply)
+        key = (id(post), reply, _thread_key(thread))
         if key not in cache:
-            cache[key] = content_hash([str(s) for s in post], reply)
+            cache[key] = _pair_hash(post, reply, thread, has_thread)
         ids[row] = cache[key]
     return ids
 
@@ -134,6 +155,13 @@ def _is_missing(value):
     )
 
 
+def _shows_nothing(text):
+    """How an error names a blank text that is not plain whitespace (it holds invisible characters)."""
+    if not text.strip():
+        return ""
+    return f" (it holds only invisible characters: {text[:8]!r})"
+
+
 def _check_post(post, where):
     """Return ``post`` as a tuple of str, or raise naming ``where``."""
     if isinstance(post, str):
@@ -156,8 +184,8 @@ def _check_post(post, where):
                 f"{where}: sentence {k} of the post is "
                 f"{type(sentence).__name__}, not str."
             )
-        if not sentence.strip():
-            raise ValueError(f"{where}: sentence {k} of the post is empty.")
+        if is_blank(sentence):
+            raise ValueError(f"{where}: sentence {k} of the post is empty{_shows_nothing(sentence)}.")
     if type(post) is tuple and all(type(s) is str for s in post):
         return post
     return tuple(str(s) for s in post)
@@ -170,8 +198,8 @@ def _check_reply(reply, where):
         raise TypeError(
             f"{where}: the reply must be a str, got {type(reply).__name__}."
         )
-    if not reply.strip():
-        raise ValueError(f"{where}: the reply is empty.")
+    if is_blank(reply):
+        raise ValueError(f"{where}: the reply is empty{_shows_nothing(reply)}.")
 
 
 def _check_posts(column):
@@ -232,12 +260,37 @@ def _check_sentence_index(column, lengths):
     return index
 
 
-def _check_ids(column, name):
+def _check_ids(column, name, where=lambda i: f"row {i}"):
     missing = column.isna().to_numpy()
     if missing.any():
         raise ValueError(
-            f"row {np.flatnonzero(missing)[0]}: '{name}' is missing."
+            f"{where(np.flatnonzero(missing)[0])}: '{name}' is missing."
         )
+
+
+def _check_duplicate_pairs(per_pair, label_arrays, where):
+    """Pairs that share a pair id must be the same pair: one thread, one post and reply, the same labels.
+
+    ``per_pair`` has one row per pair (``where(i)`` names pair i); a repeated
+    pair that agrees in everything is a harmless duplicate.
+    """
+    ids = per_pair[PAIR_ID].to_numpy(dtype=object)
+    codes = pd.factorize(ids)[0]
+    first = _first_of(codes)
+    posts, replies = per_pair[POST].to_numpy(dtype=object), per_pair[REPLY].to_numpy(dtype=object)
+    threads = per_pair[THREAD_ID].to_numpy(dtype=object) if THREAD_ID in per_pair.columns else None
+    for i in np.flatnonzero(first != np.arange(len(ids))):
+        j = first[i]
+        both = f"{where(j)} and {where(i)}"
+        if threads is not None and threads[i] != threads[j]:
+            raise ValueError(f"{both}: pair id {ids[i]!r} is in two threads ({threads[j]!r} and {threads[i]!r}); "
+                             "a pair belongs to one thread, so give each pair its own id.")
+        if posts[i] != posts[j] or replies[i] != replies[j]:
+            raise ValueError(f"{both}: pair id {ids[i]!r} names two different pairs (their post or reply "
+                             "differs); give each pair its own id.")
+        if label_arrays is not None and not np.array_equal(label_arrays[i], label_arrays[j]):
+            raise ValueError(f"{both}: the same pair (pair id {ids[i]!r}) has different labels "
+                             f"({label_arrays[j].tolist()} and {label_arrays[i].tolist()}); drop or fix one.")
 
 
 def _as_1d(y, n_rows, name="y"):
@@ -351,7 +404,59 @@ def validate_frame(X, y=None):
         _check_ids(out[THREAD_ID], THREAD_ID)
     else:
         out[THREAD_ID] = out[PAIR_ID]
+    check_pair_threads(out)
+    if y is not None:
+        _check_sentence_labels(out[PAIR_ID].to_numpy(), index, y)
     return out, y
+
+
+def _first_of(codes):
+    """For factorized ``codes`` (0..k-1 in order of first appearance): each row's code's first row."""
+    first = np.unique(codes, return_index=True)[1]
+    return first[codes]
+
+
+def check_pair_threads(X, thread_column=THREAD_ID):
+    """Refuse a frame in which one ``pair_id`` appears under several thread ids (``thread_column``).
+
+    A pair belongs to one conversation; group-aware splitters (by thread)
+    would otherwise put its rows on both sides of a split.
+
+    Raises
+    ------
+    ValueError
+        Naming the first two rows (0-based positions) that disagree.
+    """
+    if PAIR_ID not in X.columns or thread_column not in X.columns or len(X) == 0:
+        return
+    pairs, threads = X[PAIR_ID].to_numpy(dtype=object), X[thread_column].to_numpy(dtype=object)
+    pair_codes, thread_codes = pd.factorize(pairs)[0], pd.factorize(threads)[0]
+    first = _first_of(pair_codes)
+    bad = np.flatnonzero(thread_codes != thread_codes[first])
+    if bad.size:
+        row = bad[0]
+        raise ValueError(
+            f"rows {first[row]} and {row}: pair id {pairs[row]!r} is in two threads "
+            f"({threads[first[row]]!r} and {threads[row]!r}); a pair belongs to one thread, so give the "
+            "pairs their own pair_id (or drop the pair_id column to derive ids that include the thread)."
+        )
+
+
+def _check_sentence_labels(pair_ids, sentence_index, y):
+    """Refuse rows of the same (pair_id, sentence_index) with different labels (duplicates that agree are fine)."""
+    pair_codes = pd.factorize(pair_ids)[0].astype(np.int64)
+    keys = pd.factorize(pair_codes * (int(sentence_index.max()) + 1) + sentence_index)[0]
+    if len(np.unique(keys)) == len(keys):
+        return
+    first = _first_of(keys)
+    bad = np.flatnonzero(y != y[first])
+    if bad.size:
+        row = bad[0]
+        raise ValueError(
+            f"rows {first[row]} and {row}: the same sentence (pair id {pair_ids[row]!r}, sentence_index "
+            f"{sentence_index[row]}) has labels {y[first[row]]} and {y[row]}; a sentence has one label, "
+            "so drop or fix the contradicting row."
+        )
 
 
 # --------------------------------------------------------------------------
@@ -457,13 +562,17 @@ def _pairs_to_frame(pairs, *, post, reply, labels, pair_id, thread_id,
     # One row per pair, then repeated once per sentence: ``take`` keeps the
     # metadata dtypes and shares each post tuple between the rows of a pair.
     per_pair = pd.DataFrame({POST: _object_array(posts), REPLY: table[reply]})
+    has_thread = thread_id in table.columns
     if has_pair_id:
         per_pair[PAIR_ID] = table[pair_id]
     else:
-        per_pair[PAIR_ID] = [content_hash(list(p), r)
-                             for p, r in zip(posts, replies)]
-    if thread_id in table.columns:
+        threads = table[thread_id].to_numpy(dtype=object) if has_thread else [None] * len(posts)
+        per_pair[PAIR_ID] = [_pair_hash(p, r, t, has_thread) for p, r, t in zip(posts, replies, threads)]
+    if has_thread:
+        _check_ids(table[thread_id], thread_id, where)
         per_pair[THREAD_ID] = table[thread_id]
+    _check_ids(per_pair[PAIR_ID], pair_id, where)
+    _check_duplicate_pairs(per_pair, label_arrays if has_labels else None, where)
     per_pair = pd.concat([per_pair, table[metadata]], axis=1)
 
     counts = np.fromiter(map(len, posts), dtype=np.int64, count=len(posts))

@@ -6,8 +6,31 @@ ends with a period, a question mark, an exclamation mark or an ellipsis.
 """
 
 import re
+import unicodedata
 
-__all__ = ["split_sentences"]
+__all__ = ["split_sentences", "is_blank"]
+
+# Characters that print nothing: control (NUL...) and format characters (zero-width space, joiners,
+# BOM, soft hyphen, direction marks) and the fillers that render as blank glyphs.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text):
+    """True when ``text`` shows nothing: empty, or only whitespace and invisible characters.
+
+    Invisible means a control or format character (NUL, zero-width space and
+    joiners, byte order mark, soft hyphen, direction marks) or a blank filler
+    glyph (Hangul fillers, the blank braille pattern). The frame refuses such
+    a sentence or reply exactly as it refuses an empty one.
+
+    Examples
+    --------
+    >>> is_blank(" \u200b\ufeff"), is_blank("\u200bhi")
+    (True, False)
+    """
+    return all(ch.isspace() or ch in _BLANK_GLYPHS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES
+               for ch in text)
 
 # One terminator character. A period between two digits ("3.5", "0.025%")
 # is a decimal point, not the end of a sentence: the one deliberate
@@ -31,7 +54,9 @@ def split_sentences(text):
     with spaces between them, as in ``. . .``) ends a single sentence, and
     closing quotes or brackets right after the run stay with it. Text after
     the last terminator is kept as a final sentence. Each piece is stripped
-    of surrounding whitespace and empty pieces are dropped.
+    of surrounding whitespace, and pieces that show nothing (empty, or only
+    invisible characters such as a zero-width space: see :func:`is_blank`)
+    are dropped.
 
     One deviation from the paper: a period between two digits (``3.5``,
     ``0.025%``) is read as a decimal point and does not end a sentence.
@@ -46,8 +71,7 @@ def split_sentences(text):
     Returns
     -------
     list of str
-        The sentences in order; an empty list for empty or whitespace-only
-        text.
+        The sentences in order; an empty list for text that shows nothing.
 
     Raises
     ------
@@ -69,4 +93,4 @@ def split_sentences(text):
         sentences.append(text[start:match.end()])
         start = match.end()
     sentences.append(text[start:])
-    return [s.strip() for s in sentences if s.strip()]
+    return [s.strip() for s in sentences if not is_blank(s)]
