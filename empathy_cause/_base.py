@@ -223,8 +223,9 @@ class BaseCauseClassifier(NeuralNetClassifier):
         the arguments); callback settings you set yourself are listed.
         """
         params = super().get_params(deep=deep, **kwargs)
-        return {k: v for k, v in params.items()
-                if k != "_params_to_validate" and (not k.startswith("callbacks__") or k in vars(self))}
+        own = vars(self)  # callbacks__* set by the user: their value as set (skorch may list a fresh default)
+        return {k: own[k] if k.startswith("callbacks__") else v for k, v in params.items()
+                if k != "_params_to_validate" and (not k.startswith("callbacks__") or k in own)}
 
     def _model_param_names(self) -> list:
         """The parameters that define the fitted model: declared ones, ``module`` and ``module__*``."""
