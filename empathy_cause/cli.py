@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -416,6 +417,13 @@ def _check_paths(args) -> None:
                 folders=[o for o in (_option(args, n) for n in getattr(args, "folders", ())) if o])
 
 
+def _warning_line(command):
+    """Show a warning as the command's errors are shown: one line, no source file and line number."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"empathy-cause {command}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+    return show
+
+
 def main(argv=None) -> int:
     import signal
     import threading
@@ -428,7 +436,9 @@ def main(argv=None) -> int:
     try:
         _check_paths(args)
         # With --json, standard output carries the JSON alone; the epoch table and notes go to standard error.
-        with contextlib.redirect_stdout(sys.stderr) if getattr(args, "json", False) else contextlib.nullcontext():
+        with contextlib.redirect_stdout(sys.stderr) if getattr(args, "json", False) else contextlib.nullcontext(), \
+                warnings.catch_warnings():
+            warnings.showwarning = _warning_line(args.command)  # catch_warnings restores it
             status = args.func(args)
         check_stop()  # a stop signal whose exception was lost still ends the run as interrupted
         return status
