@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .cliargs import add_param_argument, estimator_params_from_args
+from .data.chunking import DEFAULT_CHUNK_PAIRS
 from .outputs import (
     atomic_output,
     atomic_outputs_into,
@@ -366,9 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub = command(name, text)
         _data_args(sub)
         sub.add_argument("--model", required=True, help="model folder written by train")
-        sub.add_argument("--chunk-pairs", type=int, default=2000,
+        sub.add_argument("--chunk-pairs", type=int, default=DEFAULT_CHUNK_PAIRS,
                          help="pairs read and predicted at a time; memory depends on this, not on the "
-                              "input size (a CSV file is read chunk by chunk) (default: 2000)")
+                              "input size (a CSV file is read chunk by chunk) (default: %(default)s)")
         _common_args(sub, trains=False, metrics=name == "evaluate")
         if name == "predict":
             sub.add_argument("--out", help="CSV file, written whole or not at all (default: standard output)")

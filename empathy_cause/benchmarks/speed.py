@@ -57,6 +57,7 @@ from ..batching import PairRows
 from ..classifier import EmpathyCauseClassifier
 from ..cliargs import add_param_argument
 from ..data import load_dataset, split_sentences, validate_frame
+from ..data.chunking import DEFAULT_CHUNK_PAIRS
 from ..encoders import autocast_context, bf16_supported, clear_embedding_cache, load_encoder, pool
 
 __all__ = ["distinct_sentences", "encode_floor", "write_recombined_csv", "cpu_name", "peak_rss_mib",
@@ -152,7 +153,7 @@ def _dialogue_patterns(X):
     return [(max(turns), sorted(turns)) for turns in patterns.values()]
 
 
-def write_recombined_csv(path, n_rows, X, *, seed=0, chunk_pairs=2000) -> dict:
+def write_recombined_csv(path, n_rows, X, *, seed=0, chunk_pairs=DEFAULT_CHUNK_PAIRS) -> dict:
     """Write an AcnEmpathize-Cause CSV of at least ``n_rows`` rows of new dialogues built from X.
 
     Each dialogue copies the shape of a random dialogue (thread) of X: its
@@ -256,7 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sizes", default="10000,100000",
                         help="rows of the scaling table, comma-separated ('' for none); 1000000 takes "
                              "20-30 minutes on 2 cores (default: 10000,100000)")
-    parser.add_argument("--chunk-pairs", type=int, default=2000, help="predict's --chunk-pairs (default: 2000)")
+    parser.add_argument("--chunk-pairs", type=int, default=DEFAULT_CHUNK_PAIRS,
+                        help="predict's --chunk-pairs (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/speed.json")
     return parser
