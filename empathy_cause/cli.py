@@ -241,11 +241,50 @@ def _predictions(args, clf, labels_column):
             yield X, y, proba[:, 1]
 
 
+def _guard_cells(table, args):
+    """CSV injection: unless --raw-text, text a spreadsheet would run as a formula gets a leading '."""
+    if not args.raw_text:
+        for column in ("pair_id", "sentence"):
+            table[column] = table[column].map(guard_csv_cell)
+    return table
+
+
+def _predict_on_cluster(args) -> int:
+    """``predict --scheduler``: the workers read ``--data``; one CSV file per partition, in input order."""
+    from .distributed import _require, predict_table_dask, read_dask_frame, to_dask_frame
+
+    if args.html:
+        raise ValueError("--html needs every row in one process: leave it out with --scheduler")
+    if not args.out:
+        raise ValueError("--scheduler writes a folder of part-*.csv files: give it with --out FOLDER")
+    out = Path(args.out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists: give --out a new folder for the part-*.csv files")
+    _, distributed = _require()  # the extra is missing: one line naming it
+
+    clf = _load_model(args)  # checked here, then shipped to every worker once
+    with distributed.Client(args.scheduler, timeout="30s") as client:
+        if args.data == "demo":  # the built-in set is small: loaded here, sent in partitions of whole pairs
+            X = to_dask_frame(_load(args)[0], chunk_pairs=args.chunk_pairs)
+        else:  # read by the workers: the files must be at this path on every worker
+            X = read_dask_frame(args.data, **({"subset": args.subset} if args.subset else {}))
+        table = predict_table_dask(clf, X, client=client).map_partitions(_guard_cells, args)
+        # Written into a temporary folder, moved into --out when every part is in (outputs.py).
+        with atomic_outputs_into(out, protected=_inputs(args)) as folder:
+            files = table.to_csv(str(Path(folder) / "part-*.csv"), name_function=lambda i: f"{i:05d}",
+                                 index=False)
+    print(f"Wrote {len(files)} part files (input order) to {out}")
+    return 0
+
+
 def cmd_predict(args) -> int:
     import pandas as pd
 
+    from .streaming import prediction_table
     from .visualize import render_html
 
+    if args.scheduler:
+        return _predict_on_cluster(args)
     labels_column = _labels_column(args, required=False)
     clf = _load_model(args)
     n_rows, kept = 0, []
@@ -255,16 +294,7 @@ def cmd_predict(args) -> int:
                                         "w", encoding="utf-8", newline=""))
                if args.out else sys.stdout)
         for X, y, proba in _predictions(args, clf, labels_column):
-            table = pd.DataFrame({
-                "pair_id": X["pair_id"].to_numpy() if "pair_id" in X else None,
-                "sentence_index": X["sentence_index"].to_numpy(),
-                "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"], strict=True)],
-                "probability": proba,
-                "prediction": (proba >= clf.decision_threshold()).astype(int),
-            })
-            if not args.raw_text:  # CSV injection: text a spreadsheet would run as a formula gets a leading '
-                for column in ("pair_id", "sentence"):
-                    table[column] = table[column].map(guard_csv_cell)
+            table = _guard_cells(prediction_table(X, proba, clf.decision_threshold()), args)
             # One write per chunk: an interrupt lands between rows, never inside one.
             out.write(table.to_csv(index=False, header=n_rows == 0, lineterminator="\n"))
             out.flush()
@@ -380,6 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--raw-text", action="store_true",
                              help="write text cells verbatim; by default text starting with = + - @ or ' gets "
                                   "a leading ' so that spreadsheets do not run it as a formula")
+            sub.add_argument("--scheduler", metavar="ADDRESS",
+                             help="score on the Dask cluster at ADDRESS (e.g. tcp://host:8786; needs the "
+                                  "distributed extra): the workers read --data (a file, folder or glob at the "
+                                  "same path on every worker) and --out is a new folder of part-*.csv files "
+                                  "in input order")
         sub.set_defaults(func=func, reads=("data", "model"), writes=("out", "html"), model_read="model")
 
     analyze = command("analyze", "the paper's dataset analyses as a Markdown report")
@@ -412,6 +447,8 @@ def _inputs(args):
 
 def _check_paths(args) -> None:
     """Before any work: no output may be an input, lie inside the model folder read, or be written twice."""
+    if getattr(args, "scheduler", None):  # predict --scheduler: --out is a folder of part files
+        args.writes, args.folders = ("html",), ("out",)
     model = getattr(args, "model_read", None)
     check_paths(_inputs(args), [o for o in (_option(args, n) for n in getattr(args, "writes", ())) if o],
                 model=_option(args, model) if model else None,

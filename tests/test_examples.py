@@ -69,6 +69,7 @@ def _check_key_figure(name, out, tmp_path):
         assert (tmp_path / "attention.png").is_file() and (tmp_path / "causes.html").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_and_its_key_figure_is_sensible(path, tmp_path):
     missing = _needs_smollm2(path)
@@ -83,6 +84,7 @@ def test_example_runs_and_its_key_figure_is_sensible(path, tmp_path):
     _check_key_figure(path.stem, result.stdout, tmp_path)
 
 
+@pytest.mark.slow
 def test_readme_first_code_block_finds_causes(tmp_path):
     """README's opening block runs on a fresh clone and beats calling every sentence a cause (seeded)."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
