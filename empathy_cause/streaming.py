@@ -35,7 +35,7 @@ import pandas as pd
 from .data.chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs, run_ranks
 from .data.frame import PAIR_ID, derive_pair_ids
 
-__all__ = ["iter_frame_chunks", "iter_predict_proba"]
+__all__ = ["iter_frame_chunks", "iter_predict_proba", "prediction_table"]
 
 
 def iter_frame_chunks(X: pd.DataFrame, y=None, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS):
@@ -105,3 +105,20 @@ def iter_predict_proba(model, X, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS) -> I
     for frame in frames:
         yield model.predict_proba(frame)
 
+
+
+def prediction_table(X: pd.DataFrame, proba, threshold: float) -> pd.DataFrame:
+    """The table ``empathy-cause predict`` writes for rows ``X`` and their cause probabilities.
+
+    Columns ``pair_id`` (None when X has none), ``sentence_index``, ``sentence``
+    (the row's post sentence), ``probability`` and ``prediction``
+    (``probability >= threshold``); X's index is kept.
+    """
+    proba = np.asarray(proba)
+    return pd.DataFrame({
+        "pair_id": X[PAIR_ID].to_numpy() if PAIR_ID in X else None,
+        "sentence_index": X["sentence_index"].to_numpy(),
+        "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"], strict=True)],
+        "probability": proba,
+        "prediction": (proba >= threshold).astype(int),
+    }, index=X.index)

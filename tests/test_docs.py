@@ -73,6 +73,7 @@ API_MODULES = [
     "empathy_cause.callbacks",
     "empathy_cause.inspection",
     "empathy_cause.tuning",
+    "empathy_cause.distributed",
 ]
 
 

@@ -26,7 +26,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
+from ..callbacks import progress_wanted
 from ..data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, validate_frame
 from ..pretrained import clear_model_cache, load_pretrained
 from .prompts import (
@@ -144,6 +146,10 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         repairs are needed. "generate": the paper's procedure, greedy
         generation parsed by :func:`parse_answer` (one model step per answer
         token). ``max_new_tokens`` only applies to "generate".
+    verbose : int, default=0
+        1 shows a progress bar over the pairs while ``predict`` /
+        ``predict_proba`` run (a few seconds per pair on a CPU), on a terminal
+        only (standard error redirected to a file gets no bar).
 
     Attributes
     ----------
@@ -218,10 +224,12 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "device": "no_validation",
         "dtype": "no_validation",
+        "verbose": ["verbose"],
     }
 
     def __init__(self, model=None, n_shots=3, max_new_tokens=None,
-                 random_state=None, device="cpu", dtype="auto", scoring="forward"):
+                 random_state=None, device="cpu", dtype="auto", scoring="forward", verbose=0):
+        self.verbose = verbose
         self.model = model
         self.scoring = scoring
         self.n_shots = n_shots
@@ -343,7 +351,10 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         p1 = np.zeros(len(X), dtype=np.float64)
         answers, repairs, counts = {}, [], Counter()
         index = X[SENTENCE_INDEX].to_numpy()
-        for pair_id, rows in X.groupby(PAIR_ID, sort=False).indices.items():
+        groups = X.groupby(PAIR_ID, sort=False).indices
+        pairs = tqdm(groups.items(), total=len(groups), desc="prompting", unit=" pairs", leave=False,
+                     disable=not progress_wanted(self.verbose))
+        for pair_id, rows in pairs:
             post, reply = X[POST].iat[rows[0]], X[REPLY].iat[rows[0]]
             n = len(post)
             prompt = build_prompt(post, reply, self.examples_)
