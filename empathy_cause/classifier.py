@@ -22,7 +22,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
-from .batching import PairCollate, inference_batches, pair_batches
+from .batching import INFERENCE_PAIRS, InferenceBatchSampler, PairBatchSampler, PairCollate, ThreadBatchSampler
 from .data.frame import POST, pairs_to_frame
 from .encoders import POOLINGS, SentenceEncoder, load_encoder
 from .modules import ARCHITECTURES, EmpathyCauseNet
@@ -217,7 +217,9 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         return dataset
 
     def _training_batches(self, dataset):
-        return pair_batches(dataset, self.batch_size, self.batch_rng_, keep_threads=not self._frozen)
+        """Frozen: pairs batched freely by length; fine-tuning: a thread's pairs together (sentences shared)."""
+        sampler = PairBatchSampler if self._frozen else ThreadBatchSampler
+        return sampler(dataset, self.batch_size, self.batch_rng_)
 
     def _tokenize(self, texts):
         tokenizer = load_encoder(self.encoder)[0]
@@ -225,7 +227,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
                               return_tensors="pt"))
 
     def _inference_batches(self, dataset):
-        return inference_batches(dataset)
+        return InferenceBatchSampler(dataset.row_pair[dataset.rows], INFERENCE_PAIRS)
 
     def _collate_fn(self, dataset):
         return PairCollate(dataset, None if dataset.vectors is not None else self._tokenize)

@@ -19,6 +19,7 @@ encoder and pooling only train the small network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -301,7 +302,7 @@ def _log(message, log=True):
 
 
 def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_size=0.1,
-                 test_size=0.1, log=True, on_record=None):
+                 test_size=0.1, log=True, on_record=None, n_jobs=1):
     """Run every configuration ``runs`` times on fresh thread splits.
 
     Parameters
@@ -317,6 +318,10 @@ def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_
         Print one progress line per configuration and run.
     on_record : callable or None
         Called with the list of records after each fit (to save partial results).
+    n_jobs : int or None, default=1
+        Fits run at once, through joblib: under ``joblib.parallel_config(backend="dask")``
+        they run on a Dask cluster's workers. Each fit is seeded, so the records do
+        not depend on it (only the fit times do); they come in the same order.
 
     Returns
     -------
@@ -325,13 +330,17 @@ def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_
         sizes, metrics, test loss, fit time, epochs, and (under the key
         ``"_predictions"``, not meant for JSON) the test labels and scores.
     """
+    from joblib import Parallel, delayed
+
     estimator_params = dict(estimator_params or {})
     runnable = [c for c in configs if c.kind != "unavailable"]
     records = []
 
-    warm_models([c.model(random_state=seed, **estimator_params) for c in runnable
-                 if c.kind == "neural" and c.dataset is None], X, y, log=log)
+    if n_jobs == 1:  # other processes have their own sentence-vector caches
+        warm_models([c.model(random_state=seed, **estimator_params) for c in runnable
+                     if c.kind == "neural" and c.dataset is None], X, y, log=log)
 
+    jobs = []  # (config, run, run seed, split, unfitted model), in the order of the records
     for run in range(runs):
         run_seed = seed + run
         base_split = train_valid_test_split(X, y, valid_size=valid_size, test_size=test_size,
@@ -343,41 +352,53 @@ def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_
                                                test_size=test_size, random_state=run_seed)
             else:
                 split = base_split
-            X_tr, X_va, X_te, y_tr, y_va, y_te = split
-            model = config.model(random_state=run_seed, **estimator_params)
-            description = describe_model(model)
-            if config.kind == "neural":
-                attach_validation(model, X_tr, y_tr, X_va, y_va)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            model.fit(X_tr, y_tr)
-            fit_seconds = time.perf_counter() - start
-            fit_cpu_seconds = time.process_time() - cpu_start
-            proba = model.predict_proba(X_te)
-            y_pred = np.asarray(model.predict(X_te))
-            metrics = cause_metrics(y_te, y_pred, proba[:, 1])
-            metrics["test_loss"] = criterion_loss(model, X_te, y_te, proba) if config.kind == "neural" else None
-            clf = fitted_classifier(model)
-            record = {
-                "config": config.name, "label": config.label, "kind": config.kind,
-                "run": run, "seed": run_seed,
-                "n_train": len(X_tr), "n_valid": len(X_va), "n_test": len(X_te),
-                "test_positive_rate": float(np.mean(y_te)),
-                "metrics": metrics, "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu_seconds,
-                "epochs": None if clf is None else len(clf.history_),
-                "best_epoch": None if clf is None else _best_epoch(clf),
-                "threshold": _threshold(model),
-                "model": description,
-                "_predictions": (np.asarray(y_te), proba[:, 1].astype(float)),
-            }
-            records.append(record)
-            _log(f"[run {run + 1}/{runs}, seed {run_seed}] {config.label}: "
-                 f"F1 {metrics['f1']:.4f}  P {metrics['precision']:.4f}  R {metrics['recall']:.4f}  "
-                 f"AUC {metrics['roc_auc']:.4f}"
-                 + ("" if record["epochs"] is None else f"  {record['epochs']} epochs")
-                 + f"  {fit_seconds:.1f}s", log)
-            if on_record is not None:
-                on_record(records)
+            jobs.append((config, run, run_seed, split, config.model(random_state=run_seed, **estimator_params)))
+
+    # Models, not configurations, cross to the workers (a Config may hold lambdas).
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_fit_and_score)(model, config.kind, *split) for config, _, _, split, model in jobs)
+    for (config, run, run_seed, split, model), result in zip(jobs, results):
+        X_tr, X_va, X_te, y_tr, y_va, y_te = split
+        record = {
+            "config": config.name, "label": config.label, "kind": config.kind,
+            "run": run, "seed": run_seed,
+            "n_train": len(X_tr), "n_valid": len(X_va), "n_test": len(X_te),
+            "test_positive_rate": float(np.mean(y_te)),
+            "model": describe_model(model),
+            **result,
+        }
+        records.append(record)
+        metrics, fit_seconds = record["metrics"], record["fit_seconds"]
+        _log(f"[run {run + 1}/{runs}, seed {run_seed}] {config.label}: "
+             f"F1 {metrics['f1']:.4f}  P {metrics['precision']:.4f}  R {metrics['recall']:.4f}  "
+             f"AUC {metrics['roc_auc']:.4f}"
+             + ("" if record["epochs"] is None else f"  {record['epochs']} epochs")
+             + f"  {fit_seconds:.1f}s", log)
+        if on_record is not None:
+            on_record(records)
     return records
+
+
+def _fit_and_score(model, kind, X_tr, X_va, X_te, y_tr, y_va, y_te):
+    """One fit of the protocol (in this process or a joblib worker): the record's measured fields."""
+    if kind == "neural":
+        attach_validation(model, X_tr, y_tr, X_va, y_va)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model.fit(X_tr, y_tr)
+    fit_seconds = time.perf_counter() - start
+    fit_cpu_seconds = time.process_time() - cpu_start
+    proba = model.predict_proba(X_te)
+    y_pred = np.asarray(model.predict(X_te))
+    metrics = cause_metrics(y_te, y_pred, proba[:, 1])
+    metrics["test_loss"] = criterion_loss(model, X_te, y_te, proba) if kind == "neural" else None
+    clf = fitted_classifier(model)
+    return {
+        "metrics": metrics, "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu_seconds,
+        "epochs": None if clf is None else len(clf.history_),
+        "best_epoch": None if clf is None else _best_epoch(clf),
+        "threshold": _threshold(model),
+        "_predictions": (np.asarray(y_te), proba[:, 1].astype(float)),
+    }
 
 
 def _best_epoch(clf):
@@ -543,6 +564,12 @@ def add_common_arguments(parser, *, default_out, config_names, runs=5,
     parser.add_argument("--patience", type=int, default=None,
                         help="early-stopping patience (default: the estimator's default)")
     add_param_argument(parser, param_help)
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="fits run at once through joblib (default: 1, or -1 with --scheduler: one per "
+                             "worker thread); the records do not depend on it, only the fit times")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run the fits on the Dask cluster at ADDRESS (e.g. tcp://host:8786) through "
+                             "joblib's dask backend (needs the distributed extra); see docs/distributed.md")
     parser.add_argument("--no-plot", action="store_true", help="skip the precision-recall PNG")
     parser.add_argument("--verbose", "-v", action="count", default=0,
                         help="also print each fit's epoch table")
@@ -581,6 +608,7 @@ def run_from_args(name, args, all_configs, *, title_column, caption):
         "protocol": "80/10/10 split by thread per run (seed+run); fit on train, early stopping "
                     "on valid (predefined_split), metrics on test; mean ± std (ddof=1) over runs",
         "estimator_params": _jsonable(estimator_params),
+        "n_jobs": args.n_jobs, "scheduler": args.scheduler,
         "estimator_defaults": {k: _jsonable(v) for k, v in
                                EmpathyCauseClassifier().get_params(deep=False).items()
                                if isinstance(v, (type(None), bool, int, float, str, tuple))},
@@ -595,8 +623,16 @@ def run_from_args(name, args, all_configs, *, title_column, caption):
         write_outputs(out_dir, name, records=records, configs=configs, summary=summary,
                       table=table, meta={**meta, "complete": False}, plot=False)
 
-    records = run_protocol(configs, X, y, runs=args.runs, seed=args.seed,
-                           estimator_params=estimator_params, log=log, on_record=save_partial)
+    n_jobs = args.n_jobs if args.n_jobs is not None else (-1 if args.scheduler else 1)
+    if args.scheduler:
+        from ..distributed import joblib_backend
+
+        backend = joblib_backend(args.scheduler)
+    else:
+        backend = contextlib.nullcontext()
+    with backend:
+        records = run_protocol(configs, X, y, runs=args.runs, seed=args.seed, estimator_params=estimator_params,
+                               log=log, on_record=save_partial, n_jobs=n_jobs)
     summary = summarise(records, configs)
     table = markdown_table(summary, configs, title_column=title_column, caption=caption(args))
     meta["complete"] = True

@@ -381,6 +381,8 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
     parser.add_argument("--save-model", default=None, metavar="DIR",
                         help="refit the best parameters on all the data and save the model here")
     parser.add_argument("--verbose", "-v", action="count", default=0)
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="print only the best score and the file written (no study or worker lines)")
     return parser
 
 
@@ -430,8 +432,9 @@ def _worker(args, index=0):
               f"(run the same command again to resume)", file=sys.stderr, flush=True)
         raise
     new = 0 if search is None else search.worker_trials_
-    print(f"worker {index}: {'no trial run (max trials reached)' if search is None else f'{new} new trial(s)'}; "
-          f"study {args.study_name!r} has {n_complete(study)} complete trial(s)", flush=True)
+    if not args.quiet:
+        print(f"worker {index}: {'no trial run (max trials reached)' if search is None else f'{new} new trial(s)'}; "
+              f"study {args.study_name!r} has {n_complete(study)} complete trial(s)", flush=True)
     return new
 
 
@@ -457,8 +460,9 @@ def main(argv=None) -> int:
     storage = make_storage(_storage_url(args), heartbeat_interval=args.heartbeat_interval,
                            grace_period=args.grace_period, max_retry=args.max_retry)
     study = create_study(storage, args.study_name, seed=args.seed)
-    print(f"study {args.study_name!r} at {_safe_url(_storage_url(args))}: {len(study.trials)} trial(s) so far, "
-          f"{n_complete(study)} complete", flush=True)
+    if not args.quiet:
+        print(f"study {args.study_name!r} at {_safe_url(_storage_url(args))}: {len(study.trials)} trial(s) so "
+              f"far, {n_complete(study)} complete", flush=True)
     if args.workers == 1:
         _worker(args, 0)
     else:

@@ -7,7 +7,7 @@ the sentence-row frame, one 0/1 label per row and the thread id of each row.
 from pathlib import Path
 
 from .acnempathize import iter_acnempathize_cause, load_acnempathize_cause
-from .demo import load_demo
+from .demo import DEMO_PARAMS, load_demo
 from .ecf import SUBSETS as _ECF_SUBSETS
 from .ecf import load_ecf
 from .frame import (
@@ -44,6 +44,7 @@ __all__ = [
     "load_acnempathize_cause",
     "iter_acnempathize_cause",
     "load_demo",
+    "DEMO_PARAMS",
     "load_dataset",
 ]
 
