@@ -166,6 +166,29 @@ def test_predict_cli_writes_part_files_in_input_order(client, fitted, tmp_path, 
     assert "exists" in capsys.readouterr().err
 
 
+def test_predict_cli_workers_read_csv_files_from_a_glob(client, fitted, demo, tmp_path):
+    from empathy_cause.benchmarks.speed import write_recombined_csv
+    from empathy_cause.cli import main
+
+    folder = fitted.save(tmp_path / "model")
+    inputs = [tmp_path / f"in-{i}.csv" for i in range(2)]
+    for i, path in enumerate(inputs):
+        write_recombined_csv(path, 40, demo[0], seed=i)
+    expected = []
+    for path in inputs:
+        assert main(["predict", "--data", str(path), "--model", str(folder), "--out", str(path) + ".out"]) == 0
+        expected.append(pd.read_csv(str(path) + ".out"))
+    out = tmp_path / "parts"
+    assert main(["predict", "--data", str(tmp_path / "in-*.csv"), "--model", str(folder),
+                 "--scheduler", client.scheduler.address, "--out", str(out)]) == 0
+    parts = sorted(out.glob("part-*.csv"))
+    assert len(parts) == 2  # one partition per file, read by the workers
+    for part, want in zip(parts, expected):
+        got = pd.read_csv(part)
+        pd.testing.assert_frame_equal(got.drop(columns="probability"), want.drop(columns="probability"))
+        np.testing.assert_allclose(got["probability"], want["probability"], rtol=0, atol=1e-6)
+
+
 # ------------------------------------------------------------------ search on the cluster
 
 

@@ -497,10 +497,13 @@ def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot
 def add_common_arguments(parser, *, default_out, config_names, runs=5,
                          runs_help="runs with different seeds (default: 5)",
                          encoder_help="encoder folder or local hub name (default: the embedded MiniLM)",
-                         max_epochs_help="epochs per fit (default: the estimator's default)",
+                         max_epochs_help=None,
                          param_help="any other EmpathyCauseClassifier parameter for every neural "
                                     "configuration, e.g. --param lr=3e-4"):
     """The options every benchmark table takes (a benchmark may reword some of their help and defaults)."""
+    defaults = EmpathyCauseClassifier()  # the help states the real defaults
+    if max_epochs_help is None:
+        max_epochs_help = f"epochs per fit (default: the estimator's, {defaults.max_epochs}, with early stopping)"
     parser.add_argument("--data", default="demo",
                         help="dataset: a RECCON folder or .json, an AcnEmpathize-Cause .csv, "
                              "or 'demo' (default: demo)")
@@ -519,7 +522,7 @@ def add_common_arguments(parser, *, default_out, config_names, runs=5,
                         help="folder for an on-disk cache of sentence vectors (joblib)")
     parser.add_argument("--max-epochs", type=int, default=None, help=max_epochs_help)
     parser.add_argument("--patience", type=int, default=None,
-                        help="early-stopping patience (default: the estimator's default)")
+                        help=f"early-stopping patience (default: the estimator's, {defaults.patience})")
     add_param_argument(parser, param_help)
     parser.add_argument("--n-jobs", type=int, default=None,
                         help="fits run at once through joblib (default: 1, or -1 with --scheduler: one per "
