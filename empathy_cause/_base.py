@@ -81,6 +81,21 @@ def _int(low, high=None):
     return Interval(Integral, low, high, closed="both" if high is not None else "left")
 
 
+def _check_device(device, owner) -> None:
+    """A device torch can use here, or an ``InvalidParameterError`` saying why (not torch's AssertionError later)."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError, ValueError):
+        raise InvalidParameterError(f"The 'device' parameter of {owner} must be a torch device such as 'cpu' or "
+                                    f"'cuda'. Got {device!r} instead.") from None
+    available = {"cuda": torch.cuda.is_available,
+                 "mps": lambda: getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
+    if kind in available and not available[kind]():
+        raise InvalidParameterError(f"The 'device' parameter of {owner} is {device!r}, but this torch cannot use "
+                                    f"{kind} (torch.{kind if kind == 'cuda' else 'backends.mps'}.is_available() is "
+                                    "False: no such GPU, or torch was built without it); use device='cpu'.")
+
+
 def _refuse_fit_params(name, fit_params) -> None:
     """fit takes X and y only: skorch would pass any other argument to the module's forward."""
     given = sorted(k for k in fit_params if k != "_routing_method")  # skorch's own, from fit
@@ -185,6 +200,7 @@ class BaseCauseClassifier(NeuralNetClassifier):
         """
         params = {name: getattr(self, name) for name in self._parameter_constraints}
         validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
+        _check_device(self.device, type(self).__name__)
         if self.class_weight is not None:
             weights = np.asarray(self.class_weight, dtype=object)
             ok = weights.shape == (2,) and all(
@@ -290,8 +306,8 @@ class BaseCauseClassifier(NeuralNetClassifier):
         return np.array([0, 1])
 
     @property
-    def _frozen(self) -> bool:
-        """Whether the encoder is frozen (its sentence vectors precomputed)."""
+    def frozen_encoder(self) -> bool:
+        """Whether the encoder is frozen: each distinct sentence is encoded once and its vector cached."""
         return False
 
     @property

@@ -173,7 +173,9 @@ def cmd_demo(args) -> int:
 def cmd_train(args) -> int:
     from . import EmpathyCauseClassifier
     from .metrics import cause_metrics
+    from .model_files import check_model_target
 
+    check_model_target(args.model)  # refuse a folder save() would refuse before training, not after
     X, y, _ = _load(args)
     clf = EmpathyCauseClassifier(**_estimator_params(args)).fit(X, y)
     if clf.interrupted_:
