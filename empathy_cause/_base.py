@@ -15,6 +15,7 @@ import contextlib
 import copy
 import inspect
 import math
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -30,12 +31,13 @@ from sklearn.utils._param_validation import (
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping as SkorchEarlyStopping
 from skorch.callbacks import EpochScoring, LRScheduler, ProgressBar
+from skorch.exceptions import NotInitializedError
 from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
 from .batching import PairRows
-from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1
+from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1, progress_wanted
 from .data.frame import validate_frame
 from .encoders import PRECISIONS
 from .losses import LOSSES, make_criterion
@@ -77,6 +79,33 @@ def _new_seed(random_state) -> int:
 
 def _int(low, high=None):
     return Interval(Integral, low, high, closed="both" if high is not None else "left")
+
+
+def _check_device(device, owner) -> None:
+    """A device torch can use here, or an ``InvalidParameterError`` saying why (not torch's AssertionError later)."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError, ValueError):
+        raise InvalidParameterError(f"The 'device' parameter of {owner} must be a torch device such as 'cpu' or "
+                                    f"'cuda'. Got {device!r} instead.") from None
+    available = {"cuda": torch.cuda.is_available,
+                 "mps": lambda: getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
+    if kind in available and not available[kind]():
+        raise InvalidParameterError(f"The 'device' parameter of {owner} is {device!r}, but this torch cannot use "
+                                    f"{kind} (torch.{kind if kind == 'cuda' else 'backends.mps'}.is_available() is "
+                                    "False: no such GPU, or torch was built without it); use device='cpu'.")
+
+
+def _refuse_fit_params(name, fit_params) -> None:
+    """fit takes X and y only: skorch would pass any other argument to the module's forward."""
+    given = sorted(k for k in fit_params if k != "_routing_method")  # skorch's own, from fit
+    if not given:
+        return
+    if "sample_weight" in given:
+        raise TypeError(f"{name}.fit does not support sample_weight: weigh the classes with loss='weighted' "
+                        "and class_weight=(1.0, 3.0), or resample rows (e.g. imblearn's RandomUnderSampler)")
+    raise TypeError(f"{name}.fit got unexpected argument(s) {given}: it takes X and y only "
+                    "(every setting is a constructor parameter)")
 
 
 class BaseCauseClassifier(NeuralNetClassifier):
@@ -171,6 +200,7 @@ class BaseCauseClassifier(NeuralNetClassifier):
         """
         params = {name: getattr(self, name) for name in self._parameter_constraints}
         validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
+        _check_device(self.device, type(self).__name__)
         if self.class_weight is not None:
             weights = np.asarray(self.class_weight, dtype=object)
             ok = weights.shape == (2,) and all(
@@ -179,6 +209,39 @@ class BaseCauseClassifier(NeuralNetClassifier):
                 raise InvalidParameterError(
                     f"The 'class_weight' parameter of {type(self).__name__} must be None or two positive "
                     f"numbers (weight of non-causes, weight of causes). Got {self.class_weight!r} instead.")
+
+    def _check_param_names(self) -> None:
+        """Raise for a constructor argument that is no parameter (a typo), naming the closest ones.
+
+        skorch would raise later, at initialisation, with "...or you added new
+        arguments in a subclass", which sends a user looking in the wrong place.
+        Routed names (``optimizer__eps``, ``module__x``) are left to skorch.
+        """
+        import difflib
+
+        given = self._params_to_validate  # the arguments skorch's own __init__ did not bind
+        known = {k for k in self.get_params(deep=False) if k not in given} | set(self.prefixes_)
+        unknown = sorted(k for k in given if "__" not in k and not k.endswith("_") and k not in known)
+        if unknown:
+            close = {k: difflib.get_close_matches(k, sorted(known), n=1) for k in unknown}
+            hints = "; ".join(f"{k!r}: did you mean {c[0]!r}?" if c else f"{k!r}" for k, c in close.items())
+            raise InvalidParameterError(
+                f"{type(self).__name__} has no parameter {hints} (its parameters: help({type(self).__name__}); "
+                "a setting of a part of the net takes its prefix, e.g. optimizer__weight_decay)")
+
+    def get_params(self, deep=True, **kwargs):
+        """The estimator's parameters, without skorch's callback internals.
+
+        skorch's ``get_params`` also lists every default callback and each of
+        its settings (``callbacks__print_log__sink``, ...) and its bookkeeping
+        ``_params_to_validate``. They stay settable (``set_params`` routes
+        ``callbacks__*`` itself, and ``clone`` rebuilds the bookkeeping from
+        the arguments); callback settings you set yourself are listed.
+        """
+        params = super().get_params(deep=deep, **kwargs)
+        own = vars(self)  # callbacks__* set by the user: their value as set (skorch may list a fresh default)
+        return {k: own[k] if k.startswith("callbacks__") else v for k, v in params.items()
+                if k != "_params_to_validate" and (not k.startswith("callbacks__") or k in own)}
 
     def _model_param_names(self) -> list:
         """The parameters that define the fitted model: declared ones, ``module`` and ``module__*``."""
@@ -227,6 +290,15 @@ class BaseCauseClassifier(NeuralNetClassifier):
                 f"{type(self).__name__}: parameters that define the fitted model changed since it was fitted "
                 f"({detail}); call fit again to use them, or set them back")
 
+    def check_is_fitted(self, attributes=None, *args, **kwargs):
+        """skorch's check, with a message that says what to call."""
+        try:
+            super().check_is_fitted(attributes, *args, **kwargs)
+        except NotInitializedError:
+            raise NotInitializedError(
+                f"This {type(self).__name__} is not fitted yet: call fit(X, y) first, or load a saved model "
+                f"with {type(self).__name__}.load(path)") from None
+
     # ------------------------------------------------------------------ setup
 
     @property
@@ -234,8 +306,8 @@ class BaseCauseClassifier(NeuralNetClassifier):
         return np.array([0, 1])
 
     @property
-    def _frozen(self) -> bool:
-        """Whether the encoder is frozen (its sentence vectors precomputed)."""
+    def frozen_encoder(self) -> bool:
+        """Whether the encoder is frozen: each distinct sentence is encoded once and its vector cached."""
         return False
 
     @property
@@ -256,7 +328,7 @@ class BaseCauseClassifier(NeuralNetClassifier):
             callbacks.append(scheduler)
         # After early stopping, whose on_train_end restores the best epoch's weights.
         callbacks.append(("tune_threshold", TuneThreshold()))
-        if self.verbose:
+        if progress_wanted(self.verbose):  # a bar on a terminal only, never line after line in a log
             # "count": skorch's "auto" total assumes its own sampler and is wrong here.
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="count")))
         return callbacks
@@ -344,19 +416,50 @@ class BaseCauseClassifier(NeuralNetClassifier):
 
     def _check_fit_input(self, X, y) -> None:
         self._check_params()
+        self._check_param_names()
         if y is None and not isinstance(X, PairRows):
             raise ValueError("y is required: one 0/1 label per row of X")
 
     def _train(self, X, y, initialize, torch_seed, **fit_params):
         """skorch's partial_fit (callbacks, epochs, threshold tuning) in a seeded torch RNG of its own."""
+        _refuse_fit_params(type(self).__name__, fit_params)
         self.interrupted_ = False
         dataset = self.get_dataset(X, y)
+        self._warn_if_validation_too_small(dataset)
         with torch.random.fork_rng(devices=[]), self._head_threads():
             torch.manual_seed(torch_seed)
             if initialize:
                 self.initialize()
             super().partial_fit(dataset, None, **fit_params)
         return self
+
+    #: Fewer cause sentences than this in the validation split: fit warns (see below).
+    _MIN_VALIDATION_CAUSES = 20
+
+    def _warn_if_validation_too_small(self, dataset) -> None:
+        """Warn when the validation split is too small to choose an epoch or a threshold.
+
+        With a handful of causes, validation F1 jumps by 0.1 or more for one
+        sentence, so early stopping keeps an arbitrary epoch (often the first)
+        and ``threshold="auto"`` an arbitrary threshold, silently.
+        """
+        if not self.validation_fraction and self.train_split is None:
+            return
+        _, valid = self.get_split_datasets(dataset)
+        if not isinstance(valid, PairRows):
+            return
+        labels = valid.y[valid.rows]
+        n_causes = int(labels.sum())
+        if n_causes >= self._MIN_VALIDATION_CAUSES:
+            return
+        chooses = "the best epoch" + (" and the decision threshold" if self.threshold == "auto" else "")
+        split = ("the validation split" if self.train_split is not None else
+                 f"the validation split (validation_fraction={self.validation_fraction})")
+        warnings.warn(
+            f"{type(self).__name__}: {split} holds {len(labels)} sentences of "
+            f"{len(np.unique(valid.row_thread[valid.rows]))} thread(s), {n_causes} of them causes: too few to "
+            f"choose {chooses}. On data this small pass validation_fraction=None with a fixed max_epochs and "
+            "threshold (e.g. threshold=0.3), or a larger validation split", UserWarning, stacklevel=4)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's loop; a KeyboardInterrupt is recorded in ``interrupted_`` (skorch then swallows it).

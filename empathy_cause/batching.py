@@ -15,13 +15,24 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .data.chunking import run_ranks
 from .data.frame import POST, REPLY, SENTENCE_INDEX
 from .data.sentences import split_sentences
 
+<<<<<<< HEAD
 __all__ = ["PairRows", "PairBatch", "PairCollate", "pair_batches", "inference_batches", "token_layout"]
+=======
+__all__ = ["PairRows", "PairBatch", "PairCollate", "PairBatchSampler", "ThreadBatchSampler", "RowBatchSampler",
+           "InferenceBatchSampler"]
+>>>>>>> main
 
-# Pairs per inference batch (inference has no gradient, so larger is cheaper).
+# The batching constants, one place each. Inference has no gradient, so its batches are larger.
+#: Pairs per inference batch of the co-attention network.
 INFERENCE_PAIRS = 64
+#: Rows (question-reply inputs) per inference batch of the QA baseline.
+INFERENCE_ROWS = 64
+#: Training batches are sorted by length within windows of this many batches.
+BUCKET_BATCHES = 50
 
 
 class PairRows(torch.utils.data.Dataset):
@@ -194,43 +205,96 @@ class PairCollate:
         X["reply_token_index"], _ = token_layout(local[1], starts, counts)
 
 
-def _run_ranks(codes: np.ndarray) -> np.ndarray:
-    """0-based rank of each run of equal consecutive values (rows of one pair form a run)."""
-    return np.cumsum(np.r_[True, codes[1:] != codes[:-1]]) - 1
+class _Batches(torch.utils.data.Sampler):
+    """A ``batch_sampler``: batches of row positions, drawn once when the sampler is built.
+
+    skorch builds the training iterator once per ``fit_loop``, so the epochs
+    of one fit see the same batches in the same order.
+    """
+
+    batches: list
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self):
+        return len(self.batches)
 
 
-def inference_batches(dataset: PairRows):
-    """Contiguous runs of rows holding at most ``INFERENCE_PAIRS`` pairs each.
+def _cut(order: np.ndarray, units: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """``order`` cut into batches of ``batch_size`` runs of equal ``units`` (units aligned with order)."""
+    cuts = np.flatnonzero(np.diff(run_ranks(units) // batch_size)) + 1
+    return np.split(order, cuts)
+
+
+def _length_buckets(order, units, lengths, batch_size, window, rng) -> list[np.ndarray]:
+    """Sort by length within windows of ``window * batch_size`` units, cut into batches, shuffle the batches.
+
+    ``order`` is a shuffled sequence of row positions, ``units`` and
+    ``lengths`` aligned with it (a unit's rows form one run). A batch pads to
+    similar lengths while the order stays random across windows.
+    """
+    window_of = run_ranks(units) // (window * batch_size)
+    sort = np.lexsort((lengths, window_of))
+    batches = _cut(order[sort], units[sort], batch_size)
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+class PairBatchSampler(_Batches):
+    """``batch_size`` whole pairs per batch, pairs shuffled freely, similar post lengths within a batch.
+
+    For a frozen encoder, whose sentences cost nothing to revisit: pairs are
+    shuffled, sorted by post length within windows of ``window`` batches,
+    cut into batches, and the batches shuffled again.
+    """
+
+    def __init__(self, dataset: PairRows, batch_size: int, rng: np.random.Generator, window: int = BUCKET_BATCHES):
+        pairs = dataset.row_pair[dataset.rows]
+        shuffled = np.argsort(rng.permutation(pairs.max() + 1)[pairs], kind="stable")
+        post_length = dataset.padded_ids("post")[1].numpy()[pairs[shuffled]]
+        self.batches = _length_buckets(shuffled, pairs[shuffled], post_length, batch_size, window, rng)
+
+
+class ThreadBatchSampler(_Batches):
+    """``batch_size`` whole pairs per batch, the pairs of one thread adjacent, threads in a random order.
+
+    For a fine-tuned encoder: a conversation's shared sentences are then
+    encoded once per batch instead of once per pair.
+    """
+
+    def __init__(self, dataset: PairRows, batch_size: int, rng: np.random.Generator):
+        pairs = dataset.row_pair[dataset.rows]
+        pair_key = rng.permutation(pairs.max() + 1)[pairs]
+        threads = dataset.row_thread[dataset.rows]
+        order = np.lexsort((pair_key, rng.permutation(threads.max() + 1)[threads]))
+        self.batches = _cut(order, pairs[order], batch_size)
+
+
+class RowBatchSampler(_Batches):
+    """``batch_size`` rows per batch, similar lengths within a batch (the QA baseline: a row is one input).
+
+    Rows are shuffled (and cut to ``max_rows``), sorted by ``lengths``
+    within windows of ``window`` batches, cut into batches, and the batches
+    shuffled.
+    """
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, rng: np.random.Generator, max_rows: int | None = None,
+                 window: int = BUCKET_BATCHES):
+        positions = rng.permutation(len(lengths))
+        if max_rows is not None:
+            positions = positions[:int(max_rows)]
+        batches = _length_buckets(positions, positions, lengths[positions], batch_size, window, rng)
+        self.batches = [batch.tolist() for batch in batches]
+
+
+class InferenceBatchSampler(_Batches):
+    """Contiguous runs of rows holding at most ``max_units`` units each (pairs, or rows when each is its own).
 
     Any row order is correct (each batch carries full context for its pairs);
     rows sorted by pair make the fewest, fullest batches.
     """
-    batch_of = _run_ranks(dataset.row_pair[dataset.rows]) // INFERENCE_PAIRS
-    bounds = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1], True])
-    return [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
-
-def pair_batches(dataset: PairRows, batch_size: int, rng: np.random.Generator,
-                 keep_threads: bool = True, window: int = 50) -> list[np.ndarray]:
-    """``batch_size`` whole pairs per batch, in a random order.
-
-    With ``keep_threads`` the threads are shuffled and the pairs of one thread
-    stay adjacent, so a fine-tuned encoder sees a conversation's shared
-    sentences once per batch instead of once per pair. Without it (a frozen
-    encoder, whose sentences cost nothing to revisit) pairs are shuffled
-    freely and then sorted by post length within windows of ``window``
-    batches, so a batch pads little; the batches are shuffled again.
-    """
-    pairs = dataset.row_pair[dataset.rows]
-    pair_key = rng.permutation(pairs.max() + 1)[pairs]
-    if keep_threads:
-        threads = dataset.row_thread[dataset.rows]
-        order = np.lexsort((pair_key, rng.permutation(threads.max() + 1)[threads]))
-    else:
-        shuffled = np.argsort(pair_key, kind="stable")
-        post_length = dataset.padded_ids("post")[1].numpy()[pairs[shuffled]]
-        window_of = _run_ranks(pairs[shuffled]) // (window * batch_size)
-        order = shuffled[np.lexsort((post_length, window_of))]
-    cuts = np.flatnonzero(np.diff(_run_ranks(pairs[order]) // batch_size)) + 1
-    batches = np.split(order, cuts)
-    return batches if keep_threads else [batches[i] for i in rng.permutation(len(batches))]
+    def __init__(self, units: np.ndarray, max_units: int):
+        batch_of = run_ranks(units) // max_units
+        bounds = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1], True])
+        self.batches = [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -24,7 +24,8 @@ from skorch.callbacks import Callback
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 from skorch.callbacks import PrintLog as _SkorchPrintLog
 
-__all__ = ["PrintLog", "EarlyStopping", "TuneThreshold", "best_f1_threshold", "best_threshold_f1"]
+__all__ = ["PrintLog", "EarlyStopping", "TuneThreshold", "best_f1_threshold", "best_threshold_f1",
+           "progress_wanted"]
 
 _THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
@@ -100,3 +101,14 @@ class EarlyStopping(_SkorchEarlyStopping):
             for message in messages:
                 if sink is not print or net.verbose:
                     sink(message)
+
+
+def progress_wanted(verbose=True) -> bool:
+    """Whether to draw a progress bar: asked for, and standard error is a terminal.
+
+    Off a terminal (stderr redirected to a file, a CI log) a bar is not
+    redrawn in place but written line after line, dozens of ``0%| | 0/1``
+    lines that say nothing; the epoch table on standard output remains.
+    """
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(verbose) and bool(isatty and isatty())

@@ -22,7 +22,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
-from .batching import PairCollate, inference_batches, pair_batches
+from .batching import INFERENCE_PAIRS, InferenceBatchSampler, PairBatchSampler, PairCollate, ThreadBatchSampler
 from .data.frame import POST, pairs_to_frame
 from .encoders import POOLINGS, SentenceEncoder, load_encoder
 from .modules import ARCHITECTURES, EmpathyCauseNet
@@ -187,7 +187,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     # ------------------------------------------------------------------ setup
 
     @property
-    def _frozen(self) -> bool:
+    def frozen_encoder(self) -> bool:
         return self.finetune_layers == 0
 
     def _load_pretrained_models(self) -> None:
@@ -204,14 +204,14 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         busy machine its spin-waiting made a training step 5-10x slower
         (measured here: 14 ms with one thread, 125 ms with two).
         """
-        if not self._frozen or torch.device(self.device).type != "cpu":
+        if not self.frozen_encoder or torch.device(self.device).type != "cpu":
             return super()._head_threads()
         return _torch_threads(1)
 
     def _build_module(self) -> torch.nn.Module:
         """The module for the current parameters (``initialize_module`` stores it as ``module_``)."""
         encoder_module = None
-        if not self._frozen:
+        if not self.frozen_encoder:
             encoder_module = copy.deepcopy(load_encoder(self.encoder)[1])
             _unfreeze_top_layers(encoder_module, self.finetune_layers)
         params = dict(embedding_dim=self._sentence_encoder().dim, hidden_size=self.hidden_size,
@@ -225,6 +225,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     # ------------------------------------------------------------------- data
 
     def _prepare_dataset(self, dataset):
+<<<<<<< HEAD
         """With a frozen encoder, the sentence vectors (and token states) of the dataset's sentences (cached)."""
         if self._frozen:
             encoder = self._sentence_encoder()
@@ -233,10 +234,17 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
                 dataset.token_offsets = np.cumsum([0] + [len(s) for s in states])
                 dataset.token_table = torch.from_numpy(np.concatenate(states)).to(self.device)
             dataset.vectors = torch.from_numpy(encoder.encode(dataset.texts)).to(self.device)
+=======
+        """With a frozen encoder, the sentence vectors of the dataset's distinct sentences (cached)."""
+        if self.frozen_encoder:
+            dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts)).to(self.device)
+>>>>>>> main
         return dataset
 
     def _training_batches(self, dataset):
-        return pair_batches(dataset, self.batch_size, self.batch_rng_, keep_threads=not self._frozen)
+        """Frozen: pairs batched freely by length; fine-tuning: a thread's pairs together (sentences shared)."""
+        sampler = PairBatchSampler if self.frozen_encoder else ThreadBatchSampler
+        return sampler(dataset, self.batch_size, self.batch_rng_)
 
     def _tokenize(self, texts):
         tokenizer = load_encoder(self.encoder)[0]
@@ -244,7 +252,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
                               return_tensors="pt"))
 
     def _inference_batches(self, dataset):
-        return inference_batches(dataset)
+        return InferenceBatchSampler(dataset.row_pair[dataset.rows], INFERENCE_PAIRS)
 
     def _collate_fn(self, dataset):
         return PairCollate(dataset, None if dataset.vectors is not None else self._tokenize,

@@ -73,8 +73,18 @@ def resolve_model(model, what: str = "model") -> str:
     if os.path.exists(expanded):
         raise ValueError(f"{what} {name!r} is a file; pass the model's folder")
     if _looks_like_path(name):
-        raise FileNotFoundError(f"{what} path {name!r} does not exist")
+        raise FileNotFoundError(f"{what} path {name!r} does not exist (no such directory; nothing is downloaded)")
     return name  # a hub name: only found if already in the local HF cache
+
+
+def _split_gguf(model):
+    """``(folder, file name)`` for a path to a ``.gguf`` file, else ``(model, None)``."""
+    if isinstance(model, (str, os.PathLike)):
+        expanded = os.path.expanduser(os.fspath(model))
+        if os.path.isfile(expanded) and expanded.endswith(".gguf"):
+            folder, name = os.path.split(os.path.abspath(expanded))
+            return folder, name
+    return model, None
 
 
 def check_no_custom_code(source: str, what: str = "model") -> None:
@@ -136,7 +146,8 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
     gguf_file : str, optional
         A GGUF file inside the folder ``model`` to read the weights and the
         tokenizer from (a plain tensor format, like safetensors: nothing is
-        unpickled); needs the ``gguf`` and ``accelerate`` packages.
+        unpickled); needs the ``gguf`` and ``accelerate`` packages. For
+        ``kind="causal-lm"``, ``model`` may also be the path of a ``.gguf`` file.
 
     Returns
     -------
@@ -150,6 +161,8 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
     what = what or kind
+    if kind == "causal-lm" and gguf_file is None:
+        model, gguf_file = _split_gguf(model)
     source = resolve_model(model, what)
     if isinstance(dtype, str) and dtype != "auto":
         resolved = getattr(torch, dtype, None)

@@ -32,16 +32,10 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from .data.chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs, run_ranks
 from .data.frame import PAIR_ID, derive_pair_ids
 
-__all__ = ["iter_frame_chunks", "iter_predict_proba"]
-
-DEFAULT_CHUNK_PAIRS = 2000
-
-
-def _check_chunk_pairs(chunk_pairs):
-    if not isinstance(chunk_pairs, (int, np.integer)) or isinstance(chunk_pairs, bool) or chunk_pairs < 1:
-        raise ValueError(f"chunk_pairs must be a positive int, got {chunk_pairs!r}")
+__all__ = ["iter_frame_chunks", "iter_predict_proba", "prediction_table"]
 
 
 def iter_frame_chunks(X: pd.DataFrame, y=None, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS):
@@ -64,7 +58,7 @@ def iter_frame_chunks(X: pd.DataFrame, y=None, *, chunk_pairs: int = DEFAULT_CHU
         Consecutive rows of ``X`` (its index kept).
     y_chunk : numpy.ndarray or None
     """
-    _check_chunk_pairs(chunk_pairs)
+    check_chunk_pairs(chunk_pairs)
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"X must be a pandas DataFrame (the sentence-row frame), got {type(X).__name__}")
     if y is not None:
@@ -73,8 +67,7 @@ def iter_frame_chunks(X: pd.DataFrame, y=None, *, chunk_pairs: int = DEFAULT_CHU
             raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
     pair_ids = X[PAIR_ID].to_numpy() if PAIR_ID in X.columns else derive_pair_ids(X)
     codes = pd.factorize(pair_ids)[0]
-    pair_rank = np.cumsum(np.r_[True, codes[1:] != codes[:-1]]) - 1  # runs of one pair
-    chunk_of = pair_rank // chunk_pairs
+    chunk_of = run_ranks(codes) // chunk_pairs
     bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         yield X.iloc[start:end], None if y is None else y[start:end]
@@ -102,7 +95,7 @@ def iter_predict_proba(model, X, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS) -> I
         ``predict_proba`` of each chunk, in order; concatenated they equal
         ``model.predict_proba`` of all rows (up to float rounding).
     """
-    _check_chunk_pairs(chunk_pairs)
+    check_chunk_pairs(chunk_pairs)
     if isinstance(X, pd.DataFrame):
         frames: Iterable = (chunk for chunk, _ in iter_frame_chunks(X, chunk_pairs=chunk_pairs))
     elif isinstance(X, Iterable) and not isinstance(X, (str, bytes)):
@@ -112,3 +105,20 @@ def iter_predict_proba(model, X, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS) -> I
     for frame in frames:
         yield model.predict_proba(frame)
 
+
+
+def prediction_table(X: pd.DataFrame, proba, threshold: float) -> pd.DataFrame:
+    """The table ``empathy-cause predict`` writes for rows ``X`` and their cause probabilities.
+
+    Columns ``pair_id`` (None when X has none), ``sentence_index``, ``sentence``
+    (the row's post sentence), ``probability`` and ``prediction``
+    (``probability >= threshold``); X's index is kept.
+    """
+    proba = np.asarray(proba)
+    return pd.DataFrame({
+        "pair_id": X[PAIR_ID].to_numpy() if PAIR_ID in X else None,
+        "sentence_index": X["sentence_index"].to_numpy(),
+        "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"], strict=True)],
+        "probability": proba,
+        "prediction": (proba >= threshold).astype(int),
+    }, index=X.index)

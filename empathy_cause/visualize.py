@@ -121,7 +121,8 @@ def plot_attention(attention: pd.DataFrame, path=None, *, ax=None, title=None, w
     def short(labels):
         return [textwrap.shorten(str(s), wrap, placeholder="...") for s in labels]
 
-    if ax is None:
+    own_figure = ax is None
+    if own_figure:
         fig = Figure(figsize=(2 + 1.2 * attention.shape[1], 1.6 + 0.45 * attention.shape[0]), layout="constrained")
         ax = fig.subplots()
     fig = ax.figure
@@ -132,7 +133,13 @@ def plot_attention(attention: pd.DataFrame, path=None, *, ax=None, title=None, w
     ax.set_ylabel("post sentence")
     fig.colorbar(image, ax=ax, label="attention")
     subtitle = "post-to-reply attention; each row sums to 1"
-    ax.set_title(subtitle if title is None else f"{title}\n{subtitle}", fontsize="medium")
+    text = subtitle if title is None else f"{title}\n{subtitle}"
+    # Over a narrow heatmap an axes title runs past the figure's edge and is clipped; a figure
+    # title is centred on the whole figure, which the long tick labels make wide enough.
+    if own_figure:
+        fig.suptitle(text, fontsize="medium")
+    else:
+        ax.set_title(text, fontsize="medium")
     if path is not None:
         fig.savefig(path, dpi=120)
     return ax

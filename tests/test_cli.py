@@ -27,16 +27,65 @@ def test_train_predict_evaluate_round_trip(tiny_bert, tmp_path, capsys):
     assert "<html" in view.read_text().lower() or "<!doctype html>" in view.read_text()
 
     capsys.readouterr()
-    assert main(["evaluate", "--model", str(model), "--data", "demo"]) == 0
-    metrics = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "--model", str(model), "--data", "demo", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)  # with --json, standard output is the JSON alone
     assert metrics["n_sentences"] == len(X) and 0 <= metrics["f1"] <= 1
+    # Without --json: the one readable line every command prints, with the same names.
+    assert main(["evaluate", "--model", str(model), "--data", "demo"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("precision ") and f"n_sentences {len(X)}" in line and "{" not in line
+
+    # --param overrides a saved parameter at load: threshold 1.0 calls (almost) nothing a cause.
+    assert main(["predict", "--model", str(model), "--data", "demo", "--out", str(preds), "--quiet",
+                 "--param", "threshold=1.0"]) == 0
+    assert (pd.read_csv(preds)["prediction"] == (pd.read_csv(preds)["probability"] >= 1.0)).all()
 
 
 def test_demo_prints_posts_and_metrics(tiny_bert, tmp_path, capsys):
     assert main(["demo", "--encoder", tiny_bert, "--max-epochs", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "Reply:" in out and "roc_auc" in out
+    assert "Reply:" in out and "roc_auc" in out and "every_sentence_a_cause_f1" in out
     assert (tmp_path / "causes.html").is_file() and (tmp_path / "attention.png").is_file()
+
+
+def test_demo_finds_causes_on_the_demo_set(tmp_path, capsys):
+    """What a newcomer runs first: the demo, with the real embedded encoder, beats calling every
+    sentence a cause (seeded, so deterministic), and writes no progress-bar lines off a terminal."""
+    import numpy as np
+
+    from empathy_cause import ThreadShuffleSplit, cause_metrics
+
+    assert main(["demo", "--json", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    metrics = json.loads(captured.out)
+    X, y, _ = load_demo()
+    _, test = next(ThreadShuffleSplit(test_size=0.25, random_state=0).split(X))
+    every = cause_metrics(y[test], np.ones(len(test)))["f1"]
+    assert metrics["every_sentence_a_cause_f1"] == pytest.approx(every)
+    assert metrics["f1"] > every, metrics
+    # The posts and the epoch table went to standard error; capsys is no terminal, so no bar.
+    assert "Reply:" in captured.err and "train_loss" in captured.err
+    assert "it/s" not in captured.err and "0/1" not in captured.err
+
+
+def test_every_command_that_trains_or_predicts_speaks_one_grammar():
+    from empathy_cause import EmpathyCauseClassifier
+    from empathy_cause.cli import build_parser
+    from empathy_cause.data import DEMO_PARAMS
+
+    parser = build_parser()
+    common = ["--param", "lr=1e-3", "--quiet"]
+    for argv in (["demo", "--json"], ["train", "--data", "demo", "--model", "m", "--json"],
+                 ["predict", "--data", "demo", "--model", "m"],
+                 ["evaluate", "--data", "demo", "--model", "m", "--json"]):
+        args = parser.parse_args(argv + common)
+        assert args.param == [("lr", 1e-3)] and args.quiet
+    # Help texts state the real defaults.
+    helps = {name: action.format_help() for name, action in
+             parser._subparsers._group_actions[0].choices.items() if name in ("demo", "train")}
+    assert f"(default: {DEMO_PARAMS['max_epochs']}, the demo's)" in " ".join(helps["demo"].split())
+    assert "(default: empathy-cause-demo)" in " ".join(helps["demo"].split())
+    assert f"(default: {EmpathyCauseClassifier().max_epochs}," in " ".join(helps["train"].split())
 
 
 def test_bad_data_path_is_one_clear_line(tmp_path, capsys):
@@ -72,6 +121,8 @@ def test_version_and_benchmark_help_exit_zero(capsys):
     assert main(["benchmark", "--help"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("ablation", "compare", "followups", "quality", "speed"))
+    # What the speed benchmark measures today: ratios to the encoder's floor, not a naive implementation.
+    assert "floor" in out and "naive" not in out
     assert main(["benchmark"]) == 0
     assert main(["benchmark", "nonsense"]) == 2
 

@@ -7,7 +7,8 @@ import pytest
 from empathy_cause.baselines.prompting import build_prompt
 from empathy_cause.benchmarks.compare import QA_ROWS_PER_EPOCH, build_configs, build_parser, main
 
-ROWS = {"focal": "Binary Focal Loss", "prompt": "Few-Shot Prompting", "qa": "Question Answering",
+ROWS = {"defaults": "Co-Attention (the defaults)", "paper": "The Paper's Recipe (Binary Focal Loss)",
+        "prompt": "Few-Shot Prompting", "qa": "Question Answering",
         "random": "Random Labeling", "majority": "Majority Class Labeling"}
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -57,7 +58,7 @@ def test_main_writes_table_and_json_and_skips_prompting(tiny_bert, tmp_path, cap
     assert results["summary"]["prompt"]["kind"] == "unavailable"
     assert "--llm" in results["summary"]["prompt"]["note"]
     runs = results["runs"]
-    assert sorted(r["config"] for r in runs) == ["focal", "majority", "qa", "random"]
+    assert sorted(r["config"] for r in runs) == ["defaults", "majority", "paper", "qa", "random"]
     splits = {(r["n_train"], r["n_valid"], r["n_test"]) for r in runs}
     assert len(splits) == 1  # every method on the same split
     for record in runs:
@@ -66,7 +67,7 @@ def test_main_writes_table_and_json_and_skips_prompting(tiny_bert, tmp_path, cap
     assert qa["epochs"] == 1
     assert qa["model"]["classifier_params"]["max_rows_per_epoch"] == QA_ROWS_PER_EPOCH
     assert qa["model"]["classifier_params"]["model"] == tiny_bert
-    for name in ("focal", "qa", "random", "majority"):
+    for name in ("defaults", "paper", "qa", "random", "majority"):
         assert results["summary"][name]["runs"] == 1
         assert set(results["summary"][name]["f1"]) == {"mean", "std"}
 

@@ -343,3 +343,16 @@ def test_frame_to_pairs_without_thread_column():
     back = frame_to_pairs(make_frame())
     assert list(back.columns) == [PAIR_ID, POST, REPLY]
     assert len(back) == 2
+
+
+def test_messages_point_the_right_way():
+    """The three mistakes a newcomer makes first, each answered with what to do."""
+    X, y = pairs_to_frame(make_pairs())
+    with pytest.raises(TypeError, match=r"pairs_to_frame returns a tuple \(X, y\): unpack it"):
+        validate_frame(pairs_to_frame(make_pairs()))
+    with pytest.raises(ValueError, match=r"entry 0 is '1' \(text, not a number: convert the labels with "
+                                         r"y.astype\(int\)\)"):
+        validate_frame(X, y.astype(str))
+    pairs = make_pairs().assign(labels=[[[1], [1], [0]], [[1], [0]]])
+    with pytest.raises(ValueError, match=r"flat list of 0/1.*nested list \[\[1\], \[1\], \[0\]\]"):
+        pairs_to_frame(pairs)

@@ -132,8 +132,20 @@ def test_weights_with_nan_are_refused(folder, tmp_path):
     name = next(k for k, v in state.items() if v.is_floating_point())
     state[name] = torch.full_like(state[name], float("nan"))
     save_file(state, str(target / "model.safetensors"))
+    with pytest.raises(ModelFileError, match="does not match .*config.json .*checksum"):
+        EmpathyCauseClassifier.load(target)
+    _rehash(target)  # as if whoever changed the weights also fixed the checksum
     with pytest.raises(ModelFileError, match="NaN"):
         EmpathyCauseClassifier.load(target)
+
+
+def _rehash(folder):
+    """Write the checksum of the folder's current weights into its config.json."""
+    import hashlib
+
+    config = json.loads((folder / "config.json").read_text())
+    config["weights_sha256"] = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    (folder / "config.json").write_text(json.dumps(config))
 
 
 def test_encoder_with_custom_code_is_refused_without_running_it(folder, tiny_bert, tmp_path):
@@ -176,7 +188,7 @@ def test_an_interrupted_resave_leaves_the_old_model(fitted, folder, tmp_path, mo
     def fail(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(safetensors.torch, "save_file", fail)
+    monkeypatch.setattr(safetensors.torch, "save", fail)
     with pytest.raises(KeyboardInterrupt):
         fitted.save(target)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
@@ -186,7 +198,7 @@ def test_an_interrupted_resave_leaves_the_old_model(fitted, folder, tmp_path, mo
 
 def test_save_refuses_to_replace_another_folder(fitted, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="not a model folder"):
+    with pytest.raises(FileExistsError, match=r"holds files that save\(\) did not write \(\['notes.txt'\]\)"):
         fitted.save(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
@@ -333,3 +345,154 @@ def _load_is_safe(folder):
         return
     proba = model.predict_proba(X.iloc[:12])
     assert np.isfinite(proba).all()
+
+
+# ------------------------------------------------- the marker, never a mix, one-line errors
+
+
+def test_save_replaces_only_folders_it_wrote(fitted, folder, tiny_bert, tmp_path):
+    config = json.loads((folder / "config.json").read_text())
+    assert config["format"] == "empathy-cause-model" and len(config["weights_sha256"]) == 64
+    own = tmp_path / "app"
+    own.mkdir()
+    (own / "config.json").write_text('{"theme": "dark"}')  # the user's own settings
+    hf = tmp_path / "hf"
+    shutil.copytree(tiny_bert, hf)  # a Hugging Face save_pretrained folder
+    hf_weights_only = tmp_path / "hf2"
+    hf_weights_only.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(hf / name, hf_weights_only / name)  # the very file names of a model folder
+    for target in (own, hf, hf_weights_only):
+        before = {p.name: p.read_bytes() for p in target.iterdir()}
+        with pytest.raises(FileExistsError, match="save to a new or empty folder, or delete the folder first"):
+            fitted.save(target)
+        assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    # Its own folders, an older version's and empty ones are fine.
+    old = _copy(folder, tmp_path, edit=lambda c: [c.pop("format"), c.pop("weights_sha256"),
+                                                  c.update(format_version=2)])
+    with pytest.raises(ModelFileError, match="older version of empathy_cause"):
+        EmpathyCauseClassifier.load(old)
+    fitted.save(old)
+    (tmp_path / "empty").mkdir()
+    for target in (old, folder, tmp_path / "empty"):
+        assert fitted.save(target) == target
+        EmpathyCauseClassifier.load(target)
+
+
+def test_train_checks_its_model_folder_before_training(tiny_bert, tmp_path, capsys):
+    from empathy_cause.cli import main
+
+    own = tmp_path / "app"
+    own.mkdir()
+    (own / "config.json").write_text('{"theme": "dark"}')
+    status = main(["train", "--data", "demo", "--model", str(own), "--encoder", tiny_bert, "--max-epochs", "50"])
+    captured = capsys.readouterr()
+    assert status == 2 and "was not written by save()" in captured.err and "Traceback" not in captured.err
+    assert "train_loss" not in captured.out  # refused before the first epoch
+    assert (own / "config.json").read_text() == '{"theme": "dark"}'
+
+
+_SAVER = """
+import sys
+from empathy_cause import EmpathyCauseClassifier
+a, b = EmpathyCauseClassifier.load(sys.argv[1]), EmpathyCauseClassifier.load(sys.argv[2])
+for i in range(int(sys.argv[4])):
+    (a if i % 2 else b).save(sys.argv[3])
+"""
+
+
+def _fingerprint(net):
+    return round(float(sum(v.double().sum() for v in net.module_.state_dict().values() if v.is_floating_point())), 6)
+
+
+@pytest.mark.slow
+def test_loads_racing_saves_in_another_process_never_mix_two_models(tiny_bert, data, tmp_path):
+    """Another process re-saves models A and B into one folder while this one loads it."""
+    import os
+    import subprocess
+    import sys
+
+    X, y = data
+    models = {}
+    for name, threshold, seed in (("a", 0.3, 0), ("b", 0.7, 1)):
+        net = EmpathyCauseClassifier(tiny_bert, hidden_size=16, max_epochs=1, validation_fraction=None,
+                                     threshold=threshold, random_state=seed).fit(X, y)
+        net.save(tmp_path / name)
+        models[threshold] = _fingerprint(net)
+    assert models[0.3] != models[0.7]
+    target = tmp_path / "shared"
+    EmpathyCauseClassifier.load(tmp_path / "a").save(target)
+    writer = subprocess.Popen([sys.executable, "-c", _SAVER, str(tmp_path / "a"), str(tmp_path / "b"), str(target),
+                               "400"], env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.PIPE, text=True)
+    seen, errors = {0.3: 0, 0.7: 0}, []
+    try:
+        while writer.poll() is None:
+            try:
+                net = EmpathyCauseClassifier.load(target)
+            except (ModelFileError, FileNotFoundError) as exc:
+                errors.append(str(exc))
+                continue
+            assert _fingerprint(net) == models[net.threshold], "config of one save, weights of the other"
+            seen[net.threshold] += 1
+    finally:
+        writer.kill()
+        _, err = writer.communicate()
+    assert writer.returncode == 0, err
+    assert seen[0.3] and seen[0.7], seen  # both models were read, while the other process saved
+    assert len(errors) <= sum(seen.values()) // 10, errors[:3]
+
+
+def test_model_folder_files_must_be_regular_files(folder, tmp_path):
+    import os
+
+    elsewhere = tmp_path / "settings.json"
+    elsewhere.write_text('{"secret_key": "s3cr3t"}')
+    for make, match in [(lambda f: f.symlink_to(elsewhere), "is a symlink"),
+                        (lambda f: os.mkfifo(f), "is a FIFO"),
+                        (lambda f: f.mkdir(), "is a folder")]:
+        target = tmp_path / "received"
+        shutil.rmtree(target, ignore_errors=True)
+        target = _copy(folder, tmp_path)
+        (target / "config.json").unlink()
+        make(target / "config.json")
+        with pytest.raises(ModelFileError, match=match) as info:
+            EmpathyCauseClassifier.load(target)
+        assert "secret_key" not in str(info.value)
+
+
+def test_an_encoder_that_is_not_a_model_is_a_model_file_error(folder, tmp_path):
+    target = _copy(folder, tmp_path, edit=lambda c: c["params"].update(encoder="/etc"))
+    with pytest.raises(ModelFileError, match="the pretrained model named in .*config.json cannot be loaded"):
+        EmpathyCauseClassifier.load(target)
+    with pytest.raises(ModelFileError, match="the pretrained model given to load cannot be loaded"):
+        EmpathyCauseClassifier.load(folder, encoder="/etc")
+
+
+def test_save_through_a_symlink_and_into_the_working_folder(fitted, folder, tmp_path, monkeypatch):
+    real = tmp_path / "v1"
+    fitted.save(real)
+    link = tmp_path / "current"
+    link.symlink_to(real)
+    fitted.save(link)
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "v1"]  # no dangling .old-* link
+    EmpathyCauseClassifier.load(link)
+    monkeypatch.chdir(real)
+    for path in (".", str(real), str(tmp_path)):
+        with pytest.raises(ValueError, match="current working folder"):
+            fitted.save(path)
+    assert sorted(p.name for p in real.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_a_full_disk_during_save_is_an_os_error_and_leaves_nothing(fitted, tmp_path, monkeypatch):
+    import errno
+
+    import empathy_cause.model_files as model_files
+
+    def full(file, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(file))
+
+    monkeypatch.setattr(model_files, "_write_synced", full)
+    with pytest.raises(OSError, match="No space left on device"):
+        fitted.save(tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []

@@ -206,3 +206,37 @@ def test_predict_csv_guards_formulas_unless_raw_text(model, tmp_path, capsys):
     assert main(["predict", "--data", str(data), "--model", str(model), "--out", str(out), "--raw-text"]) == 0
     assert pd.read_csv(out)["sentence"][0] == "=HYPERLINK(\"http://evil\",\"click\")"
     assert json.loads((model / "config.json").read_text())  # the model folder is untouched
+
+
+# ------------------------------------------------------------ one-line errors
+
+
+def test_device_cuda_without_cuda_is_one_line(tiny_bert, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this torch has CUDA")
+    status = main(["train", "--data", "demo", "--model", str(tmp_path / "m"), "--encoder", tiny_bert,
+                   "--param", "device=cuda"])
+    _one_line_error(capsys, status, "'device'", "torch.cuda.is_available() is False", "device='cpu'")
+
+
+def test_train_reads_a_cr_only_csv_and_a_full_disk_is_one_line(tiny_bert, tmp_path, capsys, monkeypatch):
+    import errno
+
+    import empathy_cause.model_files as model_files
+
+    data = tmp_path / "cr.csv"
+    data.write_bytes(_csv(tmp_path / "lf.csv").read_bytes().replace(b"\n", b"\r"))
+    args = ["train", "--data", str(data), "--encoder", tiny_bert, "--max-epochs", "1", "--quiet",
+            "--param", "hidden_size=16", "--param", "validation_fraction=null"]
+    assert main([*args, "--model", str(tmp_path / "m")]) == 0
+
+    def full(file, content):
+        raise OSError(errno.ENOSPC, "No space left on device", str(file))
+
+    monkeypatch.setattr(model_files, "_write_synced", full)
+    capsys.readouterr()
+    status = main([*args, "--model", str(tmp_path / "m2")])
+    _one_line_error(capsys, status, "No space left on device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cr.csv", "lf.csv", "m"]

@@ -12,11 +12,10 @@ from empathy_cause.baselines import PromptingClassifier
 from empathy_cause.baselines.prompting import (
     ALPACA_PROMPT,
     FIXED_INSTRUCTION,
-    _label_probabilities,
-    _label_token_ids,
     build_prompt,
     parse_answer,
 )
+from empathy_cause.baselines.scoring import _label_probabilities, _label_token_ids
 from tests.tiny_models import save_tiny_gpt2 as _save_tiny_lm
 from tests.tiny_models import tiny_bpe_tokenizer as _tiny_tokenizer
 
@@ -242,7 +241,7 @@ def test_sklearn_clone_get_params_and_grid_search():
     params = clf.get_params()
     assert params == {"model": keyword_generator, "n_shots": 2,
                       "max_new_tokens": None, "random_state": 0,
-                      "device": "cpu", "dtype": "auto", "scoring": "forward"}
+                      "device": "cpu", "dtype": "auto", "scoring": "forward", "verbose": 0}
     copy = clone(clf)
     assert copy.get_params() == params
     assert not hasattr(copy, "examples_")
@@ -402,3 +401,15 @@ def test_smollm2_offline_on_a_few_pairs():
     assert np.all((proba > 0) & (proba < 1))  # read from logits, not hard labels
     np.testing.assert_array_equal(clf.predict(X[test]), (proba[:, 1] > 0.5).astype(int))
     assert len(clf.answers_) == 3 and clf.parse_failures_ == 0
+
+
+def test_verbose_shows_a_bar_over_the_pairs_on_a_terminal_only(monkeypatch, capsys):
+    """Long model calls show progress per pair; off a terminal (a log file) nothing is drawn."""
+    X, y = make_frame()
+    clf = PromptingClassifier(model=keyword_generator, n_shots=1, random_state=0, verbose=1).fit(X, y)
+    clf.predict(X)
+    assert "pairs" not in capsys.readouterr().err  # capsys is no terminal
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    clf.predict(X)
+    err = capsys.readouterr().err
+    assert f"0/{X['pair_id'].nunique()}" in err and "pairs" in err  # a bar whose total is the pairs

@@ -74,6 +74,7 @@ def tiny_encoder(tmp_path_factory):
     return str(make_tiny_bert(tmp_path_factory.mktemp("search") / "bert"))
 
 
+@pytest.mark.slow
 def test_two_worker_processes_share_one_study(tmp_path, tiny_encoder, storage_url):
     """Two CLI workers started at once (racing to create the study) add up their trials."""
     url, name = storage_url, _study_name("shared")
@@ -152,6 +153,7 @@ SLEEPY_WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_search_resumes(tmp_path, sig):
     """Kill mid-trial, restart: finished trials kept, the interrupted one failed and retried."""
@@ -196,6 +198,7 @@ def test_killed_search_resumes(tmp_path, sig):
     assert sum(t.state == TrialState.COMPLETE for t in after) == 4
 
 
+@pytest.mark.slow
 def test_killed_worker_loses_nothing_while_another_runs(tmp_path, storage_url):
     """Two worker processes on one study; one is killed mid-trial: the other retries its trial.
 

@@ -18,6 +18,21 @@ def test_plot_attention_draws_on_a_given_axes_with_a_title(tmp_path):
     assert own is not ax and (tmp_path / "a.png").stat().st_size > 0
 
 
+def test_plot_attention_title_is_not_clipped(tmp_path):
+    """A two-column heatmap is narrow: its title must still fit inside the saved figure."""
+    attention = pd.DataFrame([[0.2, 0.8]] * 3, index=["I am 16 and my acne is so bad that I skip school."] * 3,
+                             columns=["r1", "r2"])
+    ax = plot_attention(attention, tmp_path / "a.png", title="a school post")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.figure
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    assert "a school post" in fig.get_suptitle() and "each row sums to 1" in fig.get_suptitle()
+    title = fig._suptitle.get_window_extent(canvas.get_renderer())
+    assert fig.bbox.x0 <= title.x0 and title.x1 <= fig.bbox.x1
+
+
 def test_html_view_states_threshold_and_metrics(tmp_path):
     X, y, _ = load_demo()
     proba = np.linspace(0, 1, len(X))

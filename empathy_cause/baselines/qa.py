@@ -28,7 +28,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from .._base import BaseCauseClassifier, softmax_rows
-from ..batching import PairBatch, PairRows
+from ..batching import INFERENCE_ROWS, InferenceBatchSampler, PairBatch, PairRows, RowBatchSampler
 from ..data.frame import REPLY
 from ..encoders import autocast_context, resolve_encoder
 from ..pretrained import clear_model_cache, load_pretrained
@@ -38,11 +38,6 @@ __all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "qa_throughput", "clear
 #: The default question template; ``{sentence}`` is replaced by the post sentence.
 DEFAULT_QUESTION = 'Does the sentence "{sentence}" cause the empathy in the reply?'
 
-# Rows per inference batch (no gradients, so larger than the training batch).
-_INFERENCE_ROWS = 64
-# Training rows are sorted by length within windows of this many batches, so a
-# batch pads to similar lengths while the order stays random across windows.
-_BUCKET_BATCHES = 50
 
 
 def _load_pretrained(model):
@@ -300,31 +295,15 @@ class QAClassifier(BaseCauseClassifier):
         return train, valid
 
     def _inference_batches(self, dataset):
-        n = len(dataset)
-        return [list(range(a, min(a + _INFERENCE_ROWS, n))) for a in range(0, n, _INFERENCE_ROWS)]
+        return InferenceBatchSampler(np.arange(len(dataset)), INFERENCE_ROWS)
 
     def _collate_fn(self, dataset):
         return _QACollate(dataset, self._pretrained()[0], self.question_template, int(self.max_length))
 
     def _training_batches(self, dataset):
-        """Random batches of ``batch_size`` rows, similar lengths within a batch.
-
-        Rows are shuffled (and cut to ``max_rows_per_epoch``), then sorted by
-        length inside windows of ``50 * batch_size`` rows, cut into batches,
-        and the batches shuffled.
-        """
-        positions = self.batch_rng_.permutation(len(dataset))
-        if self.max_rows_per_epoch is not None:
-            positions = positions[:int(self.max_rows_per_epoch)]
-        lengths = dataset.row_length[dataset.rows[positions]]
-        size = int(self.batch_size)
-        window = size * _BUCKET_BATCHES
-        batches = []
-        for start in range(0, len(positions), window):
-            part = positions[start:start + window]
-            part = part[np.argsort(lengths[start:start + window], kind="stable")]
-            batches += [part[i:i + size].tolist() for i in range(0, len(part), size)]
-        return [batches[i] for i in self.batch_rng_.permutation(len(batches))]
+        """Random batches of ``batch_size`` rows, similar lengths within a batch (see RowBatchSampler)."""
+        lengths = dataset.row_length[dataset.rows]
+        return RowBatchSampler(lengths, int(self.batch_size), self.batch_rng_, max_rows=self.max_rows_per_epoch)
 
     # --------------------------------------------------------------- forward
 

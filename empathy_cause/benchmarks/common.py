@@ -19,6 +19,7 @@ encoder and pooling only train the small network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -31,15 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, clone
-from sklearn.pipeline import Pipeline
+from sklearn.base import clone
 from skorch.helper import predefined_split
 
-from .._base import BaseCauseClassifier
-from ..classifier import EmpathyCauseClassifier
+from .. import EmpathyCauseClassifier
 from ..cliargs import add_param_argument, estimator_params_from_args
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
+from ..inspection import decision_threshold_of, find_classifier, fitted_classifier
 from ..metrics import cause_metrics
 from ..model_selection import train_valid_test_split
 
@@ -54,6 +54,7 @@ __all__ = [
     "warm_cache",
     "warm_models",
     "criterion_loss",
+    "jsonable",
     "run_protocol",
     "summarise",
     "markdown_table",
@@ -151,39 +152,6 @@ def load_benchmark_data(data, subset=None, sample=None, random_state=0):
 # ---------------------------------------------------------- model plumbing
 
 
-def find_classifier(model, prefix=""):
-    """The :class:`BaseCauseClassifier` (co-attention or QA) inside an (unfitted) model.
-
-    Looks through pipelines (last step) and meta-estimators with an
-    ``estimator`` parameter (``TunedThresholdClassifierCV``,
-    ``OptunaSearchCV``, ...). Returns ``(classifier, parameter prefix,
-    preceding pipeline steps)``, or ``(None, None, [])``.
-    """
-    if isinstance(model, BaseCauseClassifier):
-        return model, prefix, []
-    if isinstance(model, Pipeline):
-        name, last = model.steps[-1]
-        clf, path, steps = find_classifier(last, f"{prefix}{name}__")
-        return clf, path, [step for _, step in model.steps[:-1]] + steps
-    inner = getattr(model, "estimator", None)
-    if isinstance(inner, BaseEstimator):
-        return find_classifier(inner, f"{prefix}estimator__")
-    return None, None, []
-
-
-def fitted_classifier(model):
-    """The fitted :class:`BaseCauseClassifier` inside a fitted model, or None."""
-    if isinstance(model, BaseCauseClassifier):
-        return model
-    if isinstance(model, Pipeline):
-        return fitted_classifier(model.steps[-1][1])
-    for attr in ("best_estimator_", "estimator_"):
-        inner = getattr(model, attr, None)
-        if inner is not None:
-            return fitted_classifier(inner)
-    return None
-
-
 def _transform_through(steps, X_train, y_train, X_other):
     """Apply the non-sampler ``steps`` (fitted on the training part) to ``X_other``."""
     for step in steps:
@@ -221,7 +189,7 @@ def warm_cache(model, X, y=None):
     Returns the number of distinct texts.
     """
     clf, _, steps = find_classifier(model)
-    if clf is None or not clf._frozen:
+    if clf is None or not clf.frozen_encoder:
         return 0
     X = _transform_through(steps, X, y, X)
     return len(clf.get_dataset(X).texts)
@@ -232,7 +200,7 @@ def warm_models(models, X, y=None, log=True):
     warmed = set()
     for model in models:
         clf, _, steps = find_classifier(model)
-        if clf is None or not clf._frozen:
+        if clf is None or not clf.frozen_encoder:
             continue  # nothing to precompute for a fine-tuned encoder
         key = (clf.pooling, clf.encoder, clf.max_length, tuple(repr(s) for s in steps))
         if key in warmed:
@@ -261,7 +229,7 @@ def criterion_loss(model, X, y, proba=None):
         return float(clf.criterion_(logits, torch.as_tensor(np.asarray(y), dtype=torch.long)))
 
 
-def _jsonable(value):
+def jsonable(value):
     """Plain JSON types (NaN becomes null, other objects their repr)."""
     if isinstance(value, (float, np.floating)):
         value = float(value)
@@ -271,9 +239,9 @@ def _jsonable(value):
     if isinstance(value, np.integer):
         return value.item()
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     return repr(value)
 
 
@@ -284,11 +252,11 @@ def describe_model(model):
     if clf is not None:
         params = clf.get_params(deep=False)
         params.pop("train_split", None)
-        out["classifier_params"] = {k: _jsonable(v) for k, v in sorted(params.items())}
+        out["classifier_params"] = {k: jsonable(v) for k, v in sorted(params.items())}
         if clf is not model:
             out["wrapper"] = repr(model)
     else:
-        out["params"] = {k: _jsonable(v) for k, v in sorted(model.get_params(deep=False).items())}
+        out["params"] = {k: jsonable(v) for k, v in sorted(model.get_params(deep=False).items())}
     return out
 
 
@@ -301,7 +269,7 @@ def _log(message, log=True):
 
 
 def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_size=0.1,
-                 test_size=0.1, log=True, on_record=None):
+                 test_size=0.1, log=True, on_record=None, n_jobs=1):
     """Run every configuration ``runs`` times on fresh thread splits.
 
     Parameters
@@ -317,6 +285,10 @@ def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_
         Print one progress line per configuration and run.
     on_record : callable or None
         Called with the list of records after each fit (to save partial results).
+    n_jobs : int or None, default=1
+        Fits run at once, through joblib: under ``joblib.parallel_config(backend="dask")``
+        they run on a Dask cluster's workers. Each fit is seeded, so the records do
+        not depend on it (only the fit times do); they come in the same order.
 
     Returns
     -------
@@ -325,13 +297,17 @@ def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_
         sizes, metrics, test loss, fit time, epochs, and (under the key
         ``"_predictions"``, not meant for JSON) the test labels and scores.
     """
+    from joblib import Parallel, delayed
+
     estimator_params = dict(estimator_params or {})
     runnable = [c for c in configs if c.kind != "unavailable"]
     records = []
 
-    warm_models([c.model(random_state=seed, **estimator_params) for c in runnable
-                 if c.kind == "neural" and c.dataset is None], X, y, log=log)
+    if n_jobs == 1:  # other processes have their own sentence-vector caches
+        warm_models([c.model(random_state=seed, **estimator_params) for c in runnable
+                     if c.kind == "neural" and c.dataset is None], X, y, log=log)
 
+    jobs = []  # (config, run, run seed, split, unfitted model), in the order of the records
     for run in range(runs):
         run_seed = seed + run
         base_split = train_valid_test_split(X, y, valid_size=valid_size, test_size=test_size,
@@ -343,41 +319,53 @@ def run_protocol(configs, X, y, *, runs=5, seed=0, estimator_params=None, valid_
                                                test_size=test_size, random_state=run_seed)
             else:
                 split = base_split
-            X_tr, X_va, X_te, y_tr, y_va, y_te = split
-            model = config.model(random_state=run_seed, **estimator_params)
-            description = describe_model(model)
-            if config.kind == "neural":
-                attach_validation(model, X_tr, y_tr, X_va, y_va)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            model.fit(X_tr, y_tr)
-            fit_seconds = time.perf_counter() - start
-            fit_cpu_seconds = time.process_time() - cpu_start
-            proba = model.predict_proba(X_te)
-            y_pred = np.asarray(model.predict(X_te))
-            metrics = cause_metrics(y_te, y_pred, proba[:, 1])
-            metrics["test_loss"] = criterion_loss(model, X_te, y_te, proba) if config.kind == "neural" else None
-            clf = fitted_classifier(model)
-            record = {
-                "config": config.name, "label": config.label, "kind": config.kind,
-                "run": run, "seed": run_seed,
-                "n_train": len(X_tr), "n_valid": len(X_va), "n_test": len(X_te),
-                "test_positive_rate": float(np.mean(y_te)),
-                "metrics": metrics, "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu_seconds,
-                "epochs": None if clf is None else len(clf.history_),
-                "best_epoch": None if clf is None else _best_epoch(clf),
-                "threshold": _threshold(model),
-                "model": description,
-                "_predictions": (np.asarray(y_te), proba[:, 1].astype(float)),
-            }
-            records.append(record)
-            _log(f"[run {run + 1}/{runs}, seed {run_seed}] {config.label}: "
-                 f"F1 {metrics['f1']:.4f}  P {metrics['precision']:.4f}  R {metrics['recall']:.4f}  "
-                 f"AUC {metrics['roc_auc']:.4f}"
-                 + ("" if record["epochs"] is None else f"  {record['epochs']} epochs")
-                 + f"  {fit_seconds:.1f}s", log)
-            if on_record is not None:
-                on_record(records)
+            jobs.append((config, run, run_seed, split, config.model(random_state=run_seed, **estimator_params)))
+
+    # Models, not configurations, cross to the workers (a Config may hold lambdas).
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_fit_and_score)(model, config.kind, *split) for config, _, _, split, model in jobs)
+    for (config, run, run_seed, split, model), result in zip(jobs, results):
+        X_tr, X_va, X_te, y_tr, y_va, y_te = split
+        record = {
+            "config": config.name, "label": config.label, "kind": config.kind,
+            "run": run, "seed": run_seed,
+            "n_train": len(X_tr), "n_valid": len(X_va), "n_test": len(X_te),
+            "test_positive_rate": float(np.mean(y_te)),
+            "model": describe_model(model),
+            **result,
+        }
+        records.append(record)
+        metrics, fit_seconds = record["metrics"], record["fit_seconds"]
+        _log(f"[run {run + 1}/{runs}, seed {run_seed}] {config.label}: "
+             f"F1 {metrics['f1']:.4f}  P {metrics['precision']:.4f}  R {metrics['recall']:.4f}  "
+             f"AUC {metrics['roc_auc']:.4f}"
+             + ("" if record["epochs"] is None else f"  {record['epochs']} epochs")
+             + f"  {fit_seconds:.1f}s", log)
+        if on_record is not None:
+            on_record(records)
     return records
+
+
+def _fit_and_score(model, kind, X_tr, X_va, X_te, y_tr, y_va, y_te):
+    """One fit of the protocol (in this process or a joblib worker): the record's measured fields."""
+    if kind == "neural":
+        attach_validation(model, X_tr, y_tr, X_va, y_va)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model.fit(X_tr, y_tr)
+    fit_seconds = time.perf_counter() - start
+    fit_cpu_seconds = time.process_time() - cpu_start
+    proba = model.predict_proba(X_te)
+    y_pred = np.asarray(model.predict(X_te))
+    metrics = cause_metrics(y_te, y_pred, proba[:, 1])
+    metrics["test_loss"] = criterion_loss(model, X_te, y_te, proba) if kind == "neural" else None
+    clf = fitted_classifier(model)
+    return {
+        "metrics": metrics, "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu_seconds,
+        "epochs": None if clf is None else len(clf.history_),
+        "best_epoch": None if clf is None else _best_epoch(clf),
+        "threshold": decision_threshold_of(model),
+        "_predictions": (np.asarray(y_te), proba[:, 1].astype(float)),
+    }
 
 
 def _best_epoch(clf):
@@ -386,16 +374,6 @@ def _best_epoch(clf):
     except KeyError:
         return None
     return int(np.argmax(f1)) + 1 if len(f1) else None
-
-
-def _threshold(model):
-    """The decision threshold the fitted model's ``predict`` used (None for dummies)."""
-    if hasattr(model, "best_threshold_"):  # TunedThresholdClassifierCV
-        return float(model.best_threshold_)
-    clf = fitted_classifier(model)
-    if clf is None:
-        return None
-    return clf.decision_threshold()
 
 
 def summarise(records, configs):
@@ -499,11 +477,11 @@ def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot
     (out_dir / "table.md").write_text(table)
     payload = {
         "benchmark": name,
-        **_jsonable(meta),
-        "configs": {c.name: {"label": c.label, "kind": c.kind, "settings": _jsonable(c.settings),
+        **jsonable(meta),
+        "configs": {c.name: {"label": c.label, "kind": c.kind, "settings": jsonable(c.settings),
                              "note": c.note} for c in configs},
-        "summary": _jsonable(summary),
-        "runs": [{k: _jsonable(v) for k, v in r.items() if not k.startswith("_")} for r in records],
+        "summary": jsonable(summary),
+        "runs": [{k: jsonable(v) for k, v in r.items() if not k.startswith("_")} for r in records],
     }
     (out_dir / "results.json").write_text(json.dumps(payload, indent=2, allow_nan=False))
     paths = {"table": out_dir / "table.md", "json": out_dir / "results.json"}
@@ -519,10 +497,13 @@ def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot
 def add_common_arguments(parser, *, default_out, config_names, runs=5,
                          runs_help="runs with different seeds (default: 5)",
                          encoder_help="encoder folder or local hub name (default: the embedded MiniLM)",
-                         max_epochs_help="epochs per fit (default: the estimator's default)",
+                         max_epochs_help=None,
                          param_help="any other EmpathyCauseClassifier parameter for every neural "
                                     "configuration, e.g. --param lr=3e-4"):
     """The options every benchmark table takes (a benchmark may reword some of their help and defaults)."""
+    defaults = EmpathyCauseClassifier()  # the help states the real defaults
+    if max_epochs_help is None:
+        max_epochs_help = f"epochs per fit (default: the estimator's, {defaults.max_epochs}, with early stopping)"
     parser.add_argument("--data", default="demo",
                         help="dataset: a RECCON folder or .json, an AcnEmpathize-Cause .csv, "
                              "or 'demo' (default: demo)")
@@ -541,8 +522,14 @@ def add_common_arguments(parser, *, default_out, config_names, runs=5,
                         help="folder for an on-disk cache of sentence vectors (joblib)")
     parser.add_argument("--max-epochs", type=int, default=None, help=max_epochs_help)
     parser.add_argument("--patience", type=int, default=None,
-                        help="early-stopping patience (default: the estimator's default)")
+                        help=f"early-stopping patience (default: the estimator's, {defaults.patience})")
     add_param_argument(parser, param_help)
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="fits run at once through joblib (default: 1, or -1 with --scheduler: one per "
+                             "worker thread); the records do not depend on it, only the fit times")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run the fits on the Dask cluster at ADDRESS (e.g. tcp://host:8786) through "
+                             "joblib's dask backend (needs the distributed extra); see docs/distributed.md")
     parser.add_argument("--no-plot", action="store_true", help="skip the precision-recall PNG")
     parser.add_argument("--verbose", "-v", action="count", default=0,
                         help="also print each fit's epoch table")
@@ -580,8 +567,9 @@ def run_from_args(name, args, all_configs, *, title_column, caption):
         "positive_rate": float(np.mean(y)), "runs_requested": args.runs, "seed": args.seed,
         "protocol": "80/10/10 split by thread per run (seed+run); fit on train, early stopping "
                     "on valid (predefined_split), metrics on test; mean ± std (ddof=1) over runs",
-        "estimator_params": _jsonable(estimator_params),
-        "estimator_defaults": {k: _jsonable(v) for k, v in
+        "estimator_params": jsonable(estimator_params),
+        "n_jobs": args.n_jobs, "scheduler": args.scheduler,
+        "estimator_defaults": {k: jsonable(v) for k, v in
                                EmpathyCauseClassifier().get_params(deep=False).items()
                                if isinstance(v, (type(None), bool, int, float, str, tuple))},
         "environment": {"python": platform.python_version(), "torch": torch.__version__,
@@ -595,8 +583,16 @@ def run_from_args(name, args, all_configs, *, title_column, caption):
         write_outputs(out_dir, name, records=records, configs=configs, summary=summary,
                       table=table, meta={**meta, "complete": False}, plot=False)
 
-    records = run_protocol(configs, X, y, runs=args.runs, seed=args.seed,
-                           estimator_params=estimator_params, log=log, on_record=save_partial)
+    n_jobs = args.n_jobs if args.n_jobs is not None else (-1 if args.scheduler else 1)
+    if args.scheduler:
+        from ..distributed import joblib_backend
+
+        backend = joblib_backend(args.scheduler)
+    else:
+        backend = contextlib.nullcontext()
+    with backend:
+        records = run_protocol(configs, X, y, runs=args.runs, seed=args.seed, estimator_params=estimator_params,
+                               log=log, on_record=save_partial, n_jobs=n_jobs)
     summary = summarise(records, configs)
     table = markdown_table(summary, configs, title_column=title_column, caption=caption(args))
     meta["complete"] = True

@@ -31,6 +31,17 @@ average), so the reply adds no text of its own. The table gives the
 sentences each size encodes and an estimate of its floor (those sentences at
 the predict floor's rate).
 
+**Dask** (``--dask-rows N``): the same N recombined rows scored by
+``empathy-cause predict`` in one fresh process, then by
+:func:`~empathy_cause.distributed.predict_proba_dask` on a
+``LocalCluster`` of ``--dask-workers`` worker processes (one thread each)
+that read the rows from ``--dask-files`` CSV files (whole dialogues per file):
+rows per second of each, the cluster's start-up, the time and size of shipping
+the model to every worker, each worker's encoder load, the sentences each
+worker encoded and its busy time, and each worker's peak RSS. On a machine
+with as many cores as workers expect overhead, not a speed-up; partitions are
+independent, so the scoring part scales with the number of worker processes.
+
 Run: ``python benchmarks/speed.py`` (or ``empathy-cause benchmark speed``);
 ``--sizes 10000,100000,1000000`` for the full scaling table. Writes a
 Markdown table to standard output and ``results/speed.json``.
@@ -39,6 +50,7 @@ Markdown table to standard output and ``results/speed.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import platform
@@ -53,10 +65,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import EmpathyCauseClassifier
 from ..batching import PairRows
-from ..classifier import EmpathyCauseClassifier
 from ..cliargs import add_param_argument
 from ..data import load_dataset, split_sentences, validate_frame
+from ..data.chunking import DEFAULT_CHUNK_PAIRS
 from ..encoders import autocast_context, bf16_supported, clear_embedding_cache, load_encoder, pool
 
 __all__ = ["distinct_sentences", "encode_floor", "write_recombined_csv", "cpu_name", "peak_rss_mib",
@@ -152,7 +165,7 @@ def _dialogue_patterns(X):
     return [(max(turns), sorted(turns)) for turns in patterns.values()]
 
 
-def write_recombined_csv(path, n_rows, X, *, seed=0, chunk_pairs=2000) -> dict:
+def write_recombined_csv(path, n_rows, X, *, seed=0, chunk_pairs=DEFAULT_CHUNK_PAIRS) -> dict:
     """Write an AcnEmpathize-Cause CSV of at least ``n_rows`` rows of new dialogues built from X.
 
     Each dialogue copies the shape of a random dialogue (thread) of X: its
@@ -231,6 +244,100 @@ def _predict_in_fresh_process(model_dir, csv_path, out_path, chunk_pairs) -> dic
             "seconds": report["seconds"], "peak_rss_mib": report["peak_rss_mib"]}
 
 
+# ------------------------------------------------------------------------- Dask
+
+
+def _split_csv_by_thread(path, n_files, folder) -> list:
+    """Cut an AcnEmpathize-Cause CSV into ``n_files`` files of consecutive whole threads."""
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    header, body = rows[0], rows[1:]
+    threads = np.array([r[0] for r in body])
+    starts = np.flatnonzero(np.r_[True, threads[1:] != threads[:-1]])
+    cuts = [starts[min(len(starts) - 1, round(i * len(starts) / n_files))] for i in range(1, n_files)]
+    paths = []
+    for i, (a, b) in enumerate(zip([0, *cuts], [*cuts, len(body)], strict=True)):
+        part = Path(folder) / f"part-{i:03d}.csv"
+        with open(part, "w", newline="", encoding="utf-8") as file:
+            csv.writer(file).writerows([header, *body[a:b]])
+        paths.append(str(part))
+    return paths
+
+
+def _worker_load_encoder(encoder) -> None:
+    load_encoder(encoder)
+
+
+def _worker_stats() -> dict:
+    from ..encoders import embedding_cache
+
+    return {"sentences_encoded": len(embedding_cache), "peak_rss_mib": peak_rss_mib()}
+
+
+def _dask_section(args, model, X_source) -> dict:
+    """One process vs a LocalCluster on the same recombined rows (see the module docstring)."""
+    import pickle
+
+    from ..distributed import _require, predict_proba_dask, read_dask_frame
+
+    _, distributed = _require()
+    with tempfile.TemporaryDirectory(prefix="empathy-cause-dask-") as tmp:
+        tmp = Path(tmp)
+        model_dir = model.save(tmp / "model")
+        data = tmp / "rows.csv"
+        shape = write_recombined_csv(data, args.dask_rows, X_source, seed=args.seed, chunk_pairs=args.chunk_pairs)
+        files = _split_csv_by_thread(data, args.dask_files, tmp)
+        print(f"dask: {shape['rows']:,} rows in one process...", file=sys.stderr, flush=True)
+        single = _predict_in_fresh_process(model_dir, data, tmp / "predictions.csv", args.chunk_pairs)
+        print(f"dask: the same rows on {args.dask_scheduler or f'a {args.dask_workers}-worker LocalCluster'}...",
+              file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            if args.dask_scheduler:  # an existing cluster: its start-up is not measured
+                client = stack.enter_context(distributed.Client(args.dask_scheduler, timeout="30s"))
+                cluster_seconds = None
+            else:
+                cluster = stack.enter_context(distributed.LocalCluster(
+                    n_workers=args.dask_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                    silence_logs=40))
+                client = stack.enter_context(distributed.Client(cluster))
+                cluster_seconds = time.perf_counter() - started
+            client.run(clear_embedding_cache)  # cold, as in one process
+            start = time.perf_counter()
+            shipped = client.scatter(model, broadcast=True, hash=False)
+            ship_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            client.run(_worker_load_encoder, model.encoder)
+            encoder_seconds = time.perf_counter() - start
+            with distributed.get_task_stream(client) as stream:
+                start = time.perf_counter()
+                proba = predict_proba_dask(shipped, read_dask_frame(files), client=client).compute()
+                score_seconds = time.perf_counter() - start
+            busy: dict = {}
+            for task in stream.data:
+                for part in task["startstops"]:
+                    if part["action"] == "compute":
+                        busy[task["worker"]] = busy.get(task["worker"], 0.0) + part["stop"] - part["start"]
+            workers = [{"worker": address, **stats, "busy_seconds": busy.get(address, 0.0)}
+                       for address, stats in sorted(client.run(_worker_stats).items())]
+        expected = _read_cause_probabilities(tmp / "predictions.csv")
+    return {"rows": shape["rows"], "pairs": shape["pairs"], "distinct_sentences": shape["distinct_sentences"],
+            "files": len(files), "n_workers": len(workers), "scheduler": args.dask_scheduler,
+            "one_process": {**single, "rows_per_s": shape["rows"] / single["seconds"]},
+            "cluster": {"start_seconds": cluster_seconds, "model_pickle_mib": len(pickle.dumps(model)) / 2**20,
+                        "ship_seconds": ship_seconds, "encoder_load_seconds": encoder_seconds,
+                        "score_seconds": score_seconds, "rows_per_s": shape["rows"] / score_seconds,
+                        "workers": workers},
+            "max_abs_difference": float(np.max(np.abs(proba[:, 1] - expected))) if len(expected) else 0.0}
+
+
+def _read_cause_probabilities(path):
+    """The probability column of a predictions CSV written by ``empathy-cause predict``."""
+    import pandas as pd
+
+    return pd.read_csv(path)["probability"].to_numpy(dtype=np.float64)
+
+
 # ------------------------------------------------------------------------- CLI
 
 
@@ -256,7 +363,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sizes", default="10000,100000",
                         help="rows of the scaling table, comma-separated ('' for none); 1000000 takes "
                              "20-30 minutes on 2 cores (default: 10000,100000)")
-    parser.add_argument("--chunk-pairs", type=int, default=2000, help="predict's --chunk-pairs (default: 2000)")
+    parser.add_argument("--chunk-pairs", type=int, default=DEFAULT_CHUNK_PAIRS,
+                        help="predict's --chunk-pairs (default: %(default)s)")
+    parser.add_argument("--dask-rows", type=int, default=0, metavar="N",
+                        help="also score N recombined rows in one process and on a Dask LocalCluster "
+                             "(needs the distributed extra; default: 0, skipped)")
+    parser.add_argument("--dask-workers", type=int, default=2, help="worker processes of the cluster (default: 2)")
+    parser.add_argument("--dask-scheduler", metavar="ADDRESS", default=None,
+                        help="measure on the running Dask cluster at ADDRESS instead of a LocalCluster "
+                             "(its workers must read the temporary files: set TMPDIR to a folder they share)")
+    parser.add_argument("--dask-files", type=int, default=8,
+                        help="CSV files (partitions) the workers read the N rows from (default: 8)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/speed.json")
     return parser
@@ -379,7 +496,37 @@ def _markdown(report) -> str:
             lines.append(f"| {r['rows']:,} | {r['pairs']:,} | {r['encoded_sentences']:,} | {r['seconds']:.1f} | "
                          f"{r['process_seconds']:.1f} | {r['rows_per_s']:.0f} | {r['floor_estimate_seconds']:.1f} "
                          f"| {r['ratio_estimate']:.2f}x | {r['peak_rss_mib']:.0f} |")
+    if report.get("dask"):
+        lines += _dask_markdown(report["dask"])
     return "\n".join(lines)
+
+
+def _dask_markdown(d) -> list:
+    one, cluster = d["one_process"], d["cluster"]
+    peaks = " / ".join(f"{w['peak_rss_mib']:.0f}" for w in cluster["workers"])
+    start = "-" if cluster["start_seconds"] is None else f"{cluster['start_seconds']:.1f}"
+    lines = ["", f"Dask: {d['rows']:,} rows ({d['pairs']:,} pairs, {d['distinct_sentences']:,} distinct "
+                 f"sentences) in {d['files']} CSV files; one process (`empathy-cause predict`, fresh process) "
+                 f"vs {'the cluster at ' + d['scheduler'] if d['scheduler'] else 'a LocalCluster'} of "
+                 f"{d['n_workers']} worker processes, 1 thread each "
+                 f"(largest difference of a probability: {d['max_abs_difference']:.1e}). The one process's "
+                 "scoring time includes loading the model and the encoder; the cluster's does not "
+                 "(start-up, shipping and encoder load are its own columns):", "",
+             "| run | rows/s | scoring (s) | start-up (s) | model shipped (MiB, s) | encoder load (s) "
+             "| peak RSS (MiB) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+             f"| one process | {one['rows_per_s']:.0f} | {one['seconds']:.1f} | {one['import_seconds']:.1f} "
+             f"(imports) | - | - | {one['peak_rss_mib']:.0f} |",
+             f"| {d['n_workers']} workers | {cluster['rows_per_s']:.0f} | {cluster['score_seconds']:.1f} | "
+             f"{start} (cluster) | "
+             f"{cluster['model_pickle_mib']:.1f}, "
+             f"{cluster['ship_seconds']:.2f} | {cluster['encoder_load_seconds']:.1f} | "
+             f"{peaks} (per worker) |",
+             "", "| worker | sentences encoded | busy (s) | peak RSS (MiB) |", "| --- | ---: | ---: | ---: |"]
+    for w in cluster["workers"]:
+        lines.append(f"| {w['worker']} | {w['sentences_encoded']:,} | {w['busy_seconds']:.1f} | "
+                     f"{w['peak_rss_mib']:.0f} |")
+    return lines
 
 
 def main(argv=None) -> int:
@@ -399,10 +546,11 @@ def main(argv=None) -> int:
     cpu_model = models.get("cpu") or next(iter(models.values()))
     predict_floor = next(r["floor"] for r in ratios if r["phase"] == "predict_proba")
     scaling = _scaling(args, cpu_model, X_fit, predict_floor)
+    dask_report = _dask_section(args, cpu_model, X_fit) if args.dask_rows > 0 else None
     report = {"data": data, "cpu": cpu_name(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
               "bf16_units": bf16_supported("cpu"), "devices": {d: _device_name(d) for d in devices},
               "repeats": args.repeats, "fit_repeats": args.fit_repeats, "params": dict(args.param),
-              "chunk_pairs": args.chunk_pairs, "ratios": ratios, "scaling": scaling,
+              "chunk_pairs": args.chunk_pairs, "ratios": ratios, "scaling": scaling, "dask": dask_report,
               "peak_rss_mib": peak_rss_mib(), "seconds": time.perf_counter() - started}
     print(_markdown(report))
     out = Path(args.out)

@@ -9,7 +9,7 @@ from pathlib import Path
 from .acnempathize import iter_acnempathize_cause, load_acnempathize_cause
 from .covidet import EXTRACTIVE_FILE as _COVIDET_FILE
 from .covidet import load_covidet
-from .demo import load_demo
+from .demo import DEMO_PARAMS, load_demo
 from .ecf import SUBSETS as _ECF_SUBSETS
 from .ecf import load_ecf
 from .frame import (
@@ -47,6 +47,7 @@ __all__ = [
     "load_acnempathize_cause",
     "iter_acnempathize_cause",
     "load_demo",
+    "DEMO_PARAMS",
     "load_dataset",
 ]
 

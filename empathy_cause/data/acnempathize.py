@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs
 from .frame import _RESERVED, THREAD_ID, _pairs_to_frame, content_hash
 
 __all__ = ["load_acnempathize_cause", "iter_acnempathize_cause", "csv_columns"]
@@ -242,7 +243,7 @@ def _csv_text_to_frame(text, lines, name, *, post_column, reply_column, labels_c
     return X, y, X[THREAD_ID].to_numpy()
 
 
-def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentences",
+def iter_acnempathize_cause(path, *, chunk_pairs=DEFAULT_CHUNK_PAIRS, post_column="post_sentences",
                             reply_column="reply", labels_column="labels",
                             thread_column="thread_id", pair_column=None):
     """Read an AcnEmpathize-Cause CSV in chunks of whole pairs, in constant memory.
@@ -272,8 +273,7 @@ def iter_acnempathize_cause(path, *, chunk_pairs=2000, post_column="post_sentenc
     id but carry different text are only refused when they fall in the same
     chunk.
     """
-    if not isinstance(chunk_pairs, int) or isinstance(chunk_pairs, bool) or chunk_pairs < 1:
-        raise ValueError(f"chunk_pairs must be a positive int, got {chunk_pairs!r}")
+    check_chunk_pairs(chunk_pairs)
     options = dict(post_column=post_column, reply_column=reply_column, labels_column=labels_column,
                    thread_column=thread_column, pair_column=pair_column)
     name = _source_name(path)

@@ -320,9 +320,13 @@ def _check_binary(y, name="y"):
         ], dtype=bool)
     if not ok.all():
         row = np.flatnonzero(~ok)[0]
+        value = y.tolist()[row]
+        # Labels read as text ('0'/'1') are the usual cause: say so, and how to convert.
+        hint = (" (text, not a number: convert the labels with y.astype(int))"
+                if isinstance(value, str) and value.strip() in ("0", "1") else "")
         raise ValueError(
             f"{name} must hold 0/1 labels (1 = cause of empathy); entry "
-            f"{row} is {y.tolist()[row]!r}."
+            f"{row} is {value!r}{hint}."
         )
     return y.astype(np.int64)
 
@@ -359,11 +363,17 @@ def validate_frame(X, y=None):
         position (0-based, counted in ``X``'s current order).
     """
     if not isinstance(X, pd.DataFrame):
+        # pairs_to_frame returns (X, y): passing its result whole is the usual mistake.
+        hint = ("pairs_to_frame returns a tuple (X, y): unpack it, "
+                "X, y = pairs_to_frame(pairs), and pass X."
+                if isinstance(X, tuple) and len(X) == 2
+                and isinstance(X[0], pd.DataFrame) else
+                "Build one from post-reply pairs with "
+                "empathy_cause.data.pairs_to_frame (it returns X, y).")
         raise TypeError(
             "X must be a pandas DataFrame with one row per post sentence "
             f"(columns {', '.join(REQUIRED_COLUMNS)}), got "
-            f"{type(X).__name__}. Build one from post-reply pairs with "
-            "empathy_cause.data.pairs_to_frame."
+            f"{type(X).__name__}. {hint}"
         )
     missing = [c for c in REQUIRED_COLUMNS if c not in X.columns]
     if missing:
@@ -485,8 +495,14 @@ def _pair_labels(labels, n_sentences, where):
             f"{where}: labels must be a list of 0/1, one per post sentence, "
             f"got {type(labels).__name__}."
         )
+    if any(isinstance(v, (list, tuple, np.ndarray)) for v in labels):
+        raise ValueError(
+            f"{where}: labels must be a flat list of 0/1, one per post "
+            f"sentence (e.g. [1, 0]), got a nested list "
+            f"{np.asarray(labels, dtype=object).tolist()!r}."
+        )
     labels = np.asarray(labels)
-    if labels.ndim != 1 or len(labels) != n_sentences:
+    if len(labels) != n_sentences:
         raise ValueError(
             f"{where}: {labels.size} labels for {n_sentences} post "
             "sentences; give exactly one 0/1 label per sentence."
