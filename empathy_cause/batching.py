@@ -19,12 +19,8 @@ from .data.chunking import run_ranks
 from .data.frame import POST, REPLY, SENTENCE_INDEX
 from .data.sentences import split_sentences
 
-<<<<<<< HEAD
-__all__ = ["PairRows", "PairBatch", "PairCollate", "pair_batches", "inference_batches", "token_layout"]
-=======
 __all__ = ["PairRows", "PairBatch", "PairCollate", "PairBatchSampler", "ThreadBatchSampler", "RowBatchSampler",
-           "InferenceBatchSampler"]
->>>>>>> main
+           "InferenceBatchSampler", "token_layout"]
 
 # The batching constants, one place each. Inference has no gradient, so its batches are larger.
 #: Pairs per inference batch of the co-attention network.

@@ -225,20 +225,14 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     # ------------------------------------------------------------------- data
 
     def _prepare_dataset(self, dataset):
-<<<<<<< HEAD
         """With a frozen encoder, the sentence vectors (and token states) of the dataset's sentences (cached)."""
-        if self._frozen:
+        if self.frozen_encoder:
             encoder = self._sentence_encoder()
             if self.token_features:   # first: one encoder pass fills both caches
                 states = encoder.encode_tokens(dataset.texts)
                 dataset.token_offsets = np.cumsum([0] + [len(s) for s in states])
                 dataset.token_table = torch.from_numpy(np.concatenate(states)).to(self.device)
             dataset.vectors = torch.from_numpy(encoder.encode(dataset.texts)).to(self.device)
-=======
-        """With a frozen encoder, the sentence vectors of the dataset's distinct sentences (cached)."""
-        if self.frozen_encoder:
-            dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts)).to(self.device)
->>>>>>> main
         return dataset
 
     def _training_batches(self, dataset):

@@ -31,7 +31,7 @@ from sklearn.model_selection import TunedThresholdClassifierCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from ..batching import PairCollate, PairRows, inference_batches
+from ..batching import INFERENCE_PAIRS, InferenceBatchSampler, PairCollate, PairRows
 from ..data.frame import validate_frame
 from ..encoders import SentenceEncoder
 from ..model_selection import ThreadShuffleSplit
@@ -47,7 +47,7 @@ def _pair_features(dataset: PairRows, tokens: bool) -> np.ndarray:
     collate = PairCollate(dataset, token_features=tokens)
     out = np.zeros((len(dataset), 5 if tokens else 1), dtype=np.float32)
     with torch.no_grad():
-        for positions in inference_batches(dataset):
+        for positions in InferenceBatchSampler(dataset.row_pair[dataset.rows], INFERENCE_PAIRS):
             X, _ = collate([dataset[i] for i in positions])
             X = X.tensors
             vectors = X["embeddings"]

@@ -59,12 +59,8 @@ from sklearn.metrics import f1_score, precision_recall_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-<<<<<<< HEAD
-from ..baselines.similarity import similarity_baseline
-from ..classifier import EmpathyCauseClassifier
-=======
 from .. import EmpathyCauseClassifier
->>>>>>> main
+from ..baselines.similarity import similarity_baseline
 from ..cliargs import add_param_argument
 from ..data import split_sentences
 from ..encoders import SentenceEncoder
