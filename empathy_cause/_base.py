@@ -306,8 +306,8 @@ class BaseCauseClassifier(NeuralNetClassifier):
         return np.array([0, 1])
 
     @property
-    def _frozen(self) -> bool:
-        """Whether the encoder is frozen (its sentence vectors precomputed)."""
+    def frozen_encoder(self) -> bool:
+        """Whether the encoder is frozen: each distinct sentence is encoded once and its vector cached."""
         return False
 
     @property

@@ -95,3 +95,15 @@ def test_markdown_table_marks_unavailable_and_missing():
     assert "n/a" in table  # NaN AUC
     assert "| B [1] | not available offline |" in table
     assert "[1] no data offline" in table
+
+
+def test_ablation_marks_the_defaults_and_has_the_papers_recipe():
+    """Table 3 runs today's defaults (the row saying so) and the paper's recipe as a labelled row."""
+    from empathy_cause import EmpathyCauseClassifier
+
+    default_loss = EmpathyCauseClassifier().loss
+    marked = [c.name for c in ablation.CONFIGS.values() if c.label.endswith("(the defaults)")]
+    assert marked == ([default_loss] if default_loss in ("focal", "ce") else [])
+    paper = ablation.CONFIGS["paper"]
+    assert paper.label.startswith("The Paper's Recipe") and paper.settings == ablation.PAPER_RECIPE
+    assert paper.model(random_state=0).get_params()["batch_size"] == 4

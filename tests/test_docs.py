@@ -71,6 +71,8 @@ API_MODULES = [
     "empathy_cause._base",
     "empathy_cause.model_files",
     "empathy_cause.callbacks",
+    "empathy_cause.inspection",
+    "empathy_cause.tuning",
     "empathy_cause.distributed",
 ]
 

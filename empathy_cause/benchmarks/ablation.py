@@ -17,7 +17,7 @@ import argparse
 
 from sklearn.dummy import DummyClassifier
 
-from ..classifier import EmpathyCauseClassifier
+from .. import EmpathyCauseClassifier
 from .common import Config, add_common_arguments, run_from_args
 
 __all__ = ["CONFIGS", "PAPER_RECIPE", "build_parser", "main"]

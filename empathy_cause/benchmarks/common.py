@@ -32,15 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, clone
-from sklearn.pipeline import Pipeline
+from sklearn.base import clone
 from skorch.helper import predefined_split
 
-from .._base import BaseCauseClassifier
-from ..classifier import EmpathyCauseClassifier
+from .. import EmpathyCauseClassifier
 from ..cliargs import add_param_argument, estimator_params_from_args
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
+from ..inspection import decision_threshold_of, find_classifier, fitted_classifier
 from ..metrics import cause_metrics
 from ..model_selection import train_valid_test_split
 
@@ -55,6 +54,7 @@ __all__ = [
     "warm_cache",
     "warm_models",
     "criterion_loss",
+    "jsonable",
     "run_protocol",
     "summarise",
     "markdown_table",
@@ -152,39 +152,6 @@ def load_benchmark_data(data, subset=None, sample=None, random_state=0):
 # ---------------------------------------------------------- model plumbing
 
 
-def find_classifier(model, prefix=""):
-    """The :class:`BaseCauseClassifier` (co-attention or QA) inside an (unfitted) model.
-
-    Looks through pipelines (last step) and meta-estimators with an
-    ``estimator`` parameter (``TunedThresholdClassifierCV``,
-    ``OptunaSearchCV``, ...). Returns ``(classifier, parameter prefix,
-    preceding pipeline steps)``, or ``(None, None, [])``.
-    """
-    if isinstance(model, BaseCauseClassifier):
-        return model, prefix, []
-    if isinstance(model, Pipeline):
-        name, last = model.steps[-1]
-        clf, path, steps = find_classifier(last, f"{prefix}{name}__")
-        return clf, path, [step for _, step in model.steps[:-1]] + steps
-    inner = getattr(model, "estimator", None)
-    if isinstance(inner, BaseEstimator):
-        return find_classifier(inner, f"{prefix}estimator__")
-    return None, None, []
-
-
-def fitted_classifier(model):
-    """The fitted :class:`BaseCauseClassifier` inside a fitted model, or None."""
-    if isinstance(model, BaseCauseClassifier):
-        return model
-    if isinstance(model, Pipeline):
-        return fitted_classifier(model.steps[-1][1])
-    for attr in ("best_estimator_", "estimator_"):
-        inner = getattr(model, attr, None)
-        if inner is not None:
-            return fitted_classifier(inner)
-    return None
-
-
 def _transform_through(steps, X_train, y_train, X_other):
     """Apply the non-sampler ``steps`` (fitted on the training part) to ``X_other``."""
     for step in steps:
@@ -222,7 +189,7 @@ def warm_cache(model, X, y=None):
     Returns the number of distinct texts.
     """
     clf, _, steps = find_classifier(model)
-    if clf is None or not clf._frozen:
+    if clf is None or not clf.frozen_encoder:
         return 0
     X = _transform_through(steps, X, y, X)
     return len(clf.get_dataset(X).texts)
@@ -233,7 +200,7 @@ def warm_models(models, X, y=None, log=True):
     warmed = set()
     for model in models:
         clf, _, steps = find_classifier(model)
-        if clf is None or not clf._frozen:
+        if clf is None or not clf.frozen_encoder:
             continue  # nothing to precompute for a fine-tuned encoder
         key = (clf.pooling, clf.encoder, clf.max_length, tuple(repr(s) for s in steps))
         if key in warmed:
@@ -262,7 +229,7 @@ def criterion_loss(model, X, y, proba=None):
         return float(clf.criterion_(logits, torch.as_tensor(np.asarray(y), dtype=torch.long)))
 
 
-def _jsonable(value):
+def jsonable(value):
     """Plain JSON types (NaN becomes null, other objects their repr)."""
     if isinstance(value, (float, np.floating)):
         value = float(value)
@@ -272,9 +239,9 @@ def _jsonable(value):
     if isinstance(value, np.integer):
         return value.item()
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     return repr(value)
 
 
@@ -285,11 +252,11 @@ def describe_model(model):
     if clf is not None:
         params = clf.get_params(deep=False)
         params.pop("train_split", None)
-        out["classifier_params"] = {k: _jsonable(v) for k, v in sorted(params.items())}
+        out["classifier_params"] = {k: jsonable(v) for k, v in sorted(params.items())}
         if clf is not model:
             out["wrapper"] = repr(model)
     else:
-        out["params"] = {k: _jsonable(v) for k, v in sorted(model.get_params(deep=False).items())}
+        out["params"] = {k: jsonable(v) for k, v in sorted(model.get_params(deep=False).items())}
     return out
 
 
@@ -396,7 +363,7 @@ def _fit_and_score(model, kind, X_tr, X_va, X_te, y_tr, y_va, y_te):
         "metrics": metrics, "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu_seconds,
         "epochs": None if clf is None else len(clf.history_),
         "best_epoch": None if clf is None else _best_epoch(clf),
-        "threshold": _threshold(model),
+        "threshold": decision_threshold_of(model),
         "_predictions": (np.asarray(y_te), proba[:, 1].astype(float)),
     }
 
@@ -407,16 +374,6 @@ def _best_epoch(clf):
     except KeyError:
         return None
     return int(np.argmax(f1)) + 1 if len(f1) else None
-
-
-def _threshold(model):
-    """The decision threshold the fitted model's ``predict`` used (None for dummies)."""
-    if hasattr(model, "best_threshold_"):  # TunedThresholdClassifierCV
-        return float(model.best_threshold_)
-    clf = fitted_classifier(model)
-    if clf is None:
-        return None
-    return clf.decision_threshold()
 
 
 def summarise(records, configs):
@@ -520,11 +477,11 @@ def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot
     (out_dir / "table.md").write_text(table)
     payload = {
         "benchmark": name,
-        **_jsonable(meta),
-        "configs": {c.name: {"label": c.label, "kind": c.kind, "settings": _jsonable(c.settings),
+        **jsonable(meta),
+        "configs": {c.name: {"label": c.label, "kind": c.kind, "settings": jsonable(c.settings),
                              "note": c.note} for c in configs},
-        "summary": _jsonable(summary),
-        "runs": [{k: _jsonable(v) for k, v in r.items() if not k.startswith("_")} for r in records],
+        "summary": jsonable(summary),
+        "runs": [{k: jsonable(v) for k, v in r.items() if not k.startswith("_")} for r in records],
     }
     (out_dir / "results.json").write_text(json.dumps(payload, indent=2, allow_nan=False))
     paths = {"table": out_dir / "table.md", "json": out_dir / "results.json"}
@@ -540,10 +497,13 @@ def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot
 def add_common_arguments(parser, *, default_out, config_names, runs=5,
                          runs_help="runs with different seeds (default: 5)",
                          encoder_help="encoder folder or local hub name (default: the embedded MiniLM)",
-                         max_epochs_help="epochs per fit (default: the estimator's default)",
+                         max_epochs_help=None,
                          param_help="any other EmpathyCauseClassifier parameter for every neural "
                                     "configuration, e.g. --param lr=3e-4"):
     """The options every benchmark table takes (a benchmark may reword some of their help and defaults)."""
+    defaults = EmpathyCauseClassifier()  # the help states the real defaults
+    if max_epochs_help is None:
+        max_epochs_help = f"epochs per fit (default: the estimator's, {defaults.max_epochs}, with early stopping)"
     parser.add_argument("--data", default="demo",
                         help="dataset: a RECCON folder or .json, an AcnEmpathize-Cause .csv, "
                              "or 'demo' (default: demo)")
@@ -562,7 +522,7 @@ def add_common_arguments(parser, *, default_out, config_names, runs=5,
                         help="folder for an on-disk cache of sentence vectors (joblib)")
     parser.add_argument("--max-epochs", type=int, default=None, help=max_epochs_help)
     parser.add_argument("--patience", type=int, default=None,
-                        help="early-stopping patience (default: the estimator's default)")
+                        help=f"early-stopping patience (default: the estimator's, {defaults.patience})")
     add_param_argument(parser, param_help)
     parser.add_argument("--n-jobs", type=int, default=None,
                         help="fits run at once through joblib (default: 1, or -1 with --scheduler: one per "
@@ -607,9 +567,9 @@ def run_from_args(name, args, all_configs, *, title_column, caption):
         "positive_rate": float(np.mean(y)), "runs_requested": args.runs, "seed": args.seed,
         "protocol": "80/10/10 split by thread per run (seed+run); fit on train, early stopping "
                     "on valid (predefined_split), metrics on test; mean ± std (ddof=1) over runs",
-        "estimator_params": _jsonable(estimator_params),
+        "estimator_params": jsonable(estimator_params),
         "n_jobs": args.n_jobs, "scheduler": args.scheduler,
-        "estimator_defaults": {k: _jsonable(v) for k, v in
+        "estimator_defaults": {k: jsonable(v) for k, v in
                                EmpathyCauseClassifier().get_params(deep=False).items()
                                if isinstance(v, (type(None), bool, int, float, str, tuple))},
         "environment": {"python": platform.python_version(), "torch": torch.__version__,

@@ -43,17 +43,17 @@ from sklearn.metrics import f1_score, precision_recall_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from ..classifier import EmpathyCauseClassifier
+from .. import EmpathyCauseClassifier
 from ..cliargs import add_param_argument
 from ..data import split_sentences
 from ..encoders import SentenceEncoder
+from ..inspection import decision_threshold_of
 from ..metrics import cause_metrics
 from .common import (
     Config,
-    _jsonable,
-    _threshold,
     describe_model,
     fitted_classifier,
+    jsonable,
     load_benchmark_data,
     warm_models,
 )
@@ -231,7 +231,7 @@ def run_quality(configs, train, evals, *, seeds=3, seed=0, estimator_params=None
                     "config": config.name, "label": config.label, "seed": s, "eval": name,
                     "metrics": metrics, "fit_seconds": fit_seconds,
                     "epochs": None if clf is None else len(clf.history_),
-                    "threshold": _threshold(model), "model": describe_model(model),
+                    "threshold": decision_threshold_of(model), "model": describe_model(model),
                 })
                 if log:
                     print(f"[seed {s}] {config.name} on {name}: F1 {metrics['f1']:.4f}  "
@@ -390,7 +390,7 @@ def main(argv=None) -> int:
         "summary": summary, "runs": records,
         "seconds": time.perf_counter() - started, "platform": platform.platform(),
     }
-    (out / "results.json").write_text(json.dumps(_jsonable(payload), indent=2, allow_nan=False))
+    (out / "results.json").write_text(json.dumps(jsonable(payload), indent=2, allow_nan=False))
     if log:
         print(f"Wrote {out / 'table.md'} and {out / 'results.json'}")
     return 0

@@ -41,83 +41,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..classifier import EmpathyCauseClassifier
+from .. import EmpathyCauseClassifier
 from ..cliargs import add_param_argument, estimator_params_from_args
-from ..losses import make_criterion
 from ..model_selection import ThreadKFold
-from .common import _jsonable, load_benchmark_data
+from ..tuning import SearchableClassifier, default_search_space, estimator_params
+from .common import jsonable, load_benchmark_data
 
 __all__ = ["SearchableClassifier", "default_search_space", "estimator_params", "make_storage",
            "create_study", "run_search", "interrupt_leaves_trial_running", "study_report",
            "build_parser", "main"]
 
 DEFAULT_STUDY = "empathy-cause"
-
-
-class SearchableClassifier(EmpathyCauseClassifier):
-    """:class:`EmpathyCauseClassifier` with the cause-class weight as one number.
-
-    Optuna distributions hold numbers and strings, not pairs, so the search
-    space cannot hold ``class_weight=(1.0, w)``. This subclass adds one
-    parameter, ``cause_weight``: with ``loss="weighted"`` the criterion uses
-    ``class_weight=(1.0, cause_weight)`` (when ``cause_weight`` is None,
-    ``class_weight`` as usual). Everything else is the parent class;
-    :func:`estimator_params` turns its parameters into the parent's.
-    """
-
-    def __init__(self, encoder=None, *, cause_weight=None, **kwargs):
-        super().__init__(encoder, **kwargs)
-        self.cause_weight = cause_weight
-
-    def initialize_criterion(self):
-        if self.criterion is not None or self.loss != "weighted" or self.cause_weight is None:
-            return super().initialize_criterion()
-        self.criterion_ = make_criterion(self.loss, class_weight=(1.0, float(self.cause_weight)))
-        return self
-
-
-def estimator_params(params):
-    """Search parameters -> :class:`EmpathyCauseClassifier` parameters.
-
-    ``cause_weight`` becomes ``class_weight=(1.0, cause_weight)`` for the
-    weighted loss; parameters that the chosen loss ignores are dropped.
-    """
-    params = dict(params)
-    weight = params.pop("cause_weight", None)
-    loss = params.get("loss")
-    if loss == "weighted" and weight is not None:
-        params["class_weight"] = (1.0, float(weight))
-    if loss is not None and loss != "focal":
-        params.pop("alpha", None)
-        params.pop("gamma", None)
-    return params
-
-
-def default_search_space(finetune_layers=0):
-    """The Optuna distributions searched by default.
-
-    ``lr`` (log-uniform 1e-5..1e-3), ``loss`` (focal / weighted / ce) with
-    ``alpha`` and ``gamma`` (focal) and ``cause_weight`` (weighted),
-    ``dropout``, ``architecture``, ``pooling`` and the decision ``threshold``.
-    ``finetune_layers`` stays 0 (frozen encoder, cached vectors) unless
-    ``finetune_layers=k`` > 0 adds an integer range 0..k.
-    """
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    space = {
-        "lr": FloatDistribution(1e-5, 1e-3, log=True),
-        "loss": CategoricalDistribution(["focal", "weighted", "ce"]),
-        "alpha": FloatDistribution(0.1, 0.9),
-        "gamma": FloatDistribution(0.0, 5.0),
-        "cause_weight": FloatDistribution(1.0, 12.0, log=True),
-        "dropout": FloatDistribution(0.0, 0.5),
-        "architecture": CategoricalDistribution(["coattention", "concat"]),
-        "pooling": CategoricalDistribution(["mean", "cls"]),
-        "threshold": FloatDistribution(0.1, 0.9),
-    }
-    if finetune_layers:
-        space["finetune_layers"] = IntDistribution(0, int(finetune_layers))
-    return space
 
 
 def _retrying(action, what, attempts=20):
@@ -313,8 +247,8 @@ def study_report(study):
         best = study.best_trial
         report.update({
             "best_trial": best.number, "best_score": best.value,
-            "best_params": _jsonable(best.params),
-            "best_estimator_params": _jsonable(estimator_params(best.params)),
+            "best_params": jsonable(best.params),
+            "best_estimator_params": jsonable(estimator_params(best.params)),
         })
     def retry_of(trial):
         with warnings.catch_warnings():
@@ -323,8 +257,8 @@ def study_report(study):
 
     report["trials"] = [{
         "number": t.number, "state": t.state.name, "value": t.value,
-        "params": _jsonable(t.params),
-        "split_scores": _jsonable({k: v for k, v in t.user_attrs.items() if k.startswith("split")}),
+        "params": jsonable(t.params),
+        "split_scores": jsonable({k: v for k, v in t.user_attrs.items() if k.startswith("split")}),
         "retry_of": retry_of(t),
         "seconds": None if t.duration is None else t.duration.total_seconds(),
     } for t in trials]
@@ -493,7 +427,7 @@ def main(argv=None) -> int:
     report.update({"storage": _safe_url(_storage_url(args)),
                    "data": str(args.data), "subset": args.subset, "sample": args.sample,
                    "folds": args.folds, "scoring": args.scoring,
-                   "fixed_params": _jsonable(_fixed_params(args)),
+                   "fixed_params": jsonable(_fixed_params(args)),
                    "seconds": time.perf_counter() - started})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

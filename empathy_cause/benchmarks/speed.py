@@ -65,8 +65,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import EmpathyCauseClassifier
 from ..batching import PairRows
-from ..classifier import EmpathyCauseClassifier
 from ..cliargs import add_param_argument
 from ..data import load_dataset, split_sentences, validate_frame
 from ..data.chunking import DEFAULT_CHUNK_PAIRS
