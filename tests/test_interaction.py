@@ -99,3 +99,20 @@ def test_token_features_when_fine_tuning(tiny_bert):
                                  interaction_size=4, max_epochs=2, validation_fraction=None, random_state=0)
     proba = clf.fit(X, y).predict_proba(X)
     assert proba.shape == (4, 2) and np.isfinite(proba).all()
+
+
+def test_similarity_baselines(tiny_bert, demo):
+    from empathy_cause.baselines.similarity import similarity_baseline, similarity_features
+
+    X, y, _ = demo
+    every = similarity_features(X, "tokens8", encoder=tiny_bert)
+    assert every.shape == (len(X), 8) and np.isfinite(every).all()
+    # A row's features (the rank within its post included) do not depend on the other rows given.
+    order = np.random.default_rng(1).permutation(len(X))[:40]
+    np.testing.assert_array_equal(similarity_features(X.iloc[order], "tokens8", encoder=tiny_bert), every[order])
+    np.testing.assert_array_equal(similarity_features(X, "tokens", encoder=tiny_bert), every[:, :4])
+    np.testing.assert_array_equal(similarity_features(X, "cosine", encoder=tiny_bert), every[:, 4:5])
+    model = similarity_baseline("cosine", encoder=tiny_bert, random_state=0).fit(X, y)
+    assert 0 < model.best_threshold_ < 1 and model.predict(X).shape == (len(X),)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        similarity_features(X, "words")

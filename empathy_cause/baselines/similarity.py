@@ -23,6 +23,8 @@ the network's ``threshold="auto"``.
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pandas as pd
 import torch
@@ -33,7 +35,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from ..batching import INFERENCE_PAIRS, InferenceBatchSampler, PairCollate, PairRows
 from ..data.frame import validate_frame
-from ..encoders import SentenceEncoder
+from ..encoders import SentenceEncoder, load_encoder, resolve_encoder
 from ..model_selection import ThreadShuffleSplit
 from ..modules import token_interaction
 
@@ -42,29 +44,51 @@ __all__ = ["SIMILARITY_FEATURES", "similarity_features", "similarity_baseline"]
 SIMILARITY_FEATURES = ("cosine", "tokens", "tokens8")
 
 
-def _pair_features(dataset: PairRows, tokens: bool) -> np.ndarray:
-    """Per row: [cosine] or [4 token features, cosine], computed pair batch by pair batch."""
-    collate = PairCollate(dataset, token_features=tokens)
-    out = np.zeros((len(dataset), 5 if tokens else 1), dtype=np.float32)
-    with torch.no_grad():
-        for positions in InferenceBatchSampler(dataset.row_pair[dataset.rows], INFERENCE_PAIRS):
-            X, _ = collate([dataset[i] for i in positions])
-            X = X.tensors
-            vectors = X["embeddings"]
-            post = vectors[X["post_index"].clamp(min=0)]
-            weight = X["reply_mask"][:, :, None].float()
-            reply = (vectors[X["reply_index"].clamp(min=0)] * weight).sum(1) / weight.sum(1)
-            cosine = torch.nn.functional.cosine_similarity(post, reply[:, None, :], dim=-1)   # (P, S)
-            features = [cosine[:, :, None]]
-            if tokens:
+# Features of each (encoder, post, reply) already computed: a baseline's fit, threshold search
+# and predictions revisit the same pairs several times. Bounded, least recently used first out.
+_PAIR_CACHE: collections.OrderedDict = collections.OrderedDict()
+PAIR_CACHE_SIZE = 200_000
+
+
+def _pair_features(dataset: PairRows, encoder) -> list:
+    """Per pair of ``dataset``: a ``(post sentences, 5)`` array of [4 token features, cosine]."""
+    settings = resolve_encoder(encoder)
+    keys = [(settings, tuple(dataset.texts[i] for i in post), tuple(dataset.texts[i] for i in reply))
+            for post, reply in zip(dataset.post_ids, dataset.reply_ids, strict=True)]
+    missing = [k for k, key in enumerate(keys) if key not in _PAIR_CACHE]
+    if missing:
+        sentence_encoder = SentenceEncoder(encoder)
+        states = sentence_encoder.encode_tokens(dataset.texts)
+        dataset.token_offsets = np.cumsum([0] + [len(s) for s in states])
+        dataset.token_table = torch.from_numpy(np.concatenate(states))
+        dataset.vectors = torch.from_numpy(sentence_encoder.encode(dataset.texts))
+        first_rows = np.unique(dataset.row_pair, return_index=True)[1]
+        rows = dataset.subset(first_rows[missing])   # one row per missing pair brings its whole post
+        collate = PairCollate(rows, token_features=True)
+        with torch.no_grad():
+            for positions in InferenceBatchSampler(rows.row_pair[rows.rows], INFERENCE_PAIRS):
+                X, _ = collate([rows[i] for i in positions])
+                X = X.tensors
+                vectors = X["embeddings"]
+                post = vectors[X["post_index"].clamp(min=0)]
+                weight = X["reply_mask"][:, :, None].float()
+                reply = (vectors[X["reply_index"].clamp(min=0)] * weight).sum(1) / weight.sum(1)
+                cosine = torch.nn.functional.cosine_similarity(post, reply[:, None, :], dim=-1)   # (P, S)
                 table = torch.nn.functional.normalize(X["token_table"].float(), dim=-1)
                 interaction = token_interaction(table[X["post_token_index"].clamp(min=0)], X["post_token_slot"],
                                                 X["post_mask"].shape[1], table[X["reply_token_index"].clamp(min=0)],
                                                 X["reply_token_index"] >= 0)
-                features = [interaction, cosine[:, :, None]]
-            rows = torch.cat(features, -1)[X["row_pair"], X["row_sentence"]]
-            out[positions] = rows.numpy()
-    return out
+                features = torch.cat([interaction, cosine[:, :, None]], -1).numpy()
+                pairs = np.unique(rows.row_pair[[rows[i] for i in positions]])
+                for slot, pair in enumerate(pairs):
+                    _PAIR_CACHE[keys[pair]] = features[slot, :len(dataset.post_ids[pair])].copy()
+        while len(_PAIR_CACHE) > PAIR_CACHE_SIZE:
+            _PAIR_CACHE.popitem(last=False)
+    found = []
+    for key in keys:
+        _PAIR_CACHE.move_to_end(key)
+        found.append(_PAIR_CACHE[key])
+    return found
 
 
 def similarity_features(X, kind: str = "tokens", encoder=None) -> np.ndarray:
@@ -81,28 +105,25 @@ def similarity_features(X, kind: str = "tokens", encoder=None) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (len(X), 1, 4 or 8)
+    ndarray of shape (len(X), 1), (len(X), 4) or (len(X), 8)
     """
     if kind not in SIMILARITY_FEATURES:
         raise ValueError(f"kind must be one of {SIMILARITY_FEATURES}, got {kind!r}")
     X, _ = validate_frame(X)
     dataset = PairRows.from_frame(X)
-    sentence_encoder = SentenceEncoder(encoder)
-    tokens = kind != "cosine"
-    if tokens:
-        states = sentence_encoder.encode_tokens(dataset.texts)
-        dataset.token_offsets = np.cumsum([0] + [len(s) for s in states])
-        dataset.token_table = torch.from_numpy(np.concatenate(states))
-    dataset.vectors = torch.from_numpy(sentence_encoder.encode(dataset.texts))
-    features = _pair_features(dataset, tokens)
+    per_pair = _pair_features(dataset, encoder)
+    features = np.stack([per_pair[p][s] for p, s in zip(dataset.row_pair, dataset.row_sentence, strict=True)])
     if kind == "cosine":
-        return features
+        return features[:, 4:]
     if kind == "tokens":
         return features[:, :4]
-    cosine = features[:, 4]
-    rank = pd.Series(cosine).groupby(dataset.row_pair).rank(ascending=False).to_numpy()
-    text_of_row = [dataset.post_ids[p][s] for p, s in zip(dataset.row_pair, dataset.row_sentence, strict=True)]
-    n_tokens = np.diff(dataset.token_offsets)[text_of_row]
+    # The cosine's rank among all the post's sentences (1: the most similar), whatever rows X holds.
+    ranks = [pd.Series(pair[:, 4]).rank(ascending=False).to_numpy() for pair in per_pair]
+    rank = np.array([ranks[p][s] for p, s in zip(dataset.row_pair, dataset.row_sentence, strict=True)])
+    tokenizer = load_encoder(encoder)[0]
+    sentences = [dataset.texts[dataset.post_ids[p][s]] for p, s in zip(dataset.row_pair, dataset.row_sentence,
+                                                                        strict=True)]
+    n_tokens = np.array([len(ids) for ids in tokenizer(sentences, truncation=True, max_length=64)["input_ids"]])
     post_length = np.array([len(p) for p in dataset.post_ids])[dataset.row_pair]
     relative = dataset.row_sentence / np.maximum(post_length - 1, 1)
     return np.column_stack([features, rank, np.log(n_tokens), relative]).astype(np.float32)
