@@ -61,8 +61,10 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     dropout : float, default=0.3
     position_features : bool, default=True
         Learned embeddings of each sentence's distance from the start and end of its post.
-    context_layers : int, default=1
-        Transformer layers across the sentences of a post (0: none).
+    context_layers : int, default=0
+        Transformer layers across the sentences of a post (0: none). With
+        ``token_features`` one layer no longer helped in any regime (see
+        ``docs/decisions.md``).
     token_features : bool, default=True
         Late interaction between the tokens of each sentence and of the
         reply (frozen token states, cached as float16, and a learned
@@ -159,7 +161,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     # Not the paper's 4 pairs x accumulation 4, lr 1e-4, focal loss: see docs/decisions.md (issue 8 evidence).
     def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="ce", alpha=None,
                  gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3, position_features=True,
-                 context_layers=1, token_features=True, interaction_size=64, finetune_layers=0, max_length=64,
+                 context_layers=0, token_features=True, interaction_size=64, finetune_layers=0, max_length=64,
                  precision="auto", threshold="auto",
                  batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction=0.1,
                  cache_dir=None, random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,
