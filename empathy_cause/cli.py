@@ -415,8 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--scheduler", metavar="ADDRESS",
                              help="score on the Dask cluster at ADDRESS (e.g. tcp://host:8786; needs the "
                                   "distributed extra): the workers read --data (a file, folder or glob at the "
-                                  "same path on every worker) and --out is a new folder of part-*.csv files "
-                                  "in input order")
+                                  "same path on every worker) and write --out, a new folder on storage they "
+                                  "share, as part-*.csv files in input order")
         sub.set_defaults(func=func, reads=("data", "model"), writes=("out", "html"), model_read="model")
 
     analyze = command("analyze", "the paper's dataset analyses as a Markdown report")
