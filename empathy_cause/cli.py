@@ -243,9 +243,9 @@ def _predictions(args, clf, labels_column):
             yield X, y, proba[:, 1]
 
 
-def _guard_cells(table, args):
+def _guard_cells(table, raw_text: bool):
     """CSV injection: unless --raw-text, text a spreadsheet would run as a formula gets a leading '."""
-    if not args.raw_text:
+    if not raw_text:
         for column in ("pair_id", "sentence"):
             table[column] = table[column].map(guard_csv_cell)
     return table
@@ -270,7 +270,7 @@ def _predict_on_cluster(args) -> int:
             X = to_dask_frame(_load(args)[0], chunk_pairs=args.chunk_pairs)
         else:  # read by the workers: the files must be at this path on every worker
             X = read_dask_frame(args.data, **({"subset": args.subset} if args.subset else {}))
-        table = predict_table_dask(clf, X, client=client).map_partitions(_guard_cells, args)
+        table = predict_table_dask(clf, X, client=client).map_partitions(_guard_cells, args.raw_text)
         # Written into a temporary folder, moved into --out when every part is in (outputs.py).
         with atomic_outputs_into(out, protected=_inputs(args)) as folder:
             files = table.to_csv(str(Path(folder) / "part-*.csv"), name_function=lambda i: f"{i:05d}",
@@ -296,7 +296,7 @@ def cmd_predict(args) -> int:
                                         "w", encoding="utf-8", newline=""))
                if args.out else sys.stdout)
         for X, y, proba in _predictions(args, clf, labels_column):
-            table = _guard_cells(prediction_table(X, proba, clf.decision_threshold()), args)
+            table = _guard_cells(prediction_table(X, proba, clf.decision_threshold()), args.raw_text)
             # One write per chunk: an interrupt lands between rows, never inside one.
             out.write(table.to_csv(index=False, header=n_rows == 0, lineterminator="\n"))
             out.flush()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs
+from .files import errors_name
 from .frame import _RESERVED, THREAD_ID, _pairs_to_frame, content_hash
 
 __all__ = ["load_acnempathize_cause", "iter_acnempathize_cause", "csv_columns"]
@@ -231,15 +232,11 @@ def _csv_text_to_frame(text, lines, name, *, post_column, reply_column, labels_c
         thread_column = THREAD_ID
         table[THREAD_ID] = [content_hash([str(s) for s in p])
                             for p in table[post_column]]
-    try:
+    with errors_name(name):
         X, y = _pairs_to_frame(
             table, post=post_column, reply=reply_column, labels=labels_column,
             pair_id=pair_column, thread_id=thread_column, where=where,
         )
-    except (ValueError, TypeError) as exc:
-        if name in str(exc):
-            raise
-        raise type(exc)(f"{name}: {exc}") from None
     return X, y, X[THREAD_ID].to_numpy()
 
 
@@ -269,9 +266,11 @@ def iter_acnempathize_cause(path, *, chunk_pairs=DEFAULT_CHUNK_PAIRS, post_colum
 
     Notes
     -----
-    Each chunk is checked on its own: two records that share a ``pair_column``
-    id but carry different text are only refused when they fall in the same
-    chunk.
+    Each chunk is checked on its own: two records of one pair id that disagree
+    (different text, thread or labels) are only refused when they fall in the
+    same chunk. Line endings are read as :func:`load_acnempathize_cause` reads
+    them (LF, CRLF and CR alike, in quoted fields too), so both give the same
+    rows and ids.
     """
     check_chunk_pairs(chunk_pairs)
     options = dict(post_column=post_column, reply_column=reply_column, labels_column=labels_column,

@@ -1,8 +1,24 @@
-"""Locating a dataset file given a folder or the file itself."""
+"""Locating a dataset file given a folder or the file itself, and naming it in the loaders' errors."""
 
+import contextlib
 from pathlib import Path
 
-__all__ = ["resolve_data_file"]
+__all__ = ["resolve_data_file", "errors_name"]
+
+
+@contextlib.contextmanager
+def errors_name(name):
+    """Prefix a ``ValueError`` / ``TypeError`` raised inside with ``"{name}: "``, unless it names it already.
+
+    The loaders wrap their frame building in it, so a bad record's message
+    says which file it came from (one-line errors, no chained traceback).
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        if str(name) in str(exc):
+            raise
+        raise type(exc)(f"{name}: {exc}") from None
 
 
 def resolve_data_file(path, file_name, dataset):

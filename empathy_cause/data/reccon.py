@@ -14,7 +14,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from .files import resolve_data_file
+from .files import errors_name, resolve_data_file
 from .frame import THREAD_ID, _pairs_to_frame
 
 __all__ = ["load_reccon", "fetch_reccon", "get_data_home"]
@@ -135,16 +135,12 @@ def load_reccon(path, subset="train"):
     except RecursionError:
         raise ValueError(f"{file}: JSON nested too deeply") from None
     _check_shape(dialogues, file)
-    try:
+    with errors_name(file):
         X, y = _pairs_to_frame(
             _reccon_pairs(dialogues), post="post", reply="reply",
             labels="labels", pair_id="pair_id", thread_id="thread_id",
             where=lambda i: f"{file}: emotional utterance {i}",
         )
-    except (ValueError, TypeError) as exc:
-        if str(file) in str(exc):
-            raise
-        raise type(exc)(f"{file}: {exc}") from None
     return X, y, X[THREAD_ID].to_numpy()
 
 
