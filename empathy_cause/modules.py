@@ -211,7 +211,7 @@ class EmpathyCauseNet(nn.Module):
     """
 
     def __init__(self, embedding_dim: int, hidden_size: int = 256, architecture: str = "coattention",
-                 dropout: float = 0.3, position_features: bool = True, context_layers: int = 1,
+                 dropout: float = 0.3, position_features: bool = True, context_layers: int = 0,
                  max_position: int = 16, encoder: nn.Module | None = None, pooling: str = "mean",
                  precision: str = "auto", token_features: bool = True, interaction_size: int = 64):
         super().__init__()
