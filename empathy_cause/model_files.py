@@ -91,17 +91,26 @@ def save_model(net, path) -> Path:
     real = check_model_target(path)
     real.parent.mkdir(parents=True, exist_ok=True)
     temporary = real.parent / f".{real.name}.partial-{uuid.uuid4().hex[:8]}"
-    old = real.parent / f".{real.name}.old-{uuid.uuid4().hex[:8]}"
+    olds = []
     try:
         temporary.mkdir()
         _write_synced(temporary / WEIGHTS_FILE, weights)
         _write_synced(temporary / CONFIG_FILE, json.dumps(config, indent=2, allow_nan=False).encode())
-        if real.exists():
-            real.rename(old)
-        temporary.rename(real)
+        for attempt in range(3):
+            if real.exists():
+                olds.append(real.parent / f".{real.name}.old-{uuid.uuid4().hex[:8]}")
+                with contextlib.suppress(FileNotFoundError):  # another save may have moved it first
+                    real.rename(olds[-1])
+            try:
+                temporary.rename(real)
+                break
+            except OSError as exc:  # another save renamed its folder in between: last save wins
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or attempt == 2:
+                    raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        for old in olds:
+            shutil.rmtree(old, ignore_errors=True)
     return Path(path)
 
 
@@ -327,6 +336,8 @@ def _read_snapshot(path: Path):
             if hashlib.sha256(weights).hexdigest() != config["weights_sha256"]:
                 raise _TornRead
             return config, weights
+        except NotADirectoryError:
+            raise ModelFileError(f"{path}: is a file, not a model folder written by save()") from None
         except FileNotFoundError as exc:
             if last or not _save_in_progress(path):
                 raise FileNotFoundError(f"{exc.filename} not found: {path} is not a folder written by save()"

@@ -3,7 +3,8 @@
 Every output file is written under a temporary name beside its target
 (``.NAME.tmp-XXXXXXXX.SUFFIX``: same folder, so the final rename is atomic,
 and same suffix, so writers that pick a format from it still do) and renamed
-onto the target only once it is complete. A run that fails, is interrupted
+onto the target only once it is complete. A target that is a stream rather
+than a file (``/dev/stdout``, ``/dev/null``, a FIFO) is written directly. A run that fails, is interrupted
 (Ctrl-C, SIGTERM, SIGHUP) or hits a full disk removes its temporary file and
 leaves the target as it was; with ``keep_partial`` the incomplete file is kept
 as ``NAME.partial.SUFFIX`` instead, a name that says what it is. A run killed
@@ -128,6 +129,11 @@ def atomic_output(target, *, keep_partial=False):
     ['out.txt']
     """
     target = _real(target)
+    if target.exists() and not target.is_file() and not target.is_dir():
+        # /dev/stdout, /dev/null, a FIFO: a stream, not a file that could be left half-written. Writing
+        # beside it would create files in /dev and rename one over the device node.
+        yield target
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary_beside(target)
     try:
@@ -232,6 +238,8 @@ def check_paths(inputs, outputs, *, model=None, folders=()):
     for name, path in folders:
         if path is not None:
             _refuse_clash(Path(path), inputs, name)
+            if Path(path).exists() and not Path(path).is_dir():
+                raise ValueError(f"{name} {path} is a file; give a folder")
 
 
 def guard_csv_cell(value):

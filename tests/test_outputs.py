@@ -240,3 +240,18 @@ def test_train_reads_a_cr_only_csv_and_a_full_disk_is_one_line(tiny_bert, tmp_pa
     status = main([*args, "--model", str(tmp_path / "m2")])
     _one_line_error(capsys, status, "No space left on device")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cr.csv", "lf.csv", "m"]
+
+
+def test_special_files_are_written_directly_and_a_file_is_no_output_folder(model, tmp_path, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE, text=True)
+    data = _csv(tmp_path / "in.csv")
+    assert main(["predict", "--data", str(data), "--model", str(model), "--out", str(fifo)]) == 0
+    out, _ = reader.communicate(timeout=60)
+    assert out.startswith("pair_id,sentence_index,sentence,probability,prediction\n")
+    assert fifo.exists() and not fifo.is_file()  # still the FIFO, nothing renamed over it
+    assert main(["predict", "--data", str(data), "--model", str(model), "--out", os.devnull]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "pipe"]
+    capsys.readouterr()
+    _one_line_error(capsys, main(["analyze", "--data", "demo", "--out", str(data)]), "is a file; give a folder")

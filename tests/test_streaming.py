@@ -144,5 +144,5 @@ def test_streamed_cli_predict_equals_the_whole_input(tiny_bert, demo, tmp_path, 
     assert printed["sentence"].tolist() == expected["sentence"].tolist()
 
     # evaluate streams too, and scores every row.
-    assert main(["evaluate", "--model", str(model), "--data", str(data), "--chunk-pairs", "4"]) == 0
+    assert main(["evaluate", "--model", str(model), "--data", str(data), "--chunk-pairs", "4", "--json"]) == 0
     assert f'"n_sentences": {len(X_csv)}' in capsys.readouterr().out

@@ -266,9 +266,11 @@ def iter_acnempathize_cause(path, *, chunk_pairs=DEFAULT_CHUNK_PAIRS, post_colum
 
     Notes
     -----
-    Each chunk is checked on its own: two records that share a ``pair_column``
-    id but carry different text are only refused when they fall in the same
-    chunk.
+    Each chunk is checked on its own: two records of one pair id that disagree
+    (different text, thread or labels) are only refused when they fall in the
+    same chunk. Line endings are read as :func:`load_acnempathize_cause` reads
+    them (LF, CRLF and CR alike, in quoted fields too), so both give the same
+    rows and ids.
     """
     check_chunk_pairs(chunk_pairs)
     options = dict(post_column=post_column, reply_column=reply_column, labels_column=labels_column,
