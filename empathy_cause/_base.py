@@ -108,89 +108,12 @@ def _refuse_fit_params(name, fit_params) -> None:
                     "(every setting is a constructor parameter)")
 
 
-class BaseCauseClassifier(NeuralNetClassifier):
-    """What the estimators on the sentence-row frame share; not used directly.
+class _DeclaredParameters:
+    """The parameter bookkeeping of :class:`BaseCauseClassifier`: checks, the fitted-model record, set_params.
 
-    The scikit-learn and skorch plumbing of :class:`~empathy_cause.EmpathyCauseClassifier` and
-    :class:`~empathy_cause.baselines.QAClassifier`: classes fixed to ``[0, 1]``;
-    the criterion from ``loss``, ``alpha``, ``gamma`` and ``class_weight``; a
-    thread-wise validation split with early stopping on F1; seeded training
-    with gradient accumulation; the decision threshold (``"auto"`` tunes it);
-    ``predict_proba`` in X's row order; ``save``/``load`` without pickle.
-
-    The shared parameters are stored and checked here; each public subclass
-    spells out every default in its own ``__init__`` signature (so ``help``
-    and ``inspect.signature`` show the values used) and passes them on. A
-    subclass extends ``_parameter_constraints`` (scikit-learn's ``Interval`` /
-    ``StrOptions`` style, built from the constants the code uses), which
-    ``fit`` and ``partial_fit`` check before any training starts. Adding a
-    parameter to a subclass: its ``__init__`` argument (stored as given) and
-    one ``_parameter_constraints`` entry. Every declared parameter defines the
-    fitted model (changing it after ``fit`` makes predict, save and explain ask
-    for a refit) unless it is listed in ``_training_params`` (used by fit only)
-    or ``_runtime_params`` (takes effect at once).
-
-    Training uses skorch's extension points: ``fit`` and ``partial_fit``
-    check the parameters and seed torch, then run skorch's ``partial_fit``;
-    the validation split is a ``train_split`` object
-    (:class:`~empathy_cause.model_selection.ThreadValidSplit`); the threshold
-    is tuned by a callback at the end of training
-    (:class:`~empathy_cause.callbacks.TuneThreshold`); gradient accumulation
-    counts batches in the epoch's history.
-
-    Subclasses provide ``_build_module`` (the module for the current
-    parameters), the dataset hooks ``_dataset_class`` and
-    ``_prepare_dataset``, and the batching hooks ``_training_batches``,
-    ``_inference_batches``, ``_collate_fn`` and ``_scoring_order``.
+    Reads the class's ``_parameter_constraints``, ``_training_params``,
+    ``_runtime_params`` and ``_unsaved_params``.
     """
-
-    _parameter_constraints: dict = {
-        "loss": [StrOptions(set(LOSSES))],
-        "alpha": [Interval(Real, 0, 1, closed="both"), None],
-        "gamma": [Interval(Real, 0, 100, closed="both")],
-        "class_weight": ["array-like", None],
-        "precision": [StrOptions(set(PRECISIONS))],
-        "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
-        "accumulation_steps": [_int(1)],
-        "patience": [_int(1)],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "random_state": [_int(0, 2**32 - 1), None],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [_int(1)],
-        "batch_size": [_int(1)],
-        "verbose": ["verbose"],
-        "device": [str, torch.device],
-    }
-    #: Parameters only ``fit`` reads: changing them after fit has no effect until the next fit.
-    _training_params = ("loss", "alpha", "gamma", "class_weight", "accumulation_steps", "patience",
-                        "validation_fraction", "random_state", "lr", "max_epochs", "batch_size")
-    #: Parameters that may change after fit and take effect at once (not written by ``save``
-    #: except ``threshold``).
-    _runtime_params = ("threshold", "verbose", "device")
-
-    # No defaults here: the subclasses' signatures hold them (see the class docstring).
-    def __init__(self, module, *, loss, alpha, gamma, class_weight, precision, threshold, accumulation_steps,
-                 patience, validation_fraction, random_state, criterion, optimizer, lr, max_epochs, batch_size,
-                 train_split, predict_nonlinearity, verbose, device, **kwargs):
-        # AdamW's settings of the paper (section 6.1), overridable as optimizer__*.
-        kwargs.setdefault("optimizer__weight_decay", 0.01)
-        kwargs.setdefault("optimizer__eps", 1e-8)
-        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
-                         max_epochs=max_epochs, batch_size=batch_size, train_split=train_split,
-                         predict_nonlinearity=predict_nonlinearity, verbose=verbose,
-                         device=device, **kwargs)
-        self.loss = loss
-        self.alpha = alpha
-        self.gamma = gamma
-        self.class_weight = class_weight
-        self.precision = precision
-        self.threshold = threshold
-        self.accumulation_steps = accumulation_steps
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-
-    # ------------------------------------------------------------- parameters
 
     def _check_params(self) -> None:
         """Check every declared parameter against ``_parameter_constraints`` (before any training).
@@ -298,6 +221,137 @@ class BaseCauseClassifier(NeuralNetClassifier):
             raise NotInitializedError(
                 f"This {type(self).__name__} is not fitted yet: call fit(X, y) first, or load a saved model "
                 f"with {type(self).__name__}.load(path)") from None
+
+
+class _ModelFolder:
+    """``save`` / ``load`` of :class:`BaseCauseClassifier` (the format: :mod:`empathy_cause.model_files`)."""
+
+    def save(self, path) -> Path:
+        """Write the fitted model to a folder: ``config.json`` + ``model.safetensors``.
+
+        ``config.json`` holds the format version, the class name, every
+        parameter that defines the model as it was fitted (routed
+        ``module__*`` / ``optimizer__*`` ones included; the current
+        ``threshold``), the tuned threshold and whether training was
+        interrupted (``partial``). ``model.safetensors`` holds the module's
+        weights (a fine-tuned encoder's included). Nothing is pickled, so
+        :meth:`load` cannot run code from the folder (see ``docs/model-files.md``).
+
+        The folder is written beside ``path`` under a temporary name and then
+        renamed into place, so a reader sees the old model or the new one, never
+        a mix. An existing ``path`` is replaced only if it is empty or a model
+        folder.
+        """
+        return save_model(self, path)
+
+    @classmethod
+    def _init_default(cls, name):
+        """The default of an ``__init__`` argument (the most derived signature that has one)."""
+        for klass in cls.__mro__:
+            parameter = inspect.signature(klass.__init__).parameters.get(name) if "__init__" in vars(klass) else None
+            if parameter is not None and parameter.default is not inspect.Parameter.empty:
+                return parameter.default
+        return None
+
+    @classmethod
+    def load(cls, path, **overrides):
+        """Load a model folder written by :meth:`save`, running nothing from it.
+
+        ``config.json`` must follow exactly the schema ``save`` writes: this
+        format version, this class, every saved parameter and nothing else, each
+        within its valid range; ``model.safetensors`` must hold exactly the
+        module's tensors with their shapes, all finite. Anything else raises
+        :class:`~empathy_cause.model_files.ModelFileError` (a ``ValueError``) naming the file. A
+        ``partial`` model (training was interrupted) loads with a warning.
+
+        ``overrides`` replace saved parameters (e.g. ``device="cuda"``,
+        ``encoder="/models/minilm"``); they are the caller's own settings and
+        are checked like constructor arguments.
+        """
+        return load_model(cls, path, **overrides)
+
+
+class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier):
+    """What the estimators on the sentence-row frame share; not used directly.
+
+    The scikit-learn and skorch plumbing of :class:`~empathy_cause.EmpathyCauseClassifier` and
+    :class:`~empathy_cause.baselines.QAClassifier`: classes fixed to ``[0, 1]``;
+    the criterion from ``loss``, ``alpha``, ``gamma`` and ``class_weight``; a
+    thread-wise validation split with early stopping on F1; seeded training
+    with gradient accumulation; the decision threshold (``"auto"`` tunes it);
+    ``predict_proba`` in X's row order; ``save``/``load`` without pickle.
+
+    The shared parameters are stored and checked here; each public subclass
+    spells out every default in its own ``__init__`` signature (so ``help``
+    and ``inspect.signature`` show the values used) and passes them on. A
+    subclass extends ``_parameter_constraints`` (scikit-learn's ``Interval`` /
+    ``StrOptions`` style, built from the constants the code uses), which
+    ``fit`` and ``partial_fit`` check before any training starts. Adding a
+    parameter to a subclass: its ``__init__`` argument (stored as given) and
+    one ``_parameter_constraints`` entry. Every declared parameter defines the
+    fitted model (changing it after ``fit`` makes predict, save and explain ask
+    for a refit) unless it is listed in ``_training_params`` (used by fit only)
+    or ``_runtime_params`` (takes effect at once).
+
+    Training uses skorch's extension points: ``fit`` and ``partial_fit``
+    check the parameters and seed torch, then run skorch's ``partial_fit``;
+    the validation split is a ``train_split`` object
+    (:class:`~empathy_cause.model_selection.ThreadValidSplit`); the threshold
+    is tuned by a callback at the end of training
+    (:class:`~empathy_cause.callbacks.TuneThreshold`); gradient accumulation
+    counts batches in the epoch's history.
+
+    Subclasses provide ``_build_module`` (the module for the current
+    parameters), the dataset hooks ``_dataset_class`` and
+    ``_prepare_dataset``, and the batching hooks ``_training_batches``,
+    ``_inference_batches``, ``_collate_fn`` and ``_scoring_order``.
+    """
+
+    _parameter_constraints: dict = {
+        "loss": [StrOptions(set(LOSSES))],
+        "alpha": [Interval(Real, 0, 1, closed="both"), None],
+        "gamma": [Interval(Real, 0, 100, closed="both")],
+        "class_weight": ["array-like", None],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "accumulation_steps": [_int(1)],
+        "patience": [_int(1)],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "random_state": [_int(0, 2**32 - 1), None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [_int(1)],
+        "batch_size": [_int(1)],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+    #: Parameters only ``fit`` reads: changing them after fit has no effect until the next fit.
+    _training_params = ("loss", "alpha", "gamma", "class_weight", "accumulation_steps", "patience",
+                        "validation_fraction", "random_state", "lr", "max_epochs", "batch_size")
+    #: Parameters that may change after fit and take effect at once (not written by ``save``
+    #: except ``threshold``).
+    _runtime_params = ("threshold", "verbose", "device")
+
+    # No defaults here: the subclasses' signatures hold them (see the class docstring).
+    def __init__(self, module, *, loss, alpha, gamma, class_weight, precision, threshold, accumulation_steps,
+                 patience, validation_fraction, random_state, criterion, optimizer, lr, max_epochs, batch_size,
+                 train_split, predict_nonlinearity, verbose, device, **kwargs):
+        # AdamW's settings of the paper (section 6.1), overridable as optimizer__*.
+        kwargs.setdefault("optimizer__weight_decay", 0.01)
+        kwargs.setdefault("optimizer__eps", 1e-8)
+        super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size, train_split=train_split,
+                         predict_nonlinearity=predict_nonlinearity, verbose=verbose,
+                         device=device, **kwargs)
+        self.loss = loss
+        self.alpha = alpha
+        self.gamma = gamma
+        self.class_weight = class_weight
+        self.precision = precision
+        self.threshold = threshold
+        self.accumulation_steps = accumulation_steps
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ setup
 
@@ -549,50 +603,3 @@ class BaseCauseClassifier(NeuralNetClassifier):
         """1 for rows whose cause probability is at least :meth:`decision_threshold`, else 0."""
         threshold = self.decision_threshold()
         return (self.predict_proba(X)[:, 1] >= threshold).astype(np.int64)
-
-    # ------------------------------------------------------------ persistence
-
-
-    def save(self, path) -> Path:
-        """Write the fitted model to a folder: ``config.json`` + ``model.safetensors``.
-
-        ``config.json`` holds the format version, the class name, every
-        parameter that defines the model as it was fitted (routed
-        ``module__*`` / ``optimizer__*`` ones included; the current
-        ``threshold``), the tuned threshold and whether training was
-        interrupted (``partial``). ``model.safetensors`` holds the module's
-        weights (a fine-tuned encoder's included). Nothing is pickled, so
-        :meth:`load` cannot run code from the folder (see ``docs/model-files.md``).
-
-        The folder is written beside ``path`` under a temporary name and then
-        renamed into place, so a reader sees the old model or the new one, never
-        a mix. An existing ``path`` is replaced only if it is empty or a model
-        folder.
-        """
-        return save_model(self, path)
-
-    @classmethod
-    def _init_default(cls, name):
-        """The default of an ``__init__`` argument (the most derived signature that has one)."""
-        for klass in cls.__mro__:
-            parameter = inspect.signature(klass.__init__).parameters.get(name) if "__init__" in vars(klass) else None
-            if parameter is not None and parameter.default is not inspect.Parameter.empty:
-                return parameter.default
-        return None
-
-    @classmethod
-    def load(cls, path, **overrides):
-        """Load a model folder written by :meth:`save`, running nothing from it.
-
-        ``config.json`` must follow exactly the schema ``save`` writes: this
-        format version, this class, every saved parameter and nothing else, each
-        within its valid range; ``model.safetensors`` must hold exactly the
-        module's tensors with their shapes, all finite. Anything else raises
-        :class:`~empathy_cause.model_files.ModelFileError` (a ``ValueError``) naming the file. A
-        ``partial`` model (training was interrupted) loads with a warning.
-
-        ``overrides`` replace saved parameters (e.g. ``device="cuda"``,
-        ``encoder="/models/minilm"``); they are the caller's own settings and
-        are checked like constructor arguments.
-        """
-        return load_model(cls, path, **overrides)

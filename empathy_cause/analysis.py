@@ -416,6 +416,17 @@ def load_nrc_lexicon(path=None):
     }
 
 
+def _nrc_counts(sentences, lex):
+    """``(count per category of NRC_EMOTIONS, word tokens, tokens found in the lexicon)`` of some sentences."""
+    counts = dict.fromkeys(NRC_EMOTIONS, 0)
+    words = [word for sentence in sentences for word in _WORD_RE.findall(sentence.lower())]
+    found = [lex[word] for word in words if lex.get(word)]
+    for emotions in found:
+        for e in emotions & counts.keys():
+            counts[e] += 1
+    return np.array([counts[e] for e in NRC_EMOTIONS], dtype=float), len(words), len(found)
+
+
 def nrc_emotions(X, y, *, normalize="sentence", lexicon=None):
     """NRC emotion lexicon frequencies of cause vs non-cause sentences (Table 2).
 
@@ -475,18 +486,7 @@ def nrc_emotions(X, y, *, normalize="sentence", lexicon=None):
 
     columns, counts_cols, attrs = {}, {}, {"normalize": normalize}
     for name, group in zip(("cause", "non-cause"), _split(X, y)):
-        counts = dict.fromkeys(NRC_EMOTIONS, 0)
-        n_tokens = n_hits = 0
-        for sentence in group:
-            for word in _WORD_RE.findall(sentence.lower()):
-                n_tokens += 1
-                emotions = lex.get(word)
-                if emotions:
-                    n_hits += 1
-                    for e in emotions:
-                        if e in counts:
-                            counts[e] += 1
-        raw = np.array([counts[e] for e in NRC_EMOTIONS], dtype=float)
+        raw, n_tokens, n_hits = _nrc_counts(group, lex)
         denom = {
             "sentence": len(group),
             "share": raw.sum(),
@@ -678,6 +678,21 @@ def _to_markdown(df, index=True):
                     colalign=["right" if num else "left" for num in numeric])
 
 
+def _section(heading, note=None, figure=None, table=None):
+    """The lines of one report section: heading, optional note, figure ``(alt, file)`` and table."""
+    lines = [f"## {heading}", ""]
+    if note:
+        lines += [note, ""]
+    if figure:
+        lines += [f"![{figure[0]}]({figure[1]})", ""]
+    return lines + [table, ""]
+
+
+def _save_figures(out, figures):
+    for name, fig in figures.items():
+        fig.savefig(out / name, dpi=120)
+
+
 def write_report(X, y, out_dir, *, random_state=0, k=20, n_topics=5,
                  n_words=10, title="Dataset analysis"):
     """Run all analyses and write ``report.md`` with PNG figures.
@@ -720,28 +735,17 @@ def write_report(X, y, out_dir, *, random_state=0, k=20, n_topics=5,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    counts = dataset_counts(X, y)
     words = top_terms(X, y, ngram=1, k=k)
     bigrams = top_terms(X, y, ngram=2, k=k)
-    pol = polarity(X, y)
     nrc = nrc_emotions(X, y)
-    has_causes = bool(np.any(y == 1))
-    topics = (lda_topics(X, y, n_topics=n_topics, n_words=n_words,
-                         random_state=random_state)
-              if has_causes and len(words) else None)
+    topics = (lda_topics(X, y, n_topics=n_topics, n_words=n_words, random_state=random_state)
+              if np.any(y == 1) and len(words) else None)
+    _save_figures(out, {
+        "top_words.png": plot_top_terms(words, title="Most frequent words in cause sentences"),
+        "top_bigrams.png": plot_top_terms(bigrams, title="Most frequent bigrams in cause sentences"),
+        "nrc_emotions.png": plot_nrc_emotions(nrc, title="NRC emotions: cause vs non-cause sentences"),
+    })
 
-    figures = {
-        "top_words.png": plot_top_terms(
-            words, title="Most frequent words in cause sentences"),
-        "top_bigrams.png": plot_top_terms(
-            bigrams, title="Most frequent bigrams in cause sentences"),
-        "nrc_emotions.png": plot_nrc_emotions(
-            nrc, title="NRC emotions: cause vs non-cause sentences"),
-    }
-    for name, fig in figures.items():
-        fig.savefig(out / name, dpi=120)
-
-    nrc_shown = nrc[["cause", "non-cause"]]
     parts = [
         f"# {title}",
         "",
@@ -749,52 +753,24 @@ def write_report(X, y, out_dir, *, random_state=0, k=20, n_topics=5,
         "access; see docs/analysis.md). Sentences are counted once per "
         "(post, reply) pair row.",
         "",
-        "## Counts",
-        "",
-        _to_markdown(counts),
-        "",
-        f"## Most frequent words in cause sentences (top {k})",
-        "",
-        "Stop words removed (scikit-learn `ENGLISH_STOP_WORDS`).",
-        "",
-        "![top words](top_words.png)",
-        "",
-        _to_markdown(words, index=False),
-        "",
-        f"## Most frequent bigrams in cause sentences (top {k})",
-        "",
-        "Stop words are removed before bigrams are formed.",
-        "",
-        "![top bigrams](top_bigrams.png)",
-        "",
-        _to_markdown(bigrams, index=False),
-        "",
-        "## Sentiment polarity (TextBlob)",
-        "",
-        "Polarity ranges from -1 (negative) to 1 (positive).",
-        "",
-        _to_markdown(pol),
-        "",
-        "## NRC emotion lexicon",
-        "",
-        "Normalisation: lexicon words of each category per sentence of the "
-        "group (category count / number of sentences); a word with several "
-        "categories counts once for each.",
-        "",
-        "![NRC emotions](nrc_emotions.png)",
-        "",
-        _to_markdown(nrc_shown),
-        "",
-        f"## LDA topics of cause sentences ({n_topics} topics, "
-        f"random_state={random_state})",
-        "",
+        *_section("Counts", table=_to_markdown(dataset_counts(X, y))),
+        *_section(f"Most frequent words in cause sentences (top {k})",
+                  "Stop words removed (scikit-learn `ENGLISH_STOP_WORDS`).",
+                  ("top words", "top_words.png"), _to_markdown(words, index=False)),
+        *_section(f"Most frequent bigrams in cause sentences (top {k})",
+                  "Stop words are removed before bigrams are formed.",
+                  ("top bigrams", "top_bigrams.png"), _to_markdown(bigrams, index=False)),
+        *_section("Sentiment polarity (TextBlob)", "Polarity ranges from -1 (negative) to 1 (positive).",
+                  table=_to_markdown(polarity(X, y))),
+        *_section("NRC emotion lexicon",
+                  "Normalisation: lexicon words of each category per sentence of the "
+                  "group (category count / number of sentences); a word with several "
+                  "categories counts once for each.",
+                  ("NRC emotions", "nrc_emotions.png"), _to_markdown(nrc[["cause", "non-cause"]])),
+        *_section(f"LDA topics of cause sentences ({n_topics} topics, random_state={random_state})",
+                  table="No cause sentences with countable words: no topics." if topics is None
+                  else _to_markdown(topics[["topic", "keywords", "prevalence"]], index=False)),
     ]
-    if topics is None:
-        parts.append("No cause sentences with countable words: no topics.")
-    else:
-        parts.append(_to_markdown(topics[["topic", "keywords", "prevalence"]],
-                                  index=False))
-    parts.append("")
     report = out / "report.md"
     report.write_text("\n".join(parts), encoding="utf-8")
     return report

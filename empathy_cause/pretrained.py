@@ -156,7 +156,6 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
         ``new_keys`` are the parameters the checkpoint did not have (e.g. a new
         classification head), empty for the other kinds.
     """
-    import torch
 
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
@@ -164,40 +163,16 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
     if kind == "causal-lm" and gguf_file is None:
         model, gguf_file = _split_gguf(model)
     source = resolve_model(model, what)
-    if isinstance(dtype, str) and dtype != "auto":
-        resolved = getattr(torch, dtype, None)
-        if not isinstance(resolved, torch.dtype):
-            raise ValueError(f"dtype={dtype!r} is not a torch dtype name; use 'auto', 'float32', "
-                             "'bfloat16', 'float16' or a torch.dtype")
-        dtype = resolved
+    dtype = _torch_dtype(dtype)
     key = (kind, source, str(dtype), gguf_file)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
         check_no_custom_code(source, what)
-        from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
-
-        safe = dict(local_files_only=True, trust_remote_code=False)
-        # Weights come from *.safetensors, or from the GGUF file when one is named
-        # (the tokenizer then too).
-        weights = {}
-        if gguf_file is None:
-            weights["use_safetensors"] = True
-        else:
-            safe["gguf_file"] = gguf_file
         try:
             with _quiet_transformers():
-                tokenizer = AutoTokenizer.from_pretrained(source, **safe)
-                if kind == "sequence-classification":
-                    net, info = AutoModelForSequenceClassification.from_pretrained(
-                        source, num_labels=2, ignore_mismatched_sizes=True, output_loading_info=True,
-                        dtype=dtype, **weights, **safe)
-                    new_keys = tuple(sorted(set(info["missing_keys"]) | {
-                        k[0] if isinstance(k, tuple) else k for k in info["mismatched_keys"]}))
-                else:
-                    auto = AutoModel if kind == "encoder" else AutoModelForCausalLM
-                    net, new_keys = auto.from_pretrained(source, dtype=dtype, **weights, **safe), ()
+                tokenizer, net, new_keys = _from_pretrained(source, kind, dtype, gguf_file)
         except ImportError as exc:
             raise ImportError(f"loading {what} from a GGUF file needs more packages ({exc}): "
                               "pip install gguf accelerate") from exc
@@ -211,6 +186,45 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
         while len(_CACHE) > MAX_CACHED_MODELS:
             _CACHE.popitem(last=False)
         return _CACHE[key]
+
+
+def _torch_dtype(dtype):
+    """A dtype name ("float32", ...) as the torch dtype; "auto", None and torch dtypes as given."""
+    import torch
+
+    if isinstance(dtype, str) and dtype != "auto":
+        resolved = getattr(torch, dtype, None)
+        if not isinstance(resolved, torch.dtype):
+            raise ValueError(f"dtype={dtype!r} is not a torch dtype name; use 'auto', 'float32', "
+                             "'bfloat16', 'float16' or a torch.dtype")
+        return resolved
+    return dtype
+
+
+def _from_pretrained(source, kind, dtype, gguf_file):
+    """transformers' ``from_pretrained`` of the tokenizer and the model, offline and without custom code.
+
+    Weights come from ``*.safetensors``, or from the GGUF file when one is
+    named (the tokenizer then too).
+    """
+    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+    safe = dict(local_files_only=True, trust_remote_code=False)
+    weights = {}
+    if gguf_file is None:
+        weights["use_safetensors"] = True
+    else:
+        safe["gguf_file"] = gguf_file
+    tokenizer = AutoTokenizer.from_pretrained(source, **safe)
+    if kind != "sequence-classification":
+        auto = AutoModel if kind == "encoder" else AutoModelForCausalLM
+        return tokenizer, auto.from_pretrained(source, dtype=dtype, **weights, **safe), ()
+    net, info = AutoModelForSequenceClassification.from_pretrained(
+        source, num_labels=2, ignore_mismatched_sizes=True, output_loading_info=True,
+        dtype=dtype, **weights, **safe)
+    new_keys = tuple(sorted(set(info["missing_keys"]) | {
+        k[0] if isinstance(k, tuple) else k for k in info["mismatched_keys"]}))
+    return tokenizer, net, new_keys
 
 
 def clear_model_cache() -> None:
