@@ -252,6 +252,21 @@ def test_special_files_are_written_directly_and_a_file_is_no_output_folder(model
     assert out.startswith("pair_id,sentence_index,sentence,probability,prediction\n")
     assert fifo.exists() and not fifo.is_file()  # still the FIFO, nothing renamed over it
     assert main(["predict", "--data", str(data), "--model", str(model), "--out", os.devnull]) == 0
+    if os.path.exists("/dev/full"):  # a disk that is always full: one line, not a traceback
+        capsys.readouterr()
+        status = main(["predict", "--data", str(data), "--model", str(model), "--out", "/dev/full"])
+        _one_line_error(capsys, status, "No space left on device")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "pipe"]
     capsys.readouterr()
     _one_line_error(capsys, main(["analyze", "--data", "demo", "--out", str(data)]), "is a file; give a folder")
+
+
+def test_a_closed_standard_output_stops_predict_quietly(model, tmp_path):
+    """`empathy-cause predict ... | head -1`: exit 141 (SIGPIPE's status), no traceback."""
+    data = _csv(tmp_path / "in.csv", n_copies=20)
+    process = _start(["predict", "--data", str(data), "--model", str(model), "--chunk-pairs", "1"])
+    assert process.stdout.readline().startswith("pair_id,")
+    process.stdout.close()  # the reader goes away
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
