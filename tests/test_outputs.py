@@ -270,3 +270,19 @@ def test_a_closed_standard_output_stops_predict_quietly(model, tmp_path):
     err = process.stderr.read()
     assert process.wait(timeout=120) == 141, err
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.slow
+def test_sigterm_during_train_saves_nothing_and_exits_143(tiny_bert, tmp_path):
+    model = tmp_path / "model"
+    process = _start(["train", "--data", "demo", "--model", str(model), "--encoder", tiny_bert, "--max-epochs", "500",
+                      "--param", "hidden_size=16", "--param", "validation_fraction=null", "--param", "threshold=0.5"])
+    deadline = time.monotonic() + 120
+    for line in process.stdout:  # the epoch table's first row: training is under way
+        if line.strip()[:1].isdigit() or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
