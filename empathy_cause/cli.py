@@ -486,6 +486,10 @@ def main(argv=None) -> int:
         # Outside training (loading, encoding, saving): nothing was written (outputs and save are atomic).
         print(f"empathy-cause {args.command}: interrupted", file=sys.stderr)
         return interrupted_status()
+    except BrokenPipeError:
+        # The reader of standard output went away (`| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except ImportError as exc:
         # A missing optional extra: one line that names the pip command.
         print(f"empathy-cause {args.command}: error: {exc}", file=sys.stderr)

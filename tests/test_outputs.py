@@ -252,6 +252,37 @@ def test_special_files_are_written_directly_and_a_file_is_no_output_folder(model
     assert out.startswith("pair_id,sentence_index,sentence,probability,prediction\n")
     assert fifo.exists() and not fifo.is_file()  # still the FIFO, nothing renamed over it
     assert main(["predict", "--data", str(data), "--model", str(model), "--out", os.devnull]) == 0
+    if os.path.exists("/dev/full"):  # a disk that is always full: one line, not a traceback
+        capsys.readouterr()
+        status = main(["predict", "--data", str(data), "--model", str(model), "--out", "/dev/full"])
+        _one_line_error(capsys, status, "No space left on device")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "pipe"]
     capsys.readouterr()
     _one_line_error(capsys, main(["analyze", "--data", "demo", "--out", str(data)]), "is a file; give a folder")
+
+
+def test_a_closed_standard_output_stops_predict_quietly(model, tmp_path):
+    """`empathy-cause predict ... | head -1`: exit 141 (SIGPIPE's status), no traceback."""
+    data = _csv(tmp_path / "in.csv", n_copies=20)
+    process = _start(["predict", "--data", str(data), "--model", str(model), "--chunk-pairs", "1"])
+    assert process.stdout.readline().startswith("pair_id,")
+    process.stdout.close()  # the reader goes away
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.slow
+def test_sigterm_during_train_saves_nothing_and_exits_143(tiny_bert, tmp_path):
+    model = tmp_path / "model"
+    process = _start(["train", "--data", "demo", "--model", str(model), "--encoder", tiny_bert, "--max-epochs", "500",
+                      "--param", "hidden_size=16", "--param", "validation_fraction=null", "--param", "threshold=0.5"])
+    deadline = time.monotonic() + 120
+    for line in process.stdout:  # the epoch table's first row: training is under way
+        if line.strip()[:1].isdigit() or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -54,7 +54,10 @@ def test_both_csv_readers_give_the_same_rows_and_ids_whatever_the_line_endings(t
     other.write_bytes(CSV.replace("\n", newline).encode())
     X, y, _ = load_acnempathize_cause(lf)
     assert X[REPLY][0] == "So sorry.\nIt gets better."  # the quoted line break
-    sources = [lambda: other, lambda: io.BytesIO(other.read_bytes()),
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + other.read_bytes())
+    sources = [lambda: other, lambda: io.BytesIO(other.read_bytes()), lambda: bom,
+               lambda: open(bom, encoding="utf-8", newline=""),
                lambda: open(other, encoding="utf-8", newline=""), lambda: open(other, encoding="utf-8", newline="\n")]
     for source in sources:
         pd.testing.assert_frame_equal(load_acnempathize_cause(source())[0], X)

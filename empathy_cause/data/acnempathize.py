@@ -46,8 +46,8 @@ def _universal_newlines(text):
 def _read_text(path):
     """Return the whole text of a path or of a text/binary file object (UTF-8, BOM allowed), universal newlines."""
     data = path.read() if hasattr(path, "read") else Path(path).read_bytes()
-    if isinstance(data, str):
-        return _universal_newlines(data)
+    if isinstance(data, str):  # a text file opened without utf-8-sig still starts with its BOM
+        return _universal_newlines(data.removeprefix("\ufeff"))
     try:
         return _universal_newlines(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
@@ -289,6 +289,8 @@ def iter_acnempathize_cause(path, *, chunk_pairs=DEFAULT_CHUNK_PAIRS, post_colum
             nonlocal read
             try:
                 for chunk in file:
+                    if read == 0:  # as _read_text: a text file opened without utf-8-sig keeps its BOM
+                        chunk = chunk.removeprefix("\ufeff")
                     # A text file object opened with newline="" keeps \r\n and \r: read them as _read_text does.
                     for line in _AFTER_NEWLINE.split(_universal_newlines(chunk)) if "\r" in chunk else (chunk,):
                         if line:
