@@ -20,7 +20,7 @@ from .data.frame import POST, REPLY, SENTENCE_INDEX
 from .data.sentences import split_sentences
 
 __all__ = ["PairRows", "PairBatch", "PairCollate", "PairBatchSampler", "ThreadBatchSampler", "RowBatchSampler",
-           "InferenceBatchSampler"]
+           "InferenceBatchSampler", "token_layout"]
 
 # The batching constants, one place each. Inference has no gradient, so its batches are larger.
 #: Pairs per inference batch of the co-attention network.
@@ -49,6 +49,8 @@ class PairRows(torch.utils.data.Dataset):
         self.y = y
         self.rows = np.arange(len(row_pair)) if rows is None else np.asarray(rows)
         self.vectors = None               # frozen encoder: (len(texts), dim) tensor
+        self.token_table = None           # frozen encoder, token features: (total tokens, dim) float16 tensor
+        self.token_offsets = None         # ... where each text's tokens start in it (len(texts) + 1)
         self._tables = {}                 # padded id tables, built once, shared by subset views
 
     @classmethod
@@ -124,17 +126,38 @@ class PairBatch:
         return self.n_rows
 
 
+def token_layout(pair_texts, starts, counts):
+    """Each pair's tokens as rows of a token table: ``(index, slot)``, both ``(P, T)``, -1 padded.
+
+    ``pair_texts[k]`` lists the texts of pair k in order; text ``t`` has
+    ``counts[t]`` tokens from row ``starts[t]`` of the table. ``slot`` says
+    which of the pair's texts a token belongs to.
+    """
+    indices, slots = [], []
+    for texts in pair_texts:
+        n = counts[texts]
+        first = np.repeat(starts[texts] - np.cumsum(n) + n, n)   # each token: its text's start, minus earlier tokens
+        indices.append(first + np.arange(n.sum()))
+        slots.append(np.repeat(np.arange(len(texts)), n))
+    index, _ = pad_index(indices)
+    slot, _ = pad_index(slots)
+    return index, slot
+
+
 class PairCollate:
     """Turns a list of row positions into the module's inputs (and targets).
 
     With a frozen encoder the index tensors point into the dataset's whole
-    table of cached vectors; when fine-tuning (``tokenize`` given) the batch's
-    distinct sentences are tokenized once, together.
+    table of cached vectors (and, with ``token_features``, of token states);
+    when fine-tuning (``tokenize`` given) the batch's distinct sentences are
+    tokenized once, together, and token indices point into the encoder's
+    output for them ([CLS] and [SEP] left out).
     """
 
-    def __init__(self, dataset: PairRows, tokenize=None):
+    def __init__(self, dataset: PairRows, tokenize=None, token_features: bool = False):
         self.dataset = dataset
         self.tokenize = tokenize
+        self.token_features = token_features
 
     def __call__(self, rows):
         ds = self.dataset
@@ -148,6 +171,11 @@ class PairCollate:
                 index = table[torch.as_tensor(pairs), :int(lengths[pairs].max())]
                 X[f"{side}_index"], X[f"{side}_mask"] = index, index >= 0
             X["embeddings"] = ds.vectors
+            if self.token_features:
+                offsets = ds.token_offsets
+                starts, counts = offsets[:-1], np.diff(offsets)
+                X["token_table"] = ds.token_table
+                self._add_token_layout(X, pairs, starts, counts, np.arange(len(ds.texts)))
         else:
             # Fine-tuning: tokenize each distinct sentence of the batch once.
             post_lists = [ds.post_ids[k] for k in pairs]
@@ -156,8 +184,21 @@ class PairCollate:
             X["post_index"], X["post_mask"] = pad_index([np.searchsorted(text_ids, x) for x in post_lists])
             X["reply_index"], X["reply_mask"] = pad_index([np.searchsorted(text_ids, x) for x in reply_lists])
             X.update(self.tokenize([ds.texts[i] for i in text_ids]))
+            if self.token_features:
+                width = X["attention_mask"].shape[1]
+                counts = (X["attention_mask"].sum(1).numpy() - 2).clip(min=1)   # without [CLS], [SEP]
+                starts = np.arange(len(text_ids)) * width + 1
+                self._add_token_layout(X, pairs, starts, counts, text_ids)
         y = None if ds.y is None else torch.as_tensor(ds.y[rows])
         return PairBatch(X, len(rows)), y
+
+    def _add_token_layout(self, X, pairs, starts, counts, text_ids):
+        """Token indices of each pair's post (with sentence slots) and reply; ``text_ids``: the table's texts."""
+        ds = self.dataset
+        local = [[np.searchsorted(text_ids, ds.post_ids[k]) for k in pairs],
+                 [np.searchsorted(text_ids, ds.reply_ids[k]) for k in pairs]]
+        X["post_token_index"], X["post_token_slot"] = token_layout(local[0], starts, counts)
+        X["reply_token_index"], _ = token_layout(local[1], starts, counts)
 
 
 class _Batches(torch.utils.data.Sampler):

@@ -61,8 +61,18 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     dropout : float, default=0.3
     position_features : bool, default=True
         Learned embeddings of each sentence's distance from the start and end of its post.
-    context_layers : int, default=1
-        Transformer layers across the sentences of a post (0: none).
+    context_layers : int, default=0
+        Transformer layers across the sentences of a post (0: none). With
+        ``token_features`` one layer no longer helped in any regime (see
+        ``docs/decisions.md``).
+    token_features : bool, default=True
+        Late interaction between the tokens of each sentence and of the
+        reply (frozen token states, cached as float16, and a learned
+        projection of them), beside the sentence-level co-attention. On
+        forum-like posts it is what lets content beat similarity baselines
+        (see ``docs/decisions.md``); False is the sentence-vector network.
+    interaction_size : int, default=64
+        Width of the learned token projection.
     finetune_layers : int or "all", default=0
         0 keeps the encoder frozen (sentence vectors cached); k fine-tunes its
         top k layers; "all" fine-tunes every layer.
@@ -138,6 +148,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         "hidden_size": [_int(1, 8192)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "position_features": ["boolean"],
+        "token_features": ["boolean"],
+        "interaction_size": [_int(1, 8192)],
         "context_layers": [_int(0, 24)],
         "finetune_layers": [_int(0, 1000), StrOptions({"all"})],
         "max_length": [_int(1, 8192)],
@@ -149,7 +161,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     # Not the paper's 4 pairs x accumulation 4, lr 1e-4, focal loss: see docs/decisions.md (issue 8 evidence).
     def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="ce", alpha=None,
                  gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3, position_features=True,
-                 context_layers=1, finetune_layers=0, max_length=64, precision="auto", threshold="auto",
+                 context_layers=0, token_features=True, interaction_size=64, finetune_layers=0, max_length=64,
+                 precision="auto", threshold="auto",
                  batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction=0.1,
                  cache_dir=None, random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,
                  criterion=None, optimizer=torch.optim.AdamW, train_split=None, predict_nonlinearity=softmax_rows,
@@ -167,6 +180,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         self.dropout = dropout
         self.position_features = position_features
         self.context_layers = context_layers
+        self.token_features = token_features
+        self.interaction_size = interaction_size
         self.finetune_layers = finetune_layers
         self.max_length = max_length
         self.cache_dir = cache_dir
@@ -204,16 +219,22 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         params = dict(embedding_dim=self._sentence_encoder().dim, hidden_size=self.hidden_size,
                       architecture=self.architecture, dropout=self.dropout,
                       position_features=self.position_features, context_layers=self.context_layers,
-                      encoder=encoder_module, pooling=self.pooling, precision=self.precision)
+                      encoder=encoder_module, pooling=self.pooling, precision=self.precision,
+                      token_features=self.token_features, interaction_size=self.interaction_size)
         params.update(self.get_params_for("module"))
         return self.initialized_instance(self.module, params)
 
     # ------------------------------------------------------------------- data
 
     def _prepare_dataset(self, dataset):
-        """With a frozen encoder, the sentence vectors of the dataset's distinct sentences (cached)."""
+        """With a frozen encoder, the sentence vectors (and token states) of the dataset's sentences (cached)."""
         if self.frozen_encoder:
-            dataset.vectors = torch.from_numpy(self._sentence_encoder().encode(dataset.texts)).to(self.device)
+            encoder = self._sentence_encoder()
+            if self.token_features:   # first: one encoder pass fills both caches
+                states = encoder.encode_tokens(dataset.texts)
+                dataset.token_offsets = np.cumsum([0] + [len(s) for s in states])
+                dataset.token_table = torch.from_numpy(np.concatenate(states)).to(self.device)
+            dataset.vectors = torch.from_numpy(encoder.encode(dataset.texts)).to(self.device)
         return dataset
 
     def _training_batches(self, dataset):
@@ -230,7 +251,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         return InferenceBatchSampler(dataset.row_pair[dataset.rows], INFERENCE_PAIRS)
 
     def _collate_fn(self, dataset):
-        return PairCollate(dataset, None if dataset.vectors is not None else self._tokenize)
+        return PairCollate(dataset, None if dataset.vectors is not None else self._tokenize,
+                           token_features=self.token_features)
 
     def _scoring_order(self, dataset):
         """Rows sorted by pair: contiguous rows make the fewest, fullest batches."""

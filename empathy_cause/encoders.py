@@ -35,11 +35,21 @@ __all__ = [
     "set_embedding_cache_size",
     "EmbeddingCache",
     "embedding_cache",
+    "token_cache",
+    "fixed_shape_batches",
 ]
 
 # Sentence vectors kept per process (see EmbeddingCache); 512 MB holds about 350,000
 # MiniLM (384-wide float32) vectors, far more than the distinct sentences of RECCON or AcnEmpathize.
 DEFAULT_CACHE_BYTES = 512 * 2**20
+# Token states (float16, about 25 tokens a sentence): 2 GB holds about 110,000 MiniLM sentences.
+DEFAULT_TOKEN_CACHE_BYTES = 2048 * 2**20
+# Encoder batches have a shape that depends on nothing but each sentence's own length: its
+# token count rounded up to PAD_MULTIPLE, and ENCODE_BATCH rows (filled up with copies). Under
+# bf16 a sentence's vector changed by up to 1e-3 with the padding its neighbours imposed; with a
+# fixed shape it is the same bits whatever else is encoded (checked on fp32 and bf16 here).
+PAD_MULTIPLE = 8
+ENCODE_BATCH = 32
 #: The sentence poolings and forward precisions (the estimators' constraints are built from these).
 POOLINGS = ("mean", "cls")
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -65,9 +75,9 @@ def load_encoder(encoder: str | os.PathLike | None):
 class EmbeddingCache:
     """A bounded, least-recently-used cache of sentence vectors.
 
-    Keys are ``(encoder settings, sentence)``; values are float32 vectors,
-    each stored as its own array (not a view of a batch, so evicting one frees
-    it). When the vectors' total size would exceed ``max_bytes`` the least
+    Keys are ``(encoder settings, sentence)``; values are arrays (sentence
+    vectors, or a sentence's token states), each stored as its own array
+    (not a view of a batch, so evicting one frees it). When the vectors' total size would exceed ``max_bytes`` the least
     recently used are dropped. The bound counts vector bytes only (Python
     object overhead adds roughly 200 bytes per sentence on top).
 
@@ -75,10 +85,13 @@ class EmbeddingCache:
     ----------
     max_bytes : int, default=DEFAULT_CACHE_BYTES (512 MB)
         Upper bound on the bytes of cached vectors; 0 disables caching.
+    dtype : numpy dtype, default=float32
+        What each entry is stored as.
     """
 
-    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, dtype=np.float32):
         self.max_bytes = _check_cache_bytes(max_bytes)
+        self.dtype = np.dtype(dtype)
         self._entries: collections.OrderedDict = collections.OrderedDict()
         self.nbytes = 0
         self._lock = threading.Lock()
@@ -106,7 +119,7 @@ class EmbeddingCache:
                 old = self._entries.pop(key, None)
                 if old is not None:
                     self.nbytes -= old.nbytes
-                vector = np.array(vector, dtype=np.float32, copy=True)
+                vector = np.array(vector, dtype=self.dtype, copy=True)
                 self._entries[key] = vector
                 self.nbytes += vector.nbytes
             while self.nbytes > self.max_bytes and self._entries:
@@ -132,11 +145,18 @@ def _check_cache_bytes(max_bytes) -> int:
 
 #: The process-wide sentence-vector cache used by :class:`SentenceEncoder`.
 embedding_cache = EmbeddingCache()
+#: The process-wide cache of per-token states (float16), for token-level interaction.
+token_cache = EmbeddingCache(DEFAULT_TOKEN_CACHE_BYTES, dtype=np.float16)
 
 
-def set_embedding_cache_size(max_bytes: int) -> None:
-    """Bound the process-wide sentence-vector cache to ``max_bytes`` bytes of vectors (0: no caching)."""
+def set_embedding_cache_size(max_bytes: int, token_bytes: int | None = None) -> None:
+    """Bound the process-wide sentence-vector cache to ``max_bytes`` bytes of vectors (0: no caching).
+
+    ``token_bytes`` bounds the token-state cache the same way (None leaves it as it is).
+    """
     embedding_cache.resize(max_bytes)
+    if token_bytes is not None:
+        token_cache.resize(token_bytes)
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -178,7 +198,11 @@ def autocast_context(precision: str, device: str | torch.device = "cpu"):
 
 @dataclass
 class SentenceEncoder:
-    """Encodes sentences to fixed vectors with a frozen encoder, with caching.
+    """Encodes sentences with a frozen encoder, with caching.
+
+    :meth:`encode` gives one pooled vector per sentence, :meth:`encode_tokens`
+    its token states. Each distinct sentence is encoded once per process and
+    settings; one encoder pass fills both caches.
 
     Parameters
     ----------
@@ -186,20 +210,21 @@ class SentenceEncoder:
         Model folder or local hub-cache name; None is the embedded MiniLM.
     pooling : {"mean", "cls"}
     max_length : int
-        Tokens per sentence (truncation); batches pad to their longest sentence.
+        Tokens per sentence (truncation).
     precision : {"auto", "bf16", "fp32"}
-    batch_size : int
-        Sentences per encoder forward.
     cache_dir : str or None
         Optional folder for a ``joblib.Memory`` disk cache of encoded batches.
     device : str
+
+    A sentence's vector does not depend on the other sentences encoded with
+    it, under any precision: batches have a shape that depends only on each
+    sentence's own length (see ``PAD_MULTIPLE``, ``ENCODE_BATCH``).
     """
 
     encoder: str | None = None
     pooling: str = "mean"
     max_length: int = 64
     precision: str = "auto"
-    batch_size: int = 128
     cache_dir: str | None = None
     device: str = "cpu"
 
@@ -212,49 +237,89 @@ class SentenceEncoder:
         return load_encoder(self.encoder)[1].config.hidden_size
 
     def encode(self, texts) -> np.ndarray:
-        """Vectors for ``texts`` (float32, shape ``(len(texts), dim)``).
-
-        Each distinct text is encoded at most once per process and settings.
-        """
+        """Vectors for ``texts`` (float32, shape ``(len(texts), dim)``)."""
         texts = list(texts)
-        settings = self._cache_key
-        found = embedding_cache.get(settings, texts)
+        found = embedding_cache.get(self._cache_key, texts)
         missing = sorted({t for t in texts if t not in found})
         if missing:
-            if self.cache_dir:
-                import joblib
-
-                encode = joblib.Memory(self.cache_dir, verbose=0).cache(
-                    _encode_uncached, ignore=["device", "batch_size"]
-                )
-            else:
-                encode = _encode_uncached
-            vectors = encode(*settings, tuple(missing), device=self.device, batch_size=self.batch_size)
-            embedding_cache.put(settings, missing, vectors)
-            found.update(zip(missing, vectors))
+            vectors, _ = self._encode_missing(missing, tokens=False)
+            found.update(zip(missing, vectors, strict=True))
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
+    def encode_tokens(self, texts) -> list:
+        """Token states of ``texts``: one float16 array ``(n_tokens, dim)`` per text.
 
-def _encode_uncached(encoder_path, pooling, max_length, precision, texts, *,
-                     device="cpu", batch_size=128) -> np.ndarray:
-    """Encode ``texts`` sorted by length, padding each batch to its longest."""
+        The encoder's last hidden states of the sentence's word pieces
+        ([CLS] and [SEP] left out; a sentence with no word piece keeps its
+        [CLS]), stored as float16 (half the memory; the rounding is the
+        same whatever else is encoded).
+        """
+        texts = list(texts)
+        found = token_cache.get(self._cache_key, texts)
+        missing = sorted({t for t in texts if t not in found})
+        if missing:
+            _, states = self._encode_missing(missing, tokens=True)
+            found.update(zip(missing, states, strict=True))
+        return [found[t] for t in texts]
+
+    def _encode_missing(self, texts, tokens: bool):
+        """Encode ``texts`` (none cached), store the results, return ``(vectors, token states or None)``."""
+        settings = self._cache_key
+        encode = _encode_uncached
+        if self.cache_dir:
+            import joblib
+
+            encode = joblib.Memory(self.cache_dir, verbose=0).cache(_encode_uncached, ignore=["device"])
+        vectors, states = encode(*settings, tuple(texts), tokens=tokens, device=self.device)
+        embedding_cache.put(settings, texts, vectors)
+        if states is not None:
+            token_cache.put(settings, texts, states)
+        return vectors, states
+
+
+def fixed_shape_batches(lengths, max_length: int):
+    """Batches ``(positions, padded length)`` whose shape depends only on each text's own length.
+
+    Texts are grouped by their token count rounded up to ``PAD_MULTIPLE``
+    (at most ``max_length``); each group is cut into batches of
+    ``ENCODE_BATCH`` positions (the caller fills a short last batch up).
+    """
+    lengths = np.asarray(lengths)
+    padded = np.minimum(-(-lengths // PAD_MULTIPLE) * PAD_MULTIPLE, max_length)
+    for length in np.unique(padded):
+        positions = np.flatnonzero(padded == length)
+        for start in range(0, len(positions), ENCODE_BATCH):
+            yield positions[start:start + ENCODE_BATCH], int(length)
+
+
+def _encode_uncached(encoder_path, pooling, max_length, precision, texts, *, tokens=False, device="cpu"):
+    """Pooled vectors (and, with ``tokens``, token states) of ``texts``, in fixed-shape batches."""
     tokenizer, model = load_encoder(encoder_path)
     model = model.to(device)
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
+    vectors = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    states = [None] * len(texts) if tokens else None
     with torch.inference_mode(), autocast_context(precision, device):
-        for start in range(0, len(texts), batch_size):
-            idx = order[start:start + batch_size]
-            tokens = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                               max_length=max_length, return_tensors="pt").to(device)
-            hidden = model(**tokens).last_hidden_state
-            out[idx] = pool(hidden, tokens["attention_mask"], pooling).float().cpu().numpy()
-    return out
+        for positions, length in fixed_shape_batches([len(i) for i in ids], max_length):
+            rows = [ids[i] for i in positions]
+            rows += [rows[-1]] * (ENCODE_BATCH - len(rows))   # filler rows: the shape stays fixed
+            batch = tokenizer.pad({"input_ids": rows}, padding="max_length", max_length=length,
+                                  return_tensors="pt").to(device)
+            hidden = model(**batch).last_hidden_state.float()
+            mask = batch["attention_mask"]
+            vectors[positions] = pool(hidden, mask, pooling)[:len(positions)].cpu().numpy()
+            if tokens:
+                keep = (mask.bool() & ~torch.isin(batch["input_ids"], special.to(device))).cpu()
+                for k, i in enumerate(positions):
+                    row = keep[k] if keep[k].any() else torch.arange(length) == 0
+                    states[i] = hidden[k][row.to(hidden.device)].cpu().numpy().astype(np.float16)
+    return vectors, states
 
 
 def clear_embedding_cache() -> None:
-    """Forget every cached sentence vector of this process (the bound stays)."""
+    """Forget every cached sentence vector and token state of this process (the bounds stay)."""
     embedding_cache.clear()
-
+    token_cache.clear()

@@ -4,6 +4,9 @@ A batch holds whole pairs. Its distinct sentences (post and reply sentences of
 every pair in it) arrive once, either as precomputed vectors (frozen encoder)
 or as token ids (fine-tuned encoder); index tensors say which of them make up
 each pair's post and reply, and which (pair, sentence) each requested row is.
+With ``token_features``, the tokens of each pair's post and reply arrive too,
+as index tensors into a table of token states (the cached frozen states, or
+the fine-tuned encoder's output for the batch).
 """
 
 from __future__ import annotations
@@ -12,28 +15,82 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .encoders import autocast_context, pool
 
-__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES"]
+__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction"]
 
 ARCHITECTURES = ("coattention", "concat")
+# Token-level features per (sentence, reply): see token_interaction.
+N_TOKEN_FEATURES = 4
+_NO_MATCH = -2.0  # below any cosine: padding never wins a max
+
 
 
 def _gather(vectors: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Rows of ``vectors`` at ``index`` (shape ``(P, S)``; -1 marks padding)."""
+    """Rows of ``vectors`` at ``index`` (any shape; -1 marks padding)."""
     return vectors[index.clamp(min=0)]
+
+
+def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask):
+    """Late-interaction features of every post sentence against its pair's reply.
+
+    For each reply token, its best cosine over the sentence's tokens (the
+    sentence "answers" that token); those are summarised by their mean, max
+    and top-3 mean; and for each sentence token its best cosine over the
+    reply, averaged. Tokens are L2-normalised by the caller.
+
+    Parameters
+    ----------
+    post_tokens : (P, Tp, d) the tokens of each pair's post, sentence after sentence
+    post_slot : (P, Tp) long, the post sentence each token belongs to (-1: padding)
+    n_slots : int, sentences per post in this batch (S)
+    reply_tokens : (P, Tr, d)
+    reply_mask : (P, Tr) bool
+
+    Returns
+    -------
+    (P, S, 4) tensor
+    """
+    P, Tr, _ = reply_tokens.shape
+    sim = torch.bmm(reply_tokens, post_tokens.transpose(1, 2))             # (P, Tr, Tp)
+    valid = post_slot >= 0
+    sim = sim.masked_fill(~valid[:, None, :], _NO_MATCH).masked_fill(~reply_mask[:, :, None], _NO_MATCH)
+    slot = post_slot.clamp(min=0)[:, None, :].expand(-1, Tr, -1)
+    best = sim.new_full((P, Tr, n_slots), _NO_MATCH).scatter_reduce(2, slot, sim, "amax")   # (P, Tr, S)
+    weight = reply_mask[:, :, None].to(best.dtype)
+    mean_r = (best * weight).sum(1) / weight.sum(1).clamp(min=1)
+    max_r = best.amax(1)
+    # Mean of the best 3 (a reply of fewer tokens: of all of them), whatever the padding.
+    top = best.masked_fill(~reply_mask[:, :, None], float("-inf")).topk(min(3, Tr), dim=1).values   # (P, k, S)
+    in_top = torch.arange(top.shape[1], device=top.device)[None, :] < reply_mask.sum(1, keepdim=True)   # (P, k)
+    top_r = torch.where(in_top[:, :, None], top, 0).sum(1) / in_top.sum(1, keepdim=True).clamp(min=1)
+    best_reply = sim.amax(1) * valid                                       # (P, Tp)
+    sums = best.new_zeros((P, n_slots)).scatter_add(1, post_slot.clamp(min=0), best_reply)
+    counts = best.new_zeros((P, n_slots)).scatter_add(1, post_slot.clamp(min=0), valid.to(best.dtype))
+    mean_s = sums / counts.clamp(min=1)
+    return torch.stack([mean_r, max_r, top_r, mean_s], -1)
+
+
+def _relative(features, mask):
+    """Features next to their difference from the post's mean and max (padding ignored)."""
+    weight = mask[:, :, None].to(features.dtype)
+    mean = (features * weight).sum(1, keepdim=True) / weight.sum(1, keepdim=True).clamp(min=1)
+    top = features.masked_fill(~mask[:, :, None], -1e4).amax(1, keepdim=True)
+    return torch.cat([features, features - mean, features - top], -1)
 
 
 class CauseHead(nn.Module):
     """One scorer over a batch's sentence vectors (the network above the encoder).
 
-    Steps 1-5 of :class:`EmpathyCauseNet` for the requested rows (pair and
+    Steps 1-6 of :class:`EmpathyCauseNet` for the requested rows (pair and
     sentence index) of a batch of pairs.
     """
 
     def __init__(self, embedding_dim: int, hidden_size: int, architecture: str, dropout: float,
-                 position_features: bool, context_layers: int, max_position: int):
+                 position_features: bool, context_layers: int, max_position: int, token_features: bool = True,
+                 interaction_size: int = 64):
         super().__init__()
         self.max_position = max_position
         self.post_proj = nn.Linear(embedding_dim, hidden_size)
@@ -46,22 +103,50 @@ class CauseHead(nn.Module):
                                                dropout=0.1, batch_first=True)
             self.context = nn.TransformerEncoder(layer, context_layers, enable_nested_tensor=False)
         self.bilinear = nn.Linear(hidden_size, hidden_size, bias=False) if architecture == "coattention" else None
+        self.token_proj = self.token_mlp = None
+        n_features = 4 * hidden_size
+        if token_features:
+            self.token_proj = nn.Linear(embedding_dim, interaction_size, bias=False)
+            # raw and learned token features plus the raw sentence cosine, each beside its post-relative versions
+            self.token_mlp = nn.Sequential(nn.Linear(3 * (2 * N_TOKEN_FEATURES + 1), hidden_size), nn.GELU())
+            n_features += hidden_size
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(4 * hidden_size, 2)
+        self.classifier = nn.Linear(n_features, 2)
 
-    def forward(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence):
+    def _positions(self, post_mask):
+        positions = torch.arange(post_mask.shape[1], device=post_mask.device).expand_as(post_mask)
+        from_end = post_mask.sum(1, keepdim=True) - 1 - positions
+        last = self.max_position - 1
+        return positions.clamp(max=last), from_end.clamp(min=0, max=last)
+
+    def _token_features(self, post_vectors, reply_vectors, post_mask, reply_mask, tokens):
+        """(P, S, hidden) summary of the token-level interaction of each post sentence with its reply."""
+        table, post_index, post_slot, reply_index = (tokens["table"], tokens["post_index"],
+                                                     tokens["post_slot"], tokens["reply_index"])
+        reply_token_mask = reply_index >= 0
+        n_slots = post_mask.shape[1]
+        raw_post, raw_reply = _gather(table, post_index).float(), _gather(table, reply_index).float()
+        features = []
+        for project in (None, self.token_proj):
+            p, r = (raw_post, raw_reply) if project is None else (project(raw_post), project(raw_reply))
+            features.append(token_interaction(F.normalize(p, dim=-1), post_slot, n_slots,
+                                              F.normalize(r, dim=-1), reply_token_mask))
+        reply_mean = (reply_vectors * reply_mask[:, :, None]).sum(1) / reply_mask.sum(1, keepdim=True).clamp(min=1)
+        features.append(F.cosine_similarity(post_vectors, reply_mean[:, None, :], dim=-1)[:, :, None])
+        return self.token_mlp(_relative(torch.cat(features, -1), post_mask))
+
+    def forward(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence, tokens=None):
         """Logits ``(n, 2)`` and attention ``(n, R)`` of the requested rows."""
         post = self.post_proj(post_vectors)      # (P, S, h)
         reply = self.reply_proj(reply_vectors)   # (P, R, h)
-
         if self.from_start is not None:
-            last = self.max_position - 1
-            positions = torch.arange(post_mask.shape[1], device=post.device).expand_as(post_mask)
-            from_end = post_mask.sum(1, keepdim=True) - 1 - positions
-            post = (post + self.from_start(positions.clamp(max=last))
-                    + self.from_end(from_end.clamp(min=0, max=last)))
+            from_start, from_end = self._positions(post_mask)
+            post = post + self.from_start(from_start) + self.from_end(from_end)
         if self.context is not None:
             post = self.context(post, src_key_padding_mask=~post_mask)
+        token_summary = None
+        if self.token_mlp is not None:
+            token_summary = self._token_features(post_vectors, reply_vectors, post_mask, reply_mask, tokens)
 
         # From here on only the requested rows, (n, h), each against its pair's reply (n, R, h):
         # padding slots and unrequested sentences cost nothing.
@@ -73,8 +158,10 @@ class CauseHead(nn.Module):
             attention = reply_mask.float() / reply_mask.sum(1, keepdim=True)
         context = (attention[:, :, None] * reply).sum(1)
 
-        features = torch.cat([post, context, post * context, (post - context).abs()], dim=-1)
-        logits = self.classifier(self.dropout(features))          # (n, 2)
+        features = [post, context, post * context, (post - context).abs()]
+        if token_summary is not None:
+            features.append(token_summary[row_pair, row_sentence])
+        logits = self.classifier(self.dropout(torch.cat(features, dim=-1)))          # (n, 2)
         return logits, attention
 
 
@@ -90,9 +177,16 @@ class EmpathyCauseNet(nn.Module):
     4. ``architecture="coattention"``: each post sentence attends over the
        reply's sentences (scaled bilinear scores), giving a reply-context
        vector; ``"concat"``: the mean of the reply's sentence vectors instead.
-    5. ``[p, c, p * c, |p - c|]`` -> dropout -> one linear layer -> 2 logits.
+    5. Optional ``token_features``: late interaction between the tokens of
+       each post sentence and of the reply (:func:`token_interaction`), on the
+       encoder's token states and on a learned ``interaction_size``-wide
+       projection of them, with the sentence cosine, each beside its
+       difference from the post's mean and max, through one layer of
+       ``hidden_size``.
+    6. ``[p, c, p * c, |p - c|]`` (and step 5's summary) -> dropout -> one
+       linear layer -> 2 logits.
 
-    Steps 1-5 are :class:`CauseHead`; steps 4-5 run only for the requested rows.
+    Steps 1-6 are :class:`CauseHead`; steps 4-6 run only for the requested rows.
 
     Parameters
     ----------
@@ -111,12 +205,15 @@ class EmpathyCauseNet(nn.Module):
     pooling : {"mean", "cls"}
     precision : {"auto", "bf16", "fp32"}
         Autocast for the encoder forward (fine-tuning only).
+    token_features : bool
+    interaction_size : int
+        Width of the learned token projection of step 5.
     """
 
     def __init__(self, embedding_dim: int, hidden_size: int = 256, architecture: str = "coattention",
-                 dropout: float = 0.3, position_features: bool = True, context_layers: int = 1,
+                 dropout: float = 0.3, position_features: bool = True, context_layers: int = 0,
                  max_position: int = 16, encoder: nn.Module | None = None, pooling: str = "mean",
-                 precision: str = "auto"):
+                 precision: str = "auto", token_features: bool = True, interaction_size: int = 64):
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
@@ -124,24 +221,35 @@ class EmpathyCauseNet(nn.Module):
         self.pooling = pooling
         self.precision = precision
         self.head = CauseHead(embedding_dim, hidden_size, architecture, dropout, position_features,
-                              context_layers, max_position)
+                              context_layers, max_position, token_features, interaction_size)
 
-    def sentence_vectors(self, embeddings=None, input_ids=None, attention_mask=None, token_type_ids=None):
-        """The batch's distinct sentence vectors, precomputed or encoded now."""
+    def encode(self, embeddings=None, token_table=None, input_ids=None, attention_mask=None,
+               token_type_ids=None):
+        """The batch's distinct sentence vectors and token-state table, precomputed or encoded now.
+
+        Fine-tuning, the token table is the encoder's output flattened to
+        ``(sentences x padded length, dim)``; the collate's token indices point into it.
+        """
         if embeddings is not None:
-            return embeddings
+            return embeddings, token_table
         tokens = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             tokens["token_type_ids"] = token_type_ids
         with autocast_context(self.precision, input_ids.device):
             hidden = self.encoder(**tokens).last_hidden_state
-        return pool(hidden, attention_mask, self.pooling).float()
+        vectors = pool(hidden, attention_mask, self.pooling).float()
+        return vectors, hidden.float().flatten(0, 1)
 
     def forward(self, post_index, post_mask, reply_index, reply_mask, row_pair, row_sentence,
                 embeddings=None, input_ids=None, attention_mask=None, token_type_ids=None,
+                token_table=None, post_token_index=None, post_token_slot=None, reply_token_index=None,
                 return_attention: bool = False):
-        vectors = self.sentence_vectors(embeddings, input_ids, attention_mask, token_type_ids)
+        vectors, token_table = self.encode(embeddings, token_table, input_ids, attention_mask, token_type_ids)
         post, reply = _gather(vectors, post_index), _gather(vectors, reply_index)
-        logits, attention = self.head(post, post_mask, reply, reply_mask, row_pair, row_sentence)
+        tokens = None
+        if post_token_index is not None:
+            tokens = {"table": token_table, "post_index": post_token_index, "post_slot": post_token_slot,
+                      "reply_index": reply_token_index}
+        logits, attention = self.head(post, post_mask, reply, reply_mask, row_pair, row_sentence, tokens)
         return (logits, attention) if return_attention else logits
 

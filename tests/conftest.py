@@ -30,6 +30,15 @@ def ecf_dir():
 
 
 @pytest.fixture(scope="session")
+def covidet_dir():
+    """The CovidET-EXT train and val files kept beside the clone (../shared); skipped where absent."""
+    path = REPO_ROOT.parent / "shared" / "data" / "covidet"
+    if not (path / "CovidET-EXT_anonymized.json").is_file():
+        pytest.skip(f"CovidET files not found in {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory):
     """Folder of a tiny random BERT (MiniLM vocabulary) to pass as ``encoder=``."""
     from tests.tiny_models import make_tiny_bert

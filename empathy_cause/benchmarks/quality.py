@@ -1,15 +1,28 @@
-"""Quality benchmark: train on RECCON-DD train, score on RECCON-DD valid and on ECF dev.
+"""Quality benchmark: three regimes, each model beside the baselines it must beat.
 
-Every model is trained once per seed on one training set (RECCON-DD train by
-default) and that fit is scored on every evaluation set (RECCON-DD valid, and
-ECF dev, which no model ever trains on). The rows:
+Every model is trained once per seed on a regime's training set and that fit
+is scored on the regime's evaluation sets. The built-in regimes (from
+``--shared-data``, default ``../shared/data``):
 
-* ``rule``: the position rule "the last two post sentences are the causes"
-  (on RECCON and ECF the last post unit is the reply itself);
+* RECCON-DD: train on RECCON-DD train, score on RECCON-DD valid and, across
+  corpora, on ECF dev (conversations: the causes sit in the last utterances);
+* ECF: train on ECF train, score on ECF dev;
+* CovidET: train on CovidET-EXT train (reply = an annotator's summary of the
+  trigger), score on CovidET-EXT val (forum-like posts: causes spread through
+  about ten sentences, no positional rule beats marking everything).
+
+The rows:
+
+* ``all``: every sentence is a cause;
+* ``rule``: the best positional rule "the last k+1 post sentences are the
+  causes", k chosen on the training set;
 * ``position``: a logistic regression on one-hot positions (distance from the
-  end and from the start of the post), trained on the training set;
+  end and from the start of the post);
+* ``cosine``, ``tokens``, ``tokens8``: logistic regressions on one, four and
+  eight similarity features of the frozen encoder
+  (:mod:`empathy_cause.baselines.similarity`);
 * ``paper``: the paper's configuration, ``EmpathyCauseClassifier(
-  position_features=False, context_layers=0)`` with its other defaults;
+  position_features=False, context_layers=0, token_features=False)``;
 * ``defaults``: ``EmpathyCauseClassifier()`` as it ships;
 * ``vectors`` (not run unless asked): a logistic regression on the frozen
   encoder's sentence vectors, the mean reply vector, their product and the
@@ -18,12 +31,15 @@ ECF dev, which no model ever trains on). The rows:
 
 For each model and evaluation set it reports the mean ± sd (ddof=1) over the
 seeds of F1 (cause class), precision, recall and ROC AUC, and two diagnostics:
-F1 on the rows where the rule is wrong (the part of the task position alone
-cannot decide) and the F1 at the best threshold on that set (an oracle: a model
-far below it has a threshold problem, one near it a ranking problem).
+F1 on the rows where the last-two rule is wrong (the part of the task position
+alone cannot decide) and the F1 at the best threshold on that set (an oracle: a
+model far below it has a threshold problem, one near it a ranking problem).
+The first table gives F1 per evaluation set with the best baseline row and
+each model's margin over it.
 
-Run: ``python benchmarks/quality.py`` or ``empathy-cause benchmark quality``
-(defaults read ``../shared/data/reccon`` and ``../shared/data/ecf``).
+Run: ``python benchmarks/quality.py`` or ``empathy-cause benchmark quality``;
+``--regimes covidet`` for one regime, ``--data PATH --eval LABEL PATH SUBSET``
+for a regime of your own.
 """
 
 from __future__ import annotations
@@ -44,6 +60,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from .. import EmpathyCauseClassifier
+from ..baselines.similarity import similarity_baseline
 from ..cliargs import add_param_argument
 from ..data import split_sentences
 from ..encoders import SentenceEncoder
@@ -59,6 +76,8 @@ from .common import (
 )
 
 __all__ = [
+    "REGIMES",
+    "AllCauses",
     "PositionRule",
     "position_rule",
     "position_features",
@@ -73,10 +92,17 @@ __all__ = [
 METRICS = ("f1", "precision", "recall", "roc_auc", "f1_rule_wrong", "f1_best_threshold")
 TITLES = {"f1": "F1", "precision": "Precision", "recall": "Recall", "roc_auc": "ROC AUC",
           "f1_rule_wrong": "F1 where the rule is wrong", "f1_best_threshold": "F1 at best threshold"}
-DEFAULT_MODELS = ("rule", "position", "paper", "defaults")
-DEFAULT_EVALS = (("RECCON-DD valid", "../shared/data/reccon", "valid"),
-                 ("ECF dev", "../shared/data/ecf", "dev"))
+DEFAULT_MODELS = ("all", "rule", "position", "cosine", "tokens", "tokens8", "paper", "defaults")
+BASELINES = ("all", "rule", "position", "cosine", "tokens", "tokens8")
+#: name -> (label, (train folder, subset), [(evaluation label, folder, subset)]); folders under --shared-data.
+REGIMES = {
+    "dd": ("RECCON-DD", ("reccon", "train"),
+           [("RECCON-DD valid", "reccon", "valid"), ("ECF dev (trained on RECCON-DD)", "ecf", "dev")]),
+    "ecf": ("ECF", ("ecf", "train"), [("ECF dev", "ecf", "dev")]),
+    "covidet": ("CovidET", ("covidet", "train"), [("CovidET val", "covidet", "val")]),
+}
 POSITION_CAP = 10
+RULE_MAX_LAST = 10  # the rule's k+1 is chosen among 1..RULE_MAX_LAST
 
 
 # ------------------------------------------------------------------ models
@@ -88,10 +114,10 @@ def _distances(X):
     return X["post"].map(len).to_numpy() - 1 - index, index
 
 
-def position_rule(X) -> np.ndarray:
-    """1 for the last two sentences of each post, else 0."""
+def position_rule(X, last: int = 2) -> np.ndarray:
+    """1 for the last ``last`` sentences of each post, else 0."""
     from_end, _ = _distances(X)
-    return (from_end <= 1).astype(int)
+    return (from_end < last).astype(int)
 
 
 def position_features(X) -> np.ndarray:
@@ -115,18 +141,40 @@ def vector_features(X, encoder=None) -> np.ndarray:
 
 
 class PositionRule(ClassifierMixin, BaseEstimator):
-    """The rule "the last two post sentences are causes" as a (fit-free) classifier."""
+    """The rule "the last ``last`` post sentences are causes"; ``last=None`` picks it by F1 on the training set."""
+
+    def __init__(self, last=None):
+        self.last = last
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        if self.last is not None:
+            self.last_ = self.last
+        else:
+            scores = [f1_score(y, position_rule(X, k), zero_division=0) for k in range(1, RULE_MAX_LAST + 1)]
+            self.last_ = 1 + int(np.argmax(scores))
+        return self
+
+    def predict_proba(self, X):
+        rule = position_rule(X, self.last_).astype(float)
+        return np.column_stack([1.0 - rule, rule])
+
+    def predict(self, X):
+        return position_rule(X, self.last_)
+
+
+class AllCauses(ClassifierMixin, BaseEstimator):
+    """Marks every sentence a cause (the F1 floor a model must clear where position says nothing)."""
 
     def fit(self, X, y=None):
         self.classes_ = np.array([0, 1])
         return self
 
     def predict_proba(self, X):
-        rule = position_rule(X).astype(float)
-        return np.column_stack([1.0 - rule, rule])
+        return np.column_stack([np.zeros(len(X)), np.ones(len(X))])
 
     def predict(self, X):
-        return position_rule(X)
+        return np.ones(len(X), dtype=int)
 
 
 def _position_model(random_state):
@@ -144,13 +192,23 @@ def _vectors_model(encoder):
 
 def builtin_configs(encoder=None):
     """The built-in rows, by name."""
+    def similarity(kind):
+        return lambda random_state: similarity_baseline(kind, encoder=encoder, random_state=random_state)
+
     return {
-        "rule": Config("rule", "rule: last two sentences", kind="dummy",
+        "all": Config("all", "every sentence a cause", kind="dummy", builder=lambda random_state: AllCauses()),
+        "rule": Config("rule", "rule: last k+1 sentences (k chosen on train)", kind="dummy",
                        builder=lambda random_state: PositionRule()),
         "position": Config("position", "position only (logistic regression)", kind="dummy",
                            builder=_position_model),
-        "paper": Config("paper", "paper (no position features, no context layer)",
-                        settings={"position_features": False, "context_layers": 0}),
+        "cosine": Config("cosine", "logistic regression: cosine(sentence, reply)", kind="dummy",
+                         builder=similarity("cosine")),
+        "tokens": Config("tokens", "logistic regression: 4 token-similarity features", kind="dummy",
+                         builder=similarity("tokens")),
+        "tokens8": Config("tokens8", "logistic regression: 8 similarity, rank, length, position features",
+                          kind="dummy", builder=similarity("tokens8")),
+        "paper": Config("paper", "paper (no position features, no context layer, no token features)",
+                        settings={"position_features": False, "context_layers": 0, "token_features": False}),
         "defaults": Config("defaults", "EmpathyCauseClassifier defaults"),
         "vectors": Config("vectors", "logistic regression on frozen vectors + position", kind="dummy",
                           builder=_vectors_model(encoder)),
@@ -260,6 +318,41 @@ def summarise(records, configs, eval_names):
     return summary
 
 
+def regime_table(summary, configs, eval_names, metric="f1"):
+    """Models x evaluation sets, one metric (mean ± sd), then the best baseline row and each model's margin."""
+    lines = ["| Model | " + " | ".join(eval_names) + " |", "| --- |" + " ---: |" * len(eval_names)]
+
+    def stat(name, eval_name):
+        entry = summary.get(f"{name} | {eval_name}")
+        return None if entry is None else entry[metric]
+
+    for config in configs:
+        cells = []
+        for eval_name in eval_names:
+            value = stat(config.name, eval_name)
+            cells.append("" if value is None else f"{value['mean']:.4f} ± {value['std']:.4f}")
+        lines.append(f"| {config.label} | " + " | ".join(cells) + " |")
+    best = {}
+    for eval_name in eval_names:
+        scored = [(stat(c.name, eval_name)["mean"], c.name) for c in configs
+                  if c.name in BASELINES and stat(c.name, eval_name) is not None]
+        if scored:
+            best[eval_name] = max(scored)
+    if best:
+        lines.append("| **best baseline** | " + " | ".join(
+            f"{best[e][0]:.4f} ({best[e][1]})" if e in best else "" for e in eval_names) + " |")
+        for config in configs:
+            if config.name in BASELINES:
+                continue
+            cells = []
+            for eval_name in eval_names:
+                value = stat(config.name, eval_name)
+                cells.append("" if value is None or eval_name not in best
+                             else f"{value['mean'] - best[eval_name][0]:+.4f}")
+            lines.append(f"| {config.name} minus best baseline | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(summary):
     header = ["Model", "Evaluated on"] + [TITLES[m] for m in METRICS]
     lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * len(METRICS)]
@@ -294,16 +387,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="empathy-cause benchmark quality",
                                      description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="../shared/data/reccon",
-                        help="training data, any form load_dataset reads (default: %(default)s)")
+    parser.add_argument("--regimes", default=",".join(REGIMES),
+                        help="built-in regimes to run, from " + ", ".join(
+                            f"{n} ({label})" for n, (label, _, _) in REGIMES.items()) + " (default: %(default)s)")
+    parser.add_argument("--shared-data", default="../shared/data",
+                        help="folder holding reccon/, ecf/ and covidet/ (default: %(default)s)")
+    parser.add_argument("--data", default=None,
+                        help="instead of the built-in regimes: training data, any form load_dataset reads")
     parser.add_argument("--train-subset", default="train",
                         help="subset of --data to train on; '-' for none (default: %(default)s)")
     parser.add_argument("--eval", nargs=3, action="append", metavar=("LABEL", "PATH", "SUBSET"),
-                        help="an evaluation set (repeatable; SUBSET '-' for none). Default: "
-                             + "; ".join(" ".join(e) for e in DEFAULT_EVALS))
+                        help="with --data: an evaluation set (repeatable; SUBSET '-' for none)")
     parser.add_argument("--models", default=None,
-                        help="comma-separated rows to run, from rule, position, paper, defaults, vectors "
-                             "and the --config names (default: rule,position,paper,defaults and every --config)")
+                        help="comma-separated rows to run, from " + ", ".join(builtin_configs())
+                             + " and the --config names (default: " + ",".join(DEFAULT_MODELS)
+                             + " and every --config)")
     parser.add_argument("--config", type=_config_option, action="append", default=[],
                         metavar="NAME=JSON",
                         help="""a candidate configuration, e.g. --config big='{"hidden_size": 512}' """
@@ -334,6 +432,27 @@ def _select(args, all_configs):
     return [all_configs[n] for n in dict.fromkeys(names)]
 
 
+def _regimes(args):
+    """``[(regime label, (train path, subset), [(eval label, path, subset)])]`` from the options."""
+    if args.data is not None:
+        evals = args.eval or []
+        if not evals:
+            raise SystemExit("--data needs at least one --eval LABEL PATH SUBSET")
+        return [(str(args.data), (args.data, args.train_subset), [tuple(e) for e in evals])]
+    if args.eval:
+        raise SystemExit("--eval goes with --data (the built-in regimes have their own evaluation sets)")
+    names = [n.strip() for n in args.regimes.split(",") if n.strip()]
+    unknown = [n for n in names if n not in REGIMES]
+    if unknown or not names:
+        raise SystemExit(f"unknown regime(s) {unknown}; choose from {list(REGIMES)}")
+    root = Path(args.shared_data)
+    regimes = []
+    for name in names:
+        label, (train, subset), evals = REGIMES[name]
+        regimes.append((label, (root / train, subset), [(e, root / path, sub) for e, path, sub in evals]))
+    return regimes
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.seeds < 1:
@@ -350,6 +469,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"--config {name}: unknown EmpathyCauseClassifier parameter(s) {unknown}")
         all_configs[name] = Config(name, f"{name}: {json.dumps(params, sort_keys=True)}", settings=params)
     configs = _select(args, all_configs)
+    regimes = _regimes(args)
     estimator_params = dict(args.param)
     for key in ("encoder", "max_epochs"):
         if getattr(args, key) is not None:
@@ -359,31 +479,36 @@ def main(argv=None) -> int:
         return load_benchmark_data(path, None if subset == "-" else subset, args.sample, args.seed)
 
     started = time.perf_counter()
-    train = load(args.data, args.train_subset)
-    evals = {label: load(path, subset) for label, path, subset in (args.eval or DEFAULT_EVALS)}
-    sets = {f"train: {args.data} {args.train_subset}": train, **evals}
-    sizes = {name: {"rows": len(X), "pairs": int(X["pair_id"].nunique()), "positive_rate": float(np.mean(y))}
-             for name, (X, y) in sets.items()}
-    if log:
-        for name, size in sizes.items():
-            print(f"{name}: {size['rows']} rows, {size['pairs']} pairs, {size['positive_rate']:.1%} causes")
-
-    records = run_quality(configs, train, evals, seeds=args.seeds, seed=args.seed,
-                          estimator_params=estimator_params, log=log)
-    summary = summarise(records, configs, list(evals))
-    table = markdown_table(summary)
-    caption = (f"Trained on {args.data} ({args.train_subset}); mean ± sd over {args.seeds} seed(s) "
-               f"({args.seed}..{args.seed + args.seeds - 1}). F1 is for the cause class.")
-    print(table + "\n" + caption)
+    records, sizes, eval_names = [], {}, []
+    for label, (train_path, train_subset), evals in regimes:
+        train = load(train_path, train_subset)
+        eval_sets = {name: load(path, subset) for name, path, subset in evals}
+        sets = {f"train: {label} ({train_path} {train_subset})": train, **eval_sets}
+        for name, (X, y) in sets.items():
+            sizes[name] = {"rows": len(X), "pairs": int(X["pair_id"].nunique()), "positive_rate": float(np.mean(y))}
+            if log:
+                print(f"{name}: {sizes[name]['rows']} rows, {sizes[name]['pairs']} pairs, "
+                      f"{sizes[name]['positive_rate']:.1%} causes", flush=True)
+        for record in run_quality(configs, train, eval_sets, seeds=args.seeds, seed=args.seed,
+                                  estimator_params=estimator_params, log=log):
+            records.append({"regime": label, **record})
+        eval_names += list(eval_sets)
+    summary = summarise(records, configs, eval_names)
+    caption = (f"Mean ± sd over {args.seeds} seed(s) ({args.seed}..{args.seed + args.seeds - 1}); each model "
+               "is trained on its regime's training set. F1 and ROC AUC are for the cause class.")
+    tables = ("## F1\n\n" + regime_table(summary, configs, eval_names)
+              + "\n## ROC AUC\n\n" + regime_table(summary, configs, eval_names, "roc_auc")
+              + "\n## Every metric\n\n" + markdown_table(summary))
+    print(tables + "\n" + caption)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "table.md").write_text(table + "\n" + caption + "\n")
+    (out / "table.md").write_text(tables + "\n" + caption + "\n")
     payload = {
         "benchmark": "quality", "argv": sys.argv[1:] if argv is None else list(argv),
-        "train": {"data": str(args.data), "subset": args.train_subset},
-        "evals": {label: {"data": str(path), "subset": subset}
-                  for label, path, subset in (args.eval or DEFAULT_EVALS)},
+        "regimes": [{"label": label, "train": {"data": str(path), "subset": subset},
+                     "evals": {e: {"data": str(p), "subset": sub} for e, p, sub in evals}}
+                    for label, (path, subset), evals in regimes],
         "sizes": sizes, "sample": args.sample, "seeds": list(range(args.seed, args.seed + args.seeds)),
         "estimator_params": estimator_params,
         "configs": {c.name: {"label": c.label, "kind": c.kind, "settings": c.settings} for c in configs},

@@ -7,6 +7,8 @@ the sentence-row frame, one 0/1 label per row and the thread id of each row.
 from pathlib import Path
 
 from .acnempathize import iter_acnempathize_cause, load_acnempathize_cause
+from .covidet import EXTRACTIVE_FILE as _COVIDET_FILE
+from .covidet import load_covidet
 from .demo import DEMO_PARAMS, load_demo
 from .ecf import SUBSETS as _ECF_SUBSETS
 from .ecf import load_ecf
@@ -41,6 +43,7 @@ __all__ = [
     "fetch_reccon",
     "get_data_home",
     "load_ecf",
+    "load_covidet",
     "load_acnempathize_cause",
     "iter_acnempathize_cause",
     "load_demo",
@@ -59,7 +62,8 @@ def load_dataset(path, **kwargs):
         ``.json`` file, or a folder holding ``dailydialog_*.json`` files,
         for RECCON (:func:`load_reccon`); a ``.txt`` file, or a folder
         holding ``train.txt`` / ``dev.txt`` / ``test.txt``, for ECF
-        (:func:`load_ecf`); a ``.csv`` file in the AcnEmpathize-Cause
+        (:func:`load_ecf`); a folder holding ``CovidET-EXT_anonymized.json``
+        for CovidET-EXT (:func:`load_covidet`); a ``.csv`` file in the AcnEmpathize-Cause
         layout (:func:`load_acnempathize_cause`). A folder with neither kind
         of file is read as RECCON (whose error lists the folder).
     **kwargs
@@ -88,6 +92,8 @@ def load_dataset(path, **kwargs):
         )
     path = Path(path)
     suffix = path.suffix.lower()
+    if path.is_dir() and (path / _COVIDET_FILE).is_file():
+        return load_covidet(path, **{"subset": "train", **kwargs})
     if path.is_dir() and not any(path.glob("dailydialog_*.json")) and any(
             (path / f"{subset}.txt").is_file() for subset in _ECF_SUBSETS):
         return load_ecf(path, **{"subset": "train", **kwargs})

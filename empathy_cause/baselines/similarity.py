@@ -1,0 +1,140 @@
+"""Content baselines without a network: logistic regression on reply-sentence similarity.
+
+A model that reads must beat these: they see the same frozen encoder as the
+default network, but only a handful of similarity numbers per sentence.
+
+* ``"cosine"``: one feature, the cosine between the sentence's vector and the
+  mean of the reply's sentence vectors (mean-pooled MiniLM).
+* ``"tokens"``: four token-level (late-interaction) features of the frozen
+  token states: for each reply token its best cosine over the sentence's
+  tokens, summarised by mean, max and top-3 mean, and the mean over the
+  sentence's tokens of their best cosine over the reply
+  (:func:`empathy_cause.modules.token_interaction`, the same code the
+  network's ``token_features`` use).
+* ``"tokens8"``: those four plus the cosine, the cosine's rank within the post
+  (1 = the most similar sentence), the log token count and the relative
+  position in the post.
+
+Each is a :class:`~sklearn.model_selection.TunedThresholdClassifierCV` around
+``StandardScaler`` + ``LogisticRegression``, its F1-best threshold chosen on a
+thread-wise held-out tenth (:class:`~empathy_cause.ThreadShuffleSplit`), like
+the network's ``threshold="auto"``.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import TunedThresholdClassifierCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from ..batching import INFERENCE_PAIRS, InferenceBatchSampler, PairCollate, PairRows
+from ..data.frame import validate_frame
+from ..encoders import SentenceEncoder, load_encoder, resolve_encoder
+from ..model_selection import ThreadShuffleSplit
+from ..modules import token_interaction
+
+__all__ = ["SIMILARITY_FEATURES", "similarity_features", "similarity_baseline"]
+
+SIMILARITY_FEATURES = ("cosine", "tokens", "tokens8")
+
+
+# Features of each (encoder, post, reply) already computed: a baseline's fit, threshold search
+# and predictions revisit the same pairs several times. Bounded, least recently used first out.
+_PAIR_CACHE: collections.OrderedDict = collections.OrderedDict()
+PAIR_CACHE_SIZE = 200_000
+
+
+def _pair_features(dataset: PairRows, encoder) -> list:
+    """Per pair of ``dataset``: a ``(post sentences, 5)`` array of [4 token features, cosine]."""
+    settings = resolve_encoder(encoder)
+    keys = [(settings, tuple(dataset.texts[i] for i in post), tuple(dataset.texts[i] for i in reply))
+            for post, reply in zip(dataset.post_ids, dataset.reply_ids, strict=True)]
+    missing = [k for k, key in enumerate(keys) if key not in _PAIR_CACHE]
+    if missing:
+        sentence_encoder = SentenceEncoder(encoder)
+        states = sentence_encoder.encode_tokens(dataset.texts)
+        dataset.token_offsets = np.cumsum([0] + [len(s) for s in states])
+        dataset.token_table = torch.from_numpy(np.concatenate(states))
+        dataset.vectors = torch.from_numpy(sentence_encoder.encode(dataset.texts))
+        first_rows = np.unique(dataset.row_pair, return_index=True)[1]
+        rows = dataset.subset(first_rows[missing])   # one row per missing pair brings its whole post
+        collate = PairCollate(rows, token_features=True)
+        with torch.no_grad():
+            for positions in InferenceBatchSampler(rows.row_pair[rows.rows], INFERENCE_PAIRS):
+                X, _ = collate([rows[i] for i in positions])
+                X = X.tensors
+                vectors = X["embeddings"]
+                post = vectors[X["post_index"].clamp(min=0)]
+                weight = X["reply_mask"][:, :, None].float()
+                reply = (vectors[X["reply_index"].clamp(min=0)] * weight).sum(1) / weight.sum(1)
+                cosine = torch.nn.functional.cosine_similarity(post, reply[:, None, :], dim=-1)   # (P, S)
+                table = torch.nn.functional.normalize(X["token_table"].float(), dim=-1)
+                interaction = token_interaction(table[X["post_token_index"].clamp(min=0)], X["post_token_slot"],
+                                                X["post_mask"].shape[1], table[X["reply_token_index"].clamp(min=0)],
+                                                X["reply_token_index"] >= 0)
+                features = torch.cat([interaction, cosine[:, :, None]], -1).numpy()
+                pairs = np.unique(rows.row_pair[[rows[i] for i in positions]])
+                for slot, pair in enumerate(pairs):
+                    _PAIR_CACHE[keys[pair]] = features[slot, :len(dataset.post_ids[pair])].copy()
+        while len(_PAIR_CACHE) > PAIR_CACHE_SIZE:
+            _PAIR_CACHE.popitem(last=False)
+    found = []
+    for key in keys:
+        _PAIR_CACHE.move_to_end(key)
+        found.append(_PAIR_CACHE[key])
+    return found
+
+
+def similarity_features(X, kind: str = "tokens", encoder=None) -> np.ndarray:
+    """The similarity features of each row of a sentence-row frame (see the module docstring).
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The sentence-row frame.
+    kind : {"cosine", "tokens", "tokens8"}
+    encoder : str, path or None
+        The frozen encoder (None: the embedded MiniLM); vectors and token
+        states come from the process-wide caches.
+
+    Returns
+    -------
+    ndarray of shape (len(X), 1), (len(X), 4) or (len(X), 8)
+    """
+    if kind not in SIMILARITY_FEATURES:
+        raise ValueError(f"kind must be one of {SIMILARITY_FEATURES}, got {kind!r}")
+    X, _ = validate_frame(X)
+    dataset = PairRows.from_frame(X)
+    per_pair = _pair_features(dataset, encoder)
+    features = np.stack([per_pair[p][s] for p, s in zip(dataset.row_pair, dataset.row_sentence, strict=True)])
+    if kind == "cosine":
+        return features[:, 4:]
+    if kind == "tokens":
+        return features[:, :4]
+    # The cosine's rank among all the post's sentences (1: the most similar), whatever rows X holds.
+    ranks = [pd.Series(pair[:, 4]).rank(ascending=False).to_numpy() for pair in per_pair]
+    rank = np.array([ranks[p][s] for p, s in zip(dataset.row_pair, dataset.row_sentence, strict=True)])
+    tokenizer = load_encoder(encoder)[0]
+    sentences = [dataset.texts[dataset.post_ids[p][s]] for p, s in zip(dataset.row_pair, dataset.row_sentence,
+                                                                        strict=True)]
+    n_tokens = np.array([len(ids) for ids in tokenizer(sentences, truncation=True, max_length=64)["input_ids"]])
+    post_length = np.array([len(p) for p in dataset.post_ids])[dataset.row_pair]
+    relative = dataset.row_sentence / np.maximum(post_length - 1, 1)
+    return np.column_stack([features, rank, np.log(n_tokens), relative]).astype(np.float32)
+
+
+def similarity_baseline(kind: str = "tokens", encoder=None, random_state=None):
+    """An unfitted logistic regression on :func:`similarity_features`, with an F1-tuned threshold."""
+    if kind not in SIMILARITY_FEATURES:
+        raise ValueError(f"kind must be one of {SIMILARITY_FEATURES}, got {kind!r}")
+    regression = make_pipeline(
+        FunctionTransformer(similarity_features, kw_args={"kind": kind, "encoder": encoder}),
+        StandardScaler(), LogisticRegression(max_iter=2000, random_state=random_state))
+    return TunedThresholdClassifierCV(regression, scoring="f1", refit=True,
+                                      cv=ThreadShuffleSplit(n_splits=1, test_size=0.1, random_state=random_state))

@@ -1,0 +1,118 @@
+"""Token-level interaction: the features, their layout, and the estimator that uses them."""
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from empathy_cause import EmpathyCauseClassifier, pairs_to_frame
+from empathy_cause.batching import token_layout
+from empathy_cause.encoders import SentenceEncoder, clear_embedding_cache
+from empathy_cause.modules import token_interaction
+
+
+def _naive(sentence, reply):
+    """The four features of one sentence against one reply, by definition."""
+    sim = F.normalize(reply, dim=-1) @ F.normalize(sentence, dim=-1).T   # (reply tokens, sentence tokens)
+    best = sim.max(1).values
+    return torch.stack([best.mean(), best.max(), best.topk(min(3, len(best))).values.mean(),
+                        sim.max(0).values.mean()])
+
+
+def test_token_interaction_matches_its_definition():
+    rng = torch.Generator().manual_seed(0)
+    posts = [[torch.randn(n, 8, generator=rng) for n in (3, 1, 5)], [torch.randn(n, 8, generator=rng) for n in (2,)]]
+    replies = [torch.randn(4, 8, generator=rng), torch.randn(2, 8, generator=rng)]
+    width_p = max(sum(len(s) for s in p) for p in posts)
+    width_r = max(len(r) for r in replies)
+    post_tokens, post_slot = torch.zeros(2, width_p, 8), torch.full((2, width_p), -1)
+    reply_tokens, reply_mask = torch.zeros(2, width_r, 8), torch.zeros(2, width_r, dtype=torch.bool)
+    for k, (post, reply) in enumerate(zip(posts, replies, strict=True)):
+        flat = torch.cat(post)
+        post_tokens[k, :len(flat)] = F.normalize(flat, dim=-1)
+        post_slot[k, :len(flat)] = torch.cat([torch.full((len(s),), i) for i, s in enumerate(post)])
+        reply_tokens[k, :len(reply)] = F.normalize(reply, dim=-1)
+        reply_mask[k, :len(reply)] = True
+    got = token_interaction(post_tokens, post_slot, 3, reply_tokens, reply_mask)
+    assert got.shape == (2, 3, 4)
+    for k, (post, reply) in enumerate(zip(posts, replies, strict=True)):
+        for i, sentence in enumerate(post):
+            torch.testing.assert_close(got[k, i], _naive(sentence, reply), atol=1e-5, rtol=1e-5)
+    # Padding changes nothing: the second pair alone gives the same features.
+    alone = token_interaction(post_tokens[1:, :2], post_slot[1:, :2], 1, reply_tokens[1:, :2], reply_mask[1:, :2])
+    torch.testing.assert_close(alone[0, 0], got[1, 0])
+
+
+def test_token_layout_concatenates_each_pairs_texts():
+    starts, counts = np.array([0, 3, 4, 9]), np.array([3, 1, 5, 2])
+    index, slot = token_layout([np.array([2, 0]), np.array([3])], starts, counts)
+    assert index.tolist() == [[4, 5, 6, 7, 8, 0, 1, 2], [9, 10, -1, -1, -1, -1, -1, -1]]
+    assert slot.tolist() == [[0, 0, 0, 0, 0, 1, 1, 1], [0, 0, -1, -1, -1, -1, -1, -1]]
+
+
+def test_token_states_skip_special_tokens_and_match_the_vectors(tiny_bert):
+    encoder = SentenceEncoder(tiny_bert, precision="fp32")
+    texts = ["A first sentence here.", "Short.", "And a third, rather longer sentence than the others."]
+    states = encoder.encode_tokens(texts)
+    tokenizer = __import__("transformers").AutoTokenizer.from_pretrained(tiny_bert)
+    for text, state in zip(texts, states, strict=True):
+        assert state.dtype == np.float16
+        assert len(state) == len(tokenizer(text)["input_ids"]) - 2   # without [CLS] and [SEP]
+    clear_embedding_cache()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_sentences_vector_does_not_depend_on_its_neighbours(tiny_bert, precision):
+    encoder = SentenceEncoder(tiny_bert, precision=precision)
+    texts = ["The cat sat on the mat.", "Short one."]
+    alone = encoder.encode(texts)
+    alone_tokens = encoder.encode_tokens(texts)
+    clear_embedding_cache()
+    others = [f"another sentence number {i} with words " * (1 + i % 7) for i in range(70)]
+    together = encoder.encode(others + texts)[-2:]
+    together_tokens = encoder.encode_tokens(others + texts)[-2:]
+    clear_embedding_cache()
+    np.testing.assert_array_equal(alone, together)
+    for a, b in zip(alone_tokens, together_tokens, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("position_features", [True, False])
+def test_estimator_with_token_features(tiny_bert, demo, position_features):
+    X, y, _ = demo
+    clf = EmpathyCauseClassifier(encoder=tiny_bert, token_features=True, position_features=position_features,
+                                 hidden_size=16, interaction_size=8, max_epochs=2, random_state=0).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2) and np.allclose(proba.sum(1), 1)
+    # Any subset and order of rows gives each row the same probability.
+    order = np.random.default_rng(0).permutation(len(X))[:50]
+    np.testing.assert_allclose(clf.predict_proba(X.iloc[order]), proba[order], atol=1e-6)
+    again = EmpathyCauseClassifier(**clf.get_params()).fit(X, y)
+    np.testing.assert_allclose(again.predict_proba(X), proba, atol=1e-6)   # same random_state, same model
+
+
+def test_token_features_when_fine_tuning(tiny_bert):
+    X, y = pairs_to_frame([{"post": ["I lost my job.", "The weather is fine."], "reply": "Sorry about the job.",
+                            "labels": [1, 0]}, {"post": ["My cat is ill.", "I had tea."],
+                                                 "reply": "I hope your cat gets better!", "labels": [1, 0]}])
+    clf = EmpathyCauseClassifier(encoder=tiny_bert, token_features=True, finetune_layers=1, hidden_size=8,
+                                 interaction_size=4, max_epochs=2, validation_fraction=None, random_state=0)
+    proba = clf.fit(X, y).predict_proba(X)
+    assert proba.shape == (4, 2) and np.isfinite(proba).all()
+
+
+def test_similarity_baselines(tiny_bert, demo):
+    from empathy_cause.baselines.similarity import similarity_baseline, similarity_features
+
+    X, y, _ = demo
+    every = similarity_features(X, "tokens8", encoder=tiny_bert)
+    assert every.shape == (len(X), 8) and np.isfinite(every).all()
+    # A row's features (the rank within its post included) do not depend on the other rows given.
+    order = np.random.default_rng(1).permutation(len(X))[:40]
+    np.testing.assert_array_equal(similarity_features(X.iloc[order], "tokens8", encoder=tiny_bert), every[order])
+    np.testing.assert_array_equal(similarity_features(X, "tokens", encoder=tiny_bert), every[:, :4])
+    np.testing.assert_array_equal(similarity_features(X, "cosine", encoder=tiny_bert), every[:, 4:5])
+    model = similarity_baseline("cosine", encoder=tiny_bert, random_state=0).fit(X, y)
+    assert 0 < model.best_threshold_ < 1 and model.predict(X).shape == (len(X),)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        similarity_features(X, "words")
