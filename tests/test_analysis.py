@@ -2,6 +2,7 @@
 
 import socket
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -297,8 +298,10 @@ def test_write_report(frame, tmp_path):
 
 def test_markdown_without_tabulate(frame, monkeypatch):
     monkeypatch.setitem(sys.modules, "tabulate", None)
+    from empathy_cause.analysis._report import _to_markdown
+
     X, y = frame
-    md = analysis._to_markdown(analysis.top_terms(X, y, k=2), index=False)
+    md = _to_markdown(analysis.top_terms(X, y, k=2), index=False)
     assert md.splitlines()[0] == "| term | count |"
     assert md.splitlines()[2] == "| awful | 2 |"
 
@@ -360,8 +363,11 @@ def test_module_imports_without_extras(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "textblob", None)
     monkeypatch.setitem(sys.modules, "nrclex", None)
+    # analysis is a package: a fresh copy of it and its submodules, under another name
+    folder = str(Path(analysis.__file__).parent)
     spec = importlib.util.spec_from_file_location(
-        "_analysis_without_extras", analysis.__file__)
+        "_analysis_without_extras", analysis.__file__, submodule_search_locations=[folder])
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
     spec.loader.exec_module(module)
     assert callable(module.write_report)
