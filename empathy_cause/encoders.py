@@ -239,11 +239,7 @@ class SentenceEncoder:
     def encode(self, texts) -> np.ndarray:
         """Vectors for ``texts`` (float32, shape ``(len(texts), dim)``)."""
         texts = list(texts)
-        found = embedding_cache.get(self._cache_key, texts)
-        missing = sorted({t for t in texts if t not in found})
-        if missing:
-            vectors, _ = self._encode_missing(missing, tokens=False)
-            found.update(zip(missing, vectors, strict=True))
+        found = self._cached(texts, tokens=False)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
@@ -257,12 +253,17 @@ class SentenceEncoder:
         same whatever else is encoded).
         """
         texts = list(texts)
-        found = token_cache.get(self._cache_key, texts)
+        found = self._cached(texts, tokens=True)
+        return [found[t] for t in texts]
+
+    def _cached(self, texts, tokens: bool) -> dict:
+        """``{text: vector}`` (or token states, with ``tokens``) for ``texts``, encoding what is not cached."""
+        found = (token_cache if tokens else embedding_cache).get(self._cache_key, texts)
         missing = sorted({t for t in texts if t not in found})
         if missing:
-            _, states = self._encode_missing(missing, tokens=True)
-            found.update(zip(missing, states, strict=True))
-        return [found[t] for t in texts]
+            vectors, states = self._encode_missing(missing, tokens=tokens)
+            found.update(zip(missing, states if tokens else vectors, strict=True))
+        return found
 
     def _encode_missing(self, texts, tokens: bool):
         """Encode ``texts`` (none cached), store the results, return ``(vectors, token states or None)``."""
