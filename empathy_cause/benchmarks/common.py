@@ -58,6 +58,9 @@ __all__ = [
     "run_protocol",
     "summarise",
     "markdown_table",
+    "mean_sd",
+    "stat_cell",
+    "table_header",
     "plot_precision_recall",
     "write_outputs",
     "add_common_arguments",
@@ -392,9 +395,7 @@ def summarise(records, configs):
             if any(v is None for v in values):
                 entry[metric] = None
                 continue
-            values = np.asarray(values, dtype=float)
-            entry[metric] = {"mean": float(np.mean(values)),
-                             "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+            entry[metric] = mean_sd(values)
         entry["fit_seconds"] = float(np.mean([r["fit_seconds"] for r in rows]))
         entry["fit_cpu_seconds"] = float(np.mean([r.get("fit_cpu_seconds", np.nan) for r in rows]))
         epochs = [r["epochs"] for r in rows if r["epochs"] is not None]
@@ -403,18 +404,31 @@ def summarise(records, configs):
     return summary
 
 
-def _cell(stat):
+def mean_sd(values) -> dict:
+    """``{"mean", "std"}`` of some runs' values (ddof=1; 0 for one run): the cells of every benchmark table."""
+    values = np.asarray(values, dtype=float)
+    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+
+
+def stat_cell(stat, missing="-") -> str:
+    """A :func:`mean_sd` as a table cell, ``0.4590 ± 0.0123`` ("n/a" for NaN, ``missing`` for None)."""
     if stat is None:
-        return "-"
+        return missing
     if math.isnan(stat["mean"]):
         return "n/a"
     return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
 
 
+def table_header(header, n_left=1) -> list:
+    """The two header lines of a markdown table: titles, then ``n_left`` left- and the rest right-aligned."""
+    return ["| " + " | ".join(header) + " |",
+            "|" + "|".join([" --- "] * n_left + [" ---: "] * (len(header) - n_left)) + "|"]
+
+
 def markdown_table(summary, configs, *, title_column="Model", caption=None):
     """The paper-style table (mean ± std), with footnotes for configurations with notes."""
     header = [title_column] + [COLUMN_TITLES[m] for m in METRICS] + ["Fit (s)"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([" --- "] + [" ---: "] * (len(header) - 1)) + "|"]
+    lines = table_header(header)
     notes = []
     for config in configs:
         entry = summary.get(config.name)
@@ -427,7 +441,7 @@ def markdown_table(summary, configs, *, title_column="Model", caption=None):
         if config.kind == "unavailable":
             cells = ["not available offline"] + ["-"] * (len(METRICS) - 1) + ["-"]
         else:
-            cells = [_cell(entry[m]) for m in METRICS] + [f"{entry['fit_seconds']:.1f}"]
+            cells = [stat_cell(entry[m]) for m in METRICS] + [f"{entry['fit_seconds']:.1f}"]
         lines.append("| " + " | ".join([label] + cells) + " |")
     out = "\n".join(lines) + "\n"
     if caption:

@@ -72,6 +72,9 @@ from .common import (
     fitted_classifier,
     jsonable,
     load_benchmark_data,
+    mean_sd,
+    stat_cell,
+    table_header,
     warm_models,
 )
 
@@ -311,16 +314,14 @@ def summarise(records, configs, eval_names):
             entry = {"config": config.name, "label": config.label, "eval": name, "seeds": len(rows),
                      "fit_seconds": float(np.mean([r["fit_seconds"] for r in rows]))}
             for metric in METRICS:
-                values = np.asarray([r["metrics"][metric] for r in rows], dtype=float)
-                entry[metric] = {"mean": float(np.mean(values)),
-                                 "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+                entry[metric] = mean_sd([r["metrics"][metric] for r in rows])
             summary[f"{config.name} | {name}"] = entry
     return summary
 
 
 def regime_table(summary, configs, eval_names, metric="f1"):
     """Models x evaluation sets, one metric (mean ± sd), then the best baseline row and each model's margin."""
-    lines = ["| Model | " + " | ".join(eval_names) + " |", "| --- |" + " ---: |" * len(eval_names)]
+    lines = table_header(["Model", *eval_names])
 
     def stat(name, eval_name):
         entry = summary.get(f"{name} | {eval_name}")
@@ -330,7 +331,7 @@ def regime_table(summary, configs, eval_names, metric="f1"):
         cells = []
         for eval_name in eval_names:
             value = stat(config.name, eval_name)
-            cells.append("" if value is None else f"{value['mean']:.4f} ± {value['std']:.4f}")
+            cells.append(stat_cell(value, missing=""))
         lines.append(f"| {config.label} | " + " | ".join(cells) + " |")
     best = {}
     for eval_name in eval_names:
@@ -355,12 +356,9 @@ def regime_table(summary, configs, eval_names, metric="f1"):
 
 def markdown_table(summary):
     header = ["Model", "Evaluated on"] + [TITLES[m] for m in METRICS]
-    lines = ["| " + " | ".join(header) + " |", "| --- | --- |" + " ---: |" * len(METRICS)]
+    lines = table_header(header, n_left=2)
     for entry in summary.values():
-        cells = []
-        for metric in METRICS:
-            stat = entry[metric]
-            cells.append("n/a" if np.isnan(stat["mean"]) else f"{stat['mean']:.4f} ± {stat['std']:.4f}")
+        cells = [stat_cell(entry[metric]) for metric in METRICS]
         lines.append("| " + " | ".join([entry["label"], entry["eval"]] + cells) + " |")
     return "\n".join(lines) + "\n"
 
