@@ -53,8 +53,8 @@ def _data_args(parser):
     parser.add_argument("--data", required=True,
                         help="'demo', a RECCON folder/.json, an ECF folder/.txt, or an AcnEmpathize-Cause .csv")
     parser.add_argument("--subset", default=None,
-                        help="RECCON subset (train, valid, test) or ECF subset (train, dev, test) "
-                             "(default: train)")
+                        help="RECCON subset (train, valid, test), ECF subset (train, dev, test) or CovidET subset "
+                             "(train, val, test) (default: train)")
 
 
 def _is_csv(args) -> bool:

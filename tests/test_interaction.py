@@ -116,3 +116,19 @@ def test_similarity_baselines(tiny_bert, demo):
     assert 0 < model.best_threshold_ < 1 and model.predict(X).shape == (len(X),)
     with pytest.raises(ValueError, match="kind must be one of"):
         similarity_features(X, "words")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_fit_does_not_depend_on_what_the_process_encoded_before(tiny_bert, demo, precision):
+    X, y, _ = demo
+    params = dict(encoder=tiny_bert, precision=precision, hidden_size=16, interaction_size=8, max_epochs=2,
+                  random_state=0)
+    clear_embedding_cache()
+    fresh = EmpathyCauseClassifier(**params).fit(X, y).predict_proba(X)
+    clear_embedding_cache()
+    # Another corpus first: its sentences share batches (and padding) with some of the demo's.
+    SentenceEncoder(tiny_bert, precision=precision).encode_tokens(
+        [f"unrelated text {i} " * (1 + i % 9) for i in range(100)] + list(X["reply"].iloc[:5]))
+    after = EmpathyCauseClassifier(**params).fit(X, y).predict_proba(X)
+    clear_embedding_cache()
+    np.testing.assert_allclose(after, fresh, atol=1e-6)
