@@ -32,16 +32,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import clone
-from skorch.helper import predefined_split
 
 from .. import EmpathyCauseClassifier
 from ..cliargs import add_param_argument, estimator_params_from_args
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
-from ..inspection import decision_threshold_of, find_classifier, fitted_classifier
+from ..inspection import (
+    attach_validation,
+    criterion_loss,
+    decision_threshold_of,
+    find_classifier,
+    fitted_classifier,
+    warm_cache,
+)
 from ..metrics import cause_metrics
 from ..model_selection import train_valid_test_split
+from .tables import (
+    METRICS,
+    markdown_table,
+    mean_sd,
+    plot_precision_recall,
+    stat_cell,
+    summarise,
+    table_header,
+)
 
 __all__ = [
     "Config",
@@ -66,10 +80,6 @@ __all__ = [
     "add_common_arguments",
     "run_from_args",
 ]
-
-METRICS = ("test_loss", "precision", "recall", "f1", "accuracy", "roc_auc")
-COLUMN_TITLES = {"test_loss": "Test Loss", "precision": "Precision", "recall": "Recall",
-                 "f1": "F1", "accuracy": "Accuracy", "roc_auc": "ROC AUC"}
 
 
 @dataclass
@@ -155,49 +165,6 @@ def load_benchmark_data(data, subset=None, sample=None, random_state=0):
 # ---------------------------------------------------------- model plumbing
 
 
-def _transform_through(steps, X_train, y_train, X_other):
-    """Apply the non-sampler ``steps`` (fitted on the training part) to ``X_other``."""
-    for step in steps:
-        if step is None or (isinstance(step, str) and step == "passthrough"):
-            continue
-        if hasattr(step, "fit_resample"):  # samplers only act on training data
-            continue
-        fitted = clone(step).fit(X_train, y_train)
-        X_train, X_other = fitted.transform(X_train), fitted.transform(X_other)
-    return X_other
-
-
-def attach_validation(model, X_train, y_train, X_valid, y_valid):
-    """Make the classifier inside ``model`` early-stop on ``(X_valid, y_valid)``.
-
-    Sets its ``train_split`` to ``skorch.helper.predefined_split`` of a
-    :class:`~empathy_cause.batching.PairRows` built by the classifier itself
-    (``get_dataset``), so validation batches are made exactly like the
-    internal split's. Pipeline transformers before the classifier (not
-    samplers) are applied to the validation frame. Returns ``model``.
-    """
-    clf, prefix, steps = find_classifier(model)
-    if clf is None:
-        return model
-    X_valid = _transform_through(steps, X_train, y_train, X_valid)
-    valid = clf.get_dataset(X_valid, y_valid)
-    model.set_params(**{f"{prefix}train_split": predefined_split(valid)})
-    return model
-
-
-def warm_cache(model, X, y=None):
-    """Encode every sentence ``model`` will see in ``X`` once (frozen encoder).
-
-    Later fits and predictions on subsets of ``X`` are then memory hits.
-    Returns the number of distinct texts.
-    """
-    clf, _, steps = find_classifier(model)
-    if clf is None or not clf.frozen_encoder:
-        return 0
-    X = _transform_through(steps, X, y, X)
-    return len(clf.get_dataset(X).texts)
-
-
 def warm_models(models, X, y=None, log=True):
     """:func:`warm_cache` each model whose frozen encoder set-up (pooling, encoder, length, steps) is new."""
     warmed = set()
@@ -214,22 +181,6 @@ def warm_models(models, X, y=None, log=True):
         _log(f"encoded {n} distinct texts for {type(clf).__name__}(pooling={clf.pooling!r}) "
              f"in {time.perf_counter() - start:.1f}s", log)
     return len(warmed)
-
-
-def criterion_loss(model, X, y, proba=None):
-    """The fitted model's own training criterion on ``(X, y)`` (NaN for non-neural models).
-
-    The probabilities' logarithms are valid logits for the softmax the
-    criteria work on, so this is the loss the network would report.
-    """
-    clf = fitted_classifier(model)
-    if clf is None:
-        return float("nan")
-    if proba is None:
-        proba = model.predict_proba(X)
-    logits = torch.log(torch.as_tensor(np.asarray(proba), dtype=torch.float32).clamp_min(1e-12))
-    with torch.no_grad():
-        return float(clf.criterion_(logits, torch.as_tensor(np.asarray(y), dtype=torch.long)))
 
 
 def jsonable(value):
@@ -377,111 +328,6 @@ def _best_epoch(clf):
     except KeyError:
         return None
     return int(np.argmax(f1)) + 1 if len(f1) else None
-
-
-def summarise(records, configs):
-    """Mean and standard deviation (ddof=1; 0 for one run) of every metric, per configuration."""
-    summary = {}
-    for config in configs:
-        rows = [r for r in records if r["config"] == config.name]
-        if config.kind == "unavailable":
-            summary[config.name] = {"label": config.label, "kind": config.kind, "note": config.note}
-            continue
-        if not rows:
-            continue
-        entry = {"label": config.label, "kind": config.kind, "runs": len(rows)}
-        for metric in METRICS:
-            values = [r["metrics"][metric] for r in rows]
-            if any(v is None for v in values):
-                entry[metric] = None
-                continue
-            entry[metric] = mean_sd(values)
-        entry["fit_seconds"] = float(np.mean([r["fit_seconds"] for r in rows]))
-        entry["fit_cpu_seconds"] = float(np.mean([r.get("fit_cpu_seconds", np.nan) for r in rows]))
-        epochs = [r["epochs"] for r in rows if r["epochs"] is not None]
-        entry["epochs"] = float(np.mean(epochs)) if epochs else None
-        summary[config.name] = entry
-    return summary
-
-
-def mean_sd(values) -> dict:
-    """``{"mean", "std"}`` of some runs' values (ddof=1; 0 for one run): the cells of every benchmark table."""
-    values = np.asarray(values, dtype=float)
-    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
-
-
-def stat_cell(stat, missing="-") -> str:
-    """A :func:`mean_sd` as a table cell, ``0.4590 ± 0.0123`` ("n/a" for NaN, ``missing`` for None)."""
-    if stat is None:
-        return missing
-    if math.isnan(stat["mean"]):
-        return "n/a"
-    return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
-
-
-def table_header(header, n_left=1) -> list:
-    """The two header lines of a markdown table: titles, then ``n_left`` left- and the rest right-aligned."""
-    return ["| " + " | ".join(header) + " |",
-            "|" + "|".join([" --- "] * n_left + [" ---: "] * (len(header) - n_left)) + "|"]
-
-
-def markdown_table(summary, configs, *, title_column="Model", caption=None):
-    """The paper-style table (mean ± std), with footnotes for configurations with notes."""
-    header = [title_column] + [COLUMN_TITLES[m] for m in METRICS] + ["Fit (s)"]
-    lines = table_header(header)
-    notes = []
-    for config in configs:
-        entry = summary.get(config.name)
-        if entry is None:
-            continue
-        label = config.label
-        if config.note:
-            notes.append(config.note)
-            label += f" [{len(notes)}]"
-        if config.kind == "unavailable":
-            cells = ["not available offline"] + ["-"] * (len(METRICS) - 1) + ["-"]
-        else:
-            cells = [stat_cell(entry[m]) for m in METRICS] + [f"{entry['fit_seconds']:.1f}"]
-        lines.append("| " + " | ".join([label] + cells) + " |")
-    out = "\n".join(lines) + "\n"
-    if caption:
-        out += f"\n{caption}\n"
-    if notes:
-        out += "\n" + "\n".join(f"[{i}] {n}" for i, n in enumerate(notes, 1)) + "\n"
-    return out
-
-
-def plot_precision_recall(records, configs, path, title=None):
-    """One precision-recall curve per configuration from its pooled test predictions."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import PrecisionRecallDisplay
-
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    plotted = 0
-    for config in configs:
-        rows = [r for r in records if r["config"] == config.name]
-        if not rows:
-            continue
-        y_true = np.concatenate([r["_predictions"][0] for r in rows])
-        y_score = np.concatenate([r["_predictions"][1] for r in rows])
-        if len(np.unique(y_true)) < 2:
-            continue
-        PrecisionRecallDisplay.from_predictions(
-            y_true, y_score, name=config.label, ax=ax,
-            plot_chance_level=plotted == 0 and config.dataset is None,
-            curve_kwargs={"linestyle": "--" if config.kind == "dummy" else "-"})
-        plotted += 1
-    ax.set_title(title or "Precision-recall on the test parts (runs pooled)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.legend(loc="upper right", fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def write_outputs(out_dir, name, *, records, configs, summary, table, meta, plot=True):
