@@ -27,7 +27,6 @@ N_TOKEN_FEATURES = 4
 _NO_MATCH = -2.0  # below any cosine: padding never wins a max
 
 
-
 def _gather(vectors: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Rows of ``vectors`` at ``index`` (any shape; -1 marks padding)."""
     return vectors[index.clamp(min=0)]
