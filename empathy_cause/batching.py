@@ -172,33 +172,31 @@ class PairCollate:
                 X[f"{side}_index"], X[f"{side}_mask"] = index, index >= 0
             X["embeddings"] = ds.vectors
             if self.token_features:
-                offsets = ds.token_offsets
-                starts, counts = offsets[:-1], np.diff(offsets)
                 X["token_table"] = ds.token_table
-                self._add_token_layout(X, pairs, starts, counts, np.arange(len(ds.texts)))
+                self._add_token_layout(X, [ds.post_ids[k] for k in pairs], [ds.reply_ids[k] for k in pairs],
+                                       ds.token_offsets[:-1], np.diff(ds.token_offsets))
         else:
             # Fine-tuning: tokenize each distinct sentence of the batch once.
-            post_lists = [ds.post_ids[k] for k in pairs]
-            reply_lists = [ds.reply_ids[k] for k in pairs]
-            text_ids = np.unique(np.concatenate(post_lists + reply_lists))
-            X["post_index"], X["post_mask"] = pad_index([np.searchsorted(text_ids, x) for x in post_lists])
-            X["reply_index"], X["reply_mask"] = pad_index([np.searchsorted(text_ids, x) for x in reply_lists])
+            text_ids = np.unique(np.concatenate([ds.post_ids[k] for k in pairs] + [ds.reply_ids[k] for k in pairs]))
+            post_lists = [np.searchsorted(text_ids, ds.post_ids[k]) for k in pairs]
+            reply_lists = [np.searchsorted(text_ids, ds.reply_ids[k]) for k in pairs]
+            X["post_index"], X["post_mask"] = pad_index(post_lists)
+            X["reply_index"], X["reply_mask"] = pad_index(reply_lists)
             X.update(self.tokenize([ds.texts[i] for i in text_ids]))
             if self.token_features:
+                # Word pieces sit between [CLS] and [SEP]; a text without any keeps its [CLS], as when frozen.
                 width = X["attention_mask"].shape[1]
-                counts = (X["attention_mask"].sum(1).numpy() - 2).clip(min=1)   # without [CLS], [SEP]
-                starts = np.arange(len(text_ids)) * width + 1
-                self._add_token_layout(X, pairs, starts, counts, text_ids)
+                pieces = X["attention_mask"].sum(1).numpy() - 2
+                starts = np.arange(len(text_ids)) * width + (pieces > 0)
+                self._add_token_layout(X, post_lists, reply_lists, starts, pieces.clip(min=1))
         y = None if ds.y is None else torch.as_tensor(ds.y[rows])
         return PairBatch(X, len(rows)), y
 
-    def _add_token_layout(self, X, pairs, starts, counts, text_ids):
-        """Token indices of each pair's post (with sentence slots) and reply; ``text_ids``: the table's texts."""
-        ds = self.dataset
-        local = [[np.searchsorted(text_ids, ds.post_ids[k]) for k in pairs],
-                 [np.searchsorted(text_ids, ds.reply_ids[k]) for k in pairs]]
-        X["post_token_index"], X["post_token_slot"] = token_layout(local[0], starts, counts)
-        X["reply_token_index"], _ = token_layout(local[1], starts, counts)
+    @staticmethod
+    def _add_token_layout(X, post_lists, reply_lists, starts, counts):
+        """Token indices of each pair's post (with sentence slots) and reply, from texts given as table rows."""
+        X["post_token_index"], X["post_token_slot"] = token_layout(post_lists, starts, counts)
+        X["reply_token_index"], _ = token_layout(reply_lists, starts, counts)
 
 
 class _Batches(torch.utils.data.Sampler):

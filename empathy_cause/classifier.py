@@ -229,12 +229,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     def _prepare_dataset(self, dataset):
         """With a frozen encoder, the sentence vectors (and token states) of the dataset's sentences (cached)."""
         if self.frozen_encoder:
-            encoder = self._sentence_encoder()
-            if self.token_features:   # first: one encoder pass fills both caches
-                states = encoder.encode_tokens(dataset.texts)
-                dataset.token_offsets = np.cumsum([0] + [len(s) for s in states])
-                dataset.token_table = torch.from_numpy(np.concatenate(states)).to(self.device)
-            dataset.vectors = torch.from_numpy(encoder.encode(dataset.texts)).to(self.device)
+            dataset.vectors, dataset.token_table, dataset.token_offsets = self._sentence_encoder().encode_table(
+                dataset.texts, tokens=self.token_features, device=self.device)
         return dataset
 
     def _training_batches(self, dataset):

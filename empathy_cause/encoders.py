@@ -77,9 +77,10 @@ class EmbeddingCache:
 
     Keys are ``(encoder settings, sentence)``; values are arrays (sentence
     vectors, or a sentence's token states), each stored as its own array
-    (not a view of a batch, so evicting one frees it). When the vectors' total size would exceed ``max_bytes`` the least
-    recently used are dropped. The bound counts vector bytes only (Python
-    object overhead adds roughly 200 bytes per sentence on top).
+    (not a view of a batch, so evicting one frees it). When the vectors' total
+    size would exceed ``max_bytes`` the least recently used are dropped. The
+    bound counts vector bytes only (Python object overhead adds roughly 200
+    bytes per sentence on top).
 
     Parameters
     ----------
@@ -255,6 +256,19 @@ class SentenceEncoder:
         texts = list(texts)
         found = self._cached(texts, tokens=True)
         return [found[t] for t in texts]
+
+    def encode_table(self, texts, tokens: bool, device="cpu"):
+        """``(vectors, token table, token offsets)`` of ``texts`` as tensors (the last two None without ``tokens``).
+
+        The token table stacks every text's token states (float16); text
+        ``i``'s rows are ``offsets[i]:offsets[i + 1]``.
+        """
+        table = offsets = None
+        if tokens:   # first: one encoder pass fills both caches
+            states = self.encode_tokens(texts)
+            offsets = np.cumsum([0] + [len(s) for s in states])
+            table = torch.from_numpy(np.concatenate(states)).to(device)
+        return torch.from_numpy(self.encode(texts)).to(device), table, offsets
 
     def _cached(self, texts, tokens: bool) -> dict:
         """``{text: vector}`` (or token states, with ``tokens``) for ``texts``, encoding what is not cached."""

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from .encoders import autocast_context, pool
 
-__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction"]
+__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction", "reply_cosine"]
 
 ARCHITECTURES = ("coattention", "concat")
 # Token-level features per (sentence, reply): see token_interaction.
@@ -38,11 +38,11 @@ def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask)
     For each reply token, its best cosine over the sentence's tokens (the
     sentence "answers" that token); those are summarised by their mean, max
     and top-3 mean; and for each sentence token its best cosine over the
-    reply, averaged. Tokens are L2-normalised by the caller.
+    reply, averaged.
 
     Parameters
     ----------
-    post_tokens : (P, Tp, d) the tokens of each pair's post, sentence after sentence
+    post_tokens : (P, Tp, d) the token states of each pair's post, sentence after sentence
     post_slot : (P, Tp) long, the post sentence each token belongs to (-1: padding)
     n_slots : int, sentences per post in this batch (S)
     reply_tokens : (P, Tr, d)
@@ -53,7 +53,7 @@ def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask)
     (P, S, 4) tensor
     """
     P, Tr, _ = reply_tokens.shape
-    sim = torch.bmm(reply_tokens, post_tokens.transpose(1, 2))             # (P, Tr, Tp)
+    sim = torch.bmm(F.normalize(reply_tokens, dim=-1), F.normalize(post_tokens, dim=-1).transpose(1, 2))  # cosines
     valid = post_slot >= 0
     sim = sim.masked_fill(~valid[:, None, :], _NO_MATCH).masked_fill(~reply_mask[:, :, None], _NO_MATCH)
     slot = post_slot.clamp(min=0)[:, None, :].expand(-1, Tr, -1)
@@ -70,6 +70,13 @@ def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask)
     counts = best.new_zeros((P, n_slots)).scatter_add(1, post_slot.clamp(min=0), valid.to(best.dtype))
     mean_s = sums / counts.clamp(min=1)
     return torch.stack([mean_r, max_r, top_r, mean_s], -1)
+
+
+def reply_cosine(post_vectors, reply_vectors, reply_mask):
+    """``(P, S)``: the cosine of each post sentence's vector with the mean of its reply's sentence vectors."""
+    weight = reply_mask[:, :, None].to(reply_vectors.dtype)
+    reply_mean = (reply_vectors * weight).sum(1) / weight.sum(1).clamp(min=1)
+    return F.cosine_similarity(post_vectors, reply_mean[:, None, :], dim=-1)
 
 
 def _relative(features, mask):
@@ -125,13 +132,10 @@ class CauseHead(nn.Module):
         reply_token_mask = reply_index >= 0
         n_slots = post_mask.shape[1]
         raw_post, raw_reply = _gather(table, post_index).float(), _gather(table, reply_index).float()
-        features = []
-        for project in (None, self.token_proj):
-            p, r = (raw_post, raw_reply) if project is None else (project(raw_post), project(raw_reply))
-            features.append(token_interaction(F.normalize(p, dim=-1), post_slot, n_slots,
-                                              F.normalize(r, dim=-1), reply_token_mask))
-        reply_mean = (reply_vectors * reply_mask[:, :, None]).sum(1) / reply_mask.sum(1, keepdim=True).clamp(min=1)
-        features.append(F.cosine_similarity(post_vectors, reply_mean[:, None, :], dim=-1)[:, :, None])
+        features = [token_interaction(raw_post, post_slot, n_slots, raw_reply, reply_token_mask),
+                    token_interaction(self.token_proj(raw_post), post_slot, n_slots, self.token_proj(raw_reply),
+                                      reply_token_mask),
+                    reply_cosine(post_vectors, reply_vectors, reply_mask)[:, :, None]]
         return self.token_mlp(_relative(torch.cat(features, -1), post_mask))
 
     def forward(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence, tokens=None):

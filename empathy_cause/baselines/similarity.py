@@ -37,7 +37,7 @@ from ..batching import INFERENCE_PAIRS, InferenceBatchSampler, PairCollate, Pair
 from ..data.frame import validate_frame
 from ..encoders import SentenceEncoder, load_encoder, resolve_encoder
 from ..model_selection import ThreadShuffleSplit
-from ..modules import token_interaction
+from ..modules import reply_cosine, token_interaction
 
 __all__ = ["SIMILARITY_FEATURES", "similarity_features", "similarity_baseline"]
 
@@ -57,11 +57,8 @@ def _pair_features(dataset: PairRows, encoder) -> list:
             for post, reply in zip(dataset.post_ids, dataset.reply_ids, strict=True)]
     missing = [k for k, key in enumerate(keys) if key not in _PAIR_CACHE]
     if missing:
-        sentence_encoder = SentenceEncoder(encoder)
-        states = sentence_encoder.encode_tokens(dataset.texts)
-        dataset.token_offsets = np.cumsum([0] + [len(s) for s in states])
-        dataset.token_table = torch.from_numpy(np.concatenate(states))
-        dataset.vectors = torch.from_numpy(sentence_encoder.encode(dataset.texts))
+        dataset.vectors, dataset.token_table, dataset.token_offsets = SentenceEncoder(encoder).encode_table(
+            dataset.texts, tokens=True)
         first_rows = np.unique(dataset.row_pair, return_index=True)[1]
         rows = dataset.subset(first_rows[missing])   # one row per missing pair brings its whole post
         collate = PairCollate(rows, token_features=True)
@@ -69,15 +66,12 @@ def _pair_features(dataset: PairRows, encoder) -> list:
             for positions in InferenceBatchSampler(rows.row_pair[rows.rows], INFERENCE_PAIRS):
                 X, _ = collate([rows[i] for i in positions])
                 X = X.tensors
-                vectors = X["embeddings"]
-                post = vectors[X["post_index"].clamp(min=0)]
-                weight = X["reply_mask"][:, :, None].float()
-                reply = (vectors[X["reply_index"].clamp(min=0)] * weight).sum(1) / weight.sum(1)
-                cosine = torch.nn.functional.cosine_similarity(post, reply[:, None, :], dim=-1)   # (P, S)
-                table = torch.nn.functional.normalize(X["token_table"].float(), dim=-1)
-                interaction = token_interaction(table[X["post_token_index"].clamp(min=0)], X["post_token_slot"],
-                                                X["post_mask"].shape[1], table[X["reply_token_index"].clamp(min=0)],
-                                                X["reply_token_index"] >= 0)
+                vectors, table = X["embeddings"], X["token_table"]
+                cosine = reply_cosine(vectors[X["post_index"].clamp(min=0)], vectors[X["reply_index"].clamp(min=0)],
+                                      X["reply_mask"])
+                interaction = token_interaction(
+                    table[X["post_token_index"].clamp(min=0)].float(), X["post_token_slot"], X["post_mask"].shape[1],
+                    table[X["reply_token_index"].clamp(min=0)].float(), X["reply_token_index"] >= 0)
                 features = torch.cat([interaction, cosine[:, :, None]], -1).numpy()
                 pairs = np.unique(rows.row_pair[[rows[i] for i in positions]])
                 for slot, pair in enumerate(pairs):
