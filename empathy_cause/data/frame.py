@@ -416,6 +416,13 @@ def _first_of(codes):
     return first[codes]
 
 
+def _first_conflict(codes, values):
+    """``(first row, row)`` of the first row whose value differs from its code's first row's, or None."""
+    first = _first_of(codes)
+    bad = np.flatnonzero(values != values[first])
+    return (int(first[bad[0]]), int(bad[0])) if bad.size else None
+
+
 def check_pair_threads(X, thread_column=THREAD_ID):
     """Refuse a frame in which one ``pair_id`` appears under several thread ids (``thread_column``).
 
@@ -430,14 +437,12 @@ def check_pair_threads(X, thread_column=THREAD_ID):
     if PAIR_ID not in X.columns or thread_column not in X.columns or len(X) == 0:
         return
     pairs, threads = X[PAIR_ID].to_numpy(dtype=object), X[thread_column].to_numpy(dtype=object)
-    pair_codes, thread_codes = pd.factorize(pairs)[0], pd.factorize(threads)[0]
-    first = _first_of(pair_codes)
-    bad = np.flatnonzero(thread_codes != thread_codes[first])
-    if bad.size:
-        row = bad[0]
+    conflict = _first_conflict(pd.factorize(pairs)[0], pd.factorize(threads)[0])
+    if conflict:
+        first, row = conflict
         raise ValueError(
-            f"rows {first[row]} and {row}: pair id {pairs[row]!r} is in two threads "
-            f"({threads[first[row]]!r} and {threads[row]!r}); a pair belongs to one thread, so give the "
+            f"rows {first} and {row}: pair id {pairs[row]!r} is in two threads "
+            f"({threads[first]!r} and {threads[row]!r}); a pair belongs to one thread, so give the "
             "pairs their own pair_id (or drop the pair_id column to derive ids that include the thread)."
         )
 
@@ -448,13 +453,12 @@ def _check_sentence_labels(pair_ids, sentence_index, y):
     keys = pd.factorize(pair_codes * (int(sentence_index.max()) + 1) + sentence_index)[0]
     if len(np.unique(keys)) == len(keys):
         return
-    first = _first_of(keys)
-    bad = np.flatnonzero(y != y[first])
-    if bad.size:
-        row = bad[0]
+    conflict = _first_conflict(keys, y)
+    if conflict:
+        first, row = conflict
         raise ValueError(
-            f"rows {first[row]} and {row}: the same sentence (pair id {pair_ids[row]!r}, sentence_index "
-            f"{sentence_index[row]}) has labels {y[first[row]]} and {y[row]}; a sentence has one label, "
+            f"rows {first} and {row}: the same sentence (pair id {pair_ids[row]!r}, sentence_index "
+            f"{sentence_index[row]}) has labels {y[first]} and {y[row]}; a sentence has one label, "
             "so drop or fix the contradicting row."
         )
 
