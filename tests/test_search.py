@@ -91,9 +91,13 @@ def test_two_worker_processes_share_one_study(tmp_path, tiny_encoder, storage_ur
     assert len(trials) == 4
     assert sorted(t.number for t in trials) == [0, 1, 2, 3]
     assert all(t.state == TrialState.COMPLETE for t in trials)
-    report = json.loads((tmp_path / "w0" / "best.json").read_text())
-    assert report["best_score"] == max(t.value for t in trials)
-    assert set(report["best_estimator_params"]) >= {"lr", "loss", "threshold"}
+    # Each worker reports the study's best when it finishes; the one that finishes last has
+    # seen every trial, the other may have finished while its partner's last trial ran.
+    reports = [json.loads((tmp_path / f"w{i}" / "best.json").read_text()) for i in range(2)]
+    values = [t.value for t in trials]
+    assert all(r["best_score"] in values for r in reports)
+    assert max(r["best_score"] for r in reports) == max(values)
+    assert all(set(r["best_estimator_params"]) >= {"lr", "loss", "threshold"} for r in reports)
 
     # The study-wide cap: with 4 complete trials and max_trials=4 nothing more runs.
     study = create_study(make_storage(url, heartbeat_interval=1), name)
