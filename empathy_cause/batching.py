@@ -200,19 +200,28 @@ class PairCollate:
 
 
 class _Batches(torch.utils.data.Sampler):
-    """A ``batch_sampler``: batches of row positions, drawn once when the sampler is built.
+    """A ``batch_sampler``: batches of row positions, drawn anew for every pass.
 
-    skorch builds the training iterator once per ``fit_loop``, so the epochs
-    of one fit see the same batches in the same order.
+    skorch builds the training iterator once per ``fit_loop`` and the
+    DataLoader iterates its sampler once per epoch, so a training sampler
+    draws its batches in each ``__iter__`` from the generator it was given:
+    every epoch sees its own shuffle, and the same seed gives the same epochs.
+    The first draw happens when the sampler is built, which fixes ``len``.
     """
 
-    batches: list
+    def __init__(self):
+        self._drawn = self._draw()
+        self._length = len(self._drawn)
+
+    def _draw(self) -> list:
+        raise NotImplementedError
 
     def __iter__(self):
-        return iter(self.batches)
+        batches, self._drawn = (self._drawn if self._drawn is not None else self._draw()), None
+        return iter(batches)
 
     def __len__(self):
-        return len(self.batches)
+        return self._length
 
 
 def _cut(order: np.ndarray, units: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -243,10 +252,16 @@ class PairBatchSampler(_Batches):
     """
 
     def __init__(self, dataset: PairRows, batch_size: int, rng: np.random.Generator, window: int = BUCKET_BATCHES):
-        pairs = dataset.row_pair[dataset.rows]
+        self._pairs = dataset.row_pair[dataset.rows]
+        self._post_length = dataset.padded_ids("post")[1].numpy()
+        self._batch_size, self._rng, self._window = batch_size, rng, window
+        super().__init__()
+
+    def _draw(self):
+        pairs, rng = self._pairs, self._rng
         shuffled = np.argsort(rng.permutation(pairs.max() + 1)[pairs], kind="stable")
-        post_length = dataset.padded_ids("post")[1].numpy()[pairs[shuffled]]
-        self.batches = _length_buckets(shuffled, pairs[shuffled], post_length, batch_size, window, rng)
+        return _length_buckets(shuffled, pairs[shuffled], self._post_length[pairs[shuffled]], self._batch_size,
+                               self._window, rng)
 
 
 class ThreadBatchSampler(_Batches):
@@ -257,11 +272,15 @@ class ThreadBatchSampler(_Batches):
     """
 
     def __init__(self, dataset: PairRows, batch_size: int, rng: np.random.Generator):
-        pairs = dataset.row_pair[dataset.rows]
+        self._pairs, self._threads = dataset.row_pair[dataset.rows], dataset.row_thread[dataset.rows]
+        self._batch_size, self._rng = batch_size, rng
+        super().__init__()
+
+    def _draw(self):
+        pairs, threads, rng = self._pairs, self._threads, self._rng
         pair_key = rng.permutation(pairs.max() + 1)[pairs]
-        threads = dataset.row_thread[dataset.rows]
         order = np.lexsort((pair_key, rng.permutation(threads.max() + 1)[threads]))
-        self.batches = _cut(order, pairs[order], batch_size)
+        return _cut(order, pairs[order], self._batch_size)
 
 
 class RowBatchSampler(_Batches):
@@ -274,11 +293,15 @@ class RowBatchSampler(_Batches):
 
     def __init__(self, lengths: np.ndarray, batch_size: int, rng: np.random.Generator, max_rows: int | None = None,
                  window: int = BUCKET_BATCHES):
-        positions = rng.permutation(len(lengths))
-        if max_rows is not None:
-            positions = positions[:int(max_rows)]
-        batches = _length_buckets(positions, positions, lengths[positions], batch_size, window, rng)
-        self.batches = [batch.tolist() for batch in batches]
+        self._lengths, self._batch_size, self._rng, self._window = lengths, batch_size, rng, window
+        self._max_rows = None if max_rows is None else int(max_rows)
+        super().__init__()
+
+    def _draw(self):
+        positions = self._rng.permutation(len(self._lengths))[:self._max_rows]
+        batches = _length_buckets(positions, positions, self._lengths[positions], self._batch_size, self._window,
+                                  self._rng)
+        return [batch.tolist() for batch in batches]
 
 
 class InferenceBatchSampler(_Batches):
@@ -291,4 +314,8 @@ class InferenceBatchSampler(_Batches):
     def __init__(self, units: np.ndarray, max_units: int):
         batch_of = run_ranks(units) // max_units
         bounds = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1], True])
-        self.batches = [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        self._batches = [list(range(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        super().__init__()
+
+    def _draw(self):
+        return self._batches
