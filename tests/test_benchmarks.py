@@ -106,4 +106,7 @@ def test_ablation_marks_the_defaults_and_has_the_papers_recipe():
     assert marked == ([default_loss] if default_loss in ("focal", "ce") else [])
     paper = ablation.CONFIGS["paper"]
     assert paper.label.startswith("The Paper's Recipe") and paper.settings == ablation.PAPER_RECIPE
-    assert paper.model(random_state=0).get_params()["batch_size"] == 4
+    params = paper.model(random_state=0).get_params()
+    assert params["batch_size"] == 4
+    # The paper's network: none of the features this library adds, whatever today's defaults are.
+    assert (params["position_features"], params["context_layers"], params["token_features"]) == (False, 0, False)

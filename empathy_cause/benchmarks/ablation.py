@@ -24,10 +24,10 @@ __all__ = ["CONFIGS", "PAPER_RECIPE", "build_parser", "main"]
 
 #: The paper's training recipe (section 6.1 and Table 3's best row): binary focal loss without class
 #: weights, 4 pairs per batch with gradient accumulation 4, AdamW at lr 1e-4, and the paper's network,
-#: without the position features and the context layer this library adds; threshold 0.5 (the paper found
+#: without the position features, context layer and token features this library adds; threshold 0.5 (the paper found
 #: threshold adjustment less effective). Every other setting (encoder, epochs, patience) is the estimator's.
 PAPER_RECIPE = {"loss": "focal", "alpha": None, "batch_size": 4, "accumulation_steps": 4, "lr": 1e-4,
-                "position_features": False, "context_layers": 0, "threshold": 0.5}
+                "position_features": False, "context_layers": 0, "token_features": False, "threshold": 0.5}
 
 
 def _label(label, settings):
@@ -51,7 +51,7 @@ CONFIGS = {
         Config("focal_cls", "Focal Loss (CLS Token)", {"loss": "focal", "alpha": None, "pooling": "cls"}),
         Config("paper", "The Paper's Recipe (Binary Focal Loss)", PAPER_RECIPE,
                note="The Paper's Recipe: binary focal loss, 4 pairs x gradient accumulation 4, lr 1e-4, "
-                    "threshold 0.5, no position features and no context layer (the paper's network); the "
+                    "threshold 0.5, no position features, context layer or token features (the paper's network); the "
                     "other rows change one setting of the estimator's defaults."),
         Config("random", "Random Labeling", kind="dummy",
                builder=lambda seed: DummyClassifier(strategy="uniform", random_state=seed)),
