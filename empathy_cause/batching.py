@@ -217,7 +217,8 @@ class _Batches(torch.utils.data.Sampler):
         raise NotImplementedError
 
     def __iter__(self):
-        batches, self._drawn = (self._drawn if self._drawn is not None else self._draw()), None
+        batches = self._drawn if self._drawn is not None else self._draw()
+        self._drawn = None   # used once: every later pass draws anew
         return iter(batches)
 
     def __len__(self):
