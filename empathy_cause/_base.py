@@ -23,6 +23,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
     Interval,
+    InvalidParameterError,
     StrOptions,
     validate_parameter_constraints,
 )
@@ -41,6 +42,7 @@ from .encoders import PRECISIONS
 from .losses import LOSSES, make_criterion
 from .model_files import load_model, save_model
 from .model_selection import ThreadValidSplit
+from .pretrained import model_identity
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
 
@@ -260,6 +262,8 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         # What the module was built with: predict, save and explain check it.
         self.fitted_params_ = {n: copy.deepcopy(getattr(self, n)) for n in
                                dict.fromkeys(self._model_param_names() + self._saved_param_names())}
+        # The pretrained model by content and resolved location: save records it, load compares it.
+        self.pretrained_identity_ = self._pretrained_identity()
         return self
 
     # ------------------------------------------------------------------- data
@@ -327,6 +331,33 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         self._check_param_names()
         if y is None and not isinstance(X, PairRows):
             raise ValueError("y is required: one 0/1 label per row of X")
+        self._load_pretrained_models()
+        self._check_pretrained_limits()
+
+    #: The parameter that names the pretrained model (its identity is recorded at fit and saved).
+    _pretrained_param = "encoder"
+
+    def _pretrained_identity(self) -> dict:
+        """The pretrained model the parameters name, by identity (:func:`~empathy_cause.pretrained.model_identity`)."""
+        return model_identity(getattr(self, self._pretrained_param), self._pretrained_param)
+
+    def _pretrained_config(self):
+        """The Hugging Face config of the pretrained model (loaded), for the limits it sets."""
+        raise NotImplementedError
+
+    def _check_pretrained_limits(self) -> None:
+        """``max_length`` within the pretrained model's positions (else a tensor-size error on a long text)."""
+        config, tokenizer = self._pretrained_config()
+        limits = [n for n in (getattr(config, "max_position_embeddings", None),
+                              getattr(tokenizer, "model_max_length", None))
+                  if isinstance(n, int) and 0 < n < 1_000_000]   # tokenizers say 1e30 for "no limit"
+        if limits and self.max_length > min(limits):
+            name = getattr(self, self._pretrained_param)
+            raise InvalidParameterError(
+                f"The 'max_length' parameter of {type(self).__name__} is {self.max_length}, but the "
+                f"{self._pretrained_param} {'(the embedded MiniLM)' if name is None else repr(str(name))} takes at "
+                f"most {min(limits)} tokens (its max_position_embeddings / model_max_length); use "
+                f"max_length <= {min(limits)}")
 
     def _train(self, X, y, initialize, torch_seed, **fit_params):
         """skorch's partial_fit (callbacks, epochs, threshold tuning) in a seeded torch RNG of its own."""

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, val
 from skorch.exceptions import NotInitializedError
 
 from .model_files import _SAVED_PREFIXES
+from .pretrained import identity_text, same_identity
 
 
 def _same(a, b) -> bool:
@@ -152,6 +153,13 @@ class _DeclaredParameters:
             raise NotFittedError(
                 f"{type(self).__name__}: parameters that define the fitted model changed since it was fitted "
                 f"({detail}); call fit again to use them, or set them back")
+        trained = getattr(self, "pretrained_identity_", None)
+        if trained is not None:   # the same parameter value may name other files now (a relative path, new weights)
+            here = self._pretrained_identity()
+            if not same_identity(trained, here):
+                raise NotFittedError(
+                    f"{type(self).__name__}: the {self._pretrained_param} {identity_text(here)} is not the one the "
+                    f"model was trained with, {identity_text(trained)}; put the trained one back, or call fit again")
 
     def check_is_fitted(self, attributes=None, *args, **kwargs):
         """skorch's check, with a message that says what to call."""

@@ -195,6 +195,10 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     def _load_pretrained_models(self) -> None:
         load_encoder(self.encoder)
 
+    def _pretrained_config(self):
+        tokenizer, model = load_encoder(self.encoder)
+        return model.config, tokenizer
+
     def _sentence_encoder(self) -> SentenceEncoder:
         return SentenceEncoder(self.encoder, pooling=self.pooling, max_length=self.max_length,
                                precision=self.precision, cache_dir=self.cache_dir, device=self.device)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .pretrained import default_encoder_path, load_pretrained, resolve_model  # noqa: F401 (re-exported)
+from .pretrained import default_encoder_path, load_pretrained, model_identity, resolve_model  # noqa: F401 (re-exported)
 
 __all__ = [
     "resolve_encoder",
@@ -231,7 +231,9 @@ class SentenceEncoder:
 
     @property
     def _cache_key(self) -> tuple:
-        return (resolve_encoder(self.encoder), self.pooling, self.max_length, self.precision)
+        """What a cached vector depends on: the encoder's identity (its content, not its path) and settings."""
+        identity = tuple(sorted(model_identity(self.encoder, "encoder").items()))
+        return (identity, self.pooling, self.max_length, self.precision)
 
     @property
     def dim(self) -> int:
@@ -286,8 +288,11 @@ class SentenceEncoder:
         if self.cache_dir:
             import joblib
 
-            encode = joblib.Memory(self.cache_dir, verbose=0).cache(_encode_uncached, ignore=["device"])
-        vectors, states = encode(*settings, tuple(texts), tokens=tokens, device=self.device)
+            # Keyed by the encoder's identity (in settings), not its path: new weights at the same path
+            # are not served old vectors, and a copy of the encoder elsewhere finds its vectors.
+            encode = joblib.Memory(self.cache_dir, verbose=0).cache(_encode_uncached, ignore=["device", "encoder"])
+        vectors, states = encode(*settings, tuple(texts), tokens=tokens, device=self.device,
+                                 encoder=resolve_encoder(self.encoder))
         embedding_cache.put(settings, texts, vectors)
         if states is not None:
             token_cache.put(settings, texts, states)
@@ -309,9 +314,13 @@ def fixed_shape_batches(lengths, max_length: int):
             yield positions[start:start + ENCODE_BATCH], int(length)
 
 
-def _encode_uncached(encoder_path, pooling, max_length, precision, texts, *, tokens=False, device="cpu"):
-    """Pooled vectors (and, with ``tokens``, token states) of ``texts``, in fixed-shape batches."""
-    tokenizer, model = load_encoder(encoder_path)
+def _encode_uncached(identity, pooling, max_length, precision, texts, *, tokens=False, device="cpu", encoder=None):
+    """Pooled vectors (and, with ``tokens``, token states) of ``texts``, in fixed-shape batches.
+
+    ``identity`` (the encoder's :func:`~empathy_cause.pretrained.model_identity`) is what the disk cache
+    keys on; ``encoder`` is where the encoder is loaded from.
+    """
+    tokenizer, model = load_encoder(encoder)
     model = model.to(device)
     ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
     special = torch.tensor(sorted(set(tokenizer.all_special_ids)))

