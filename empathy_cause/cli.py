@@ -96,8 +96,8 @@ def _estimator_params(args, base=None) -> dict:
 def _common_args(parser, *, trains=True, metrics=True):
     """The options every command that trains or predicts takes: --param, --quiet and (with metrics) --json."""
     add_param_argument(parser, "any EmpathyCauseClassifier parameter, e.g. --param loss=ce" if trains else
-                       "override a saved parameter when loading the model, e.g. --param threshold=0.4 "
-                       "or --param device=cuda")
+                       "override a runtime setting of the saved model (not one it was trained with), "
+                       "e.g. --param threshold=0.4 or --param device=cuda")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help=("no epoch table or progress bar" if trains else "no progress bar")
                         + " (progress bars are shown only when standard error is a terminal)")
