@@ -253,7 +253,7 @@ def _guard_cells(table, raw_text: bool):
 
 def _predict_on_cluster(args) -> int:
     """``predict --scheduler``: the workers read ``--data``; one CSV file per partition, in input order."""
-    from .distributed import _require, predict_table_dask, read_dask_frame, to_dask_frame
+    from .distributed import _require, connect, predict_table_dask, read_dask_frame, to_dask_frame
 
     if args.html:
         raise ValueError("--html needs every row in one process: leave it out with --scheduler")
@@ -262,10 +262,10 @@ def _predict_on_cluster(args) -> int:
     out = Path(args.out)
     if out.exists():
         raise FileExistsError(f"{out} exists: give --out a new folder for the part-*.csv files")
-    _, distributed = _require()  # the extra is missing: one line naming it
+    _require()  # the extra is missing: one line naming it
 
-    clf = _load_model(args)  # checked here, then shipped to every worker once
-    with distributed.Client(args.scheduler, timeout="30s") as client:
+    with connect(args.scheduler) as client:   # a silent or foreign server: one line, in bounded time
+        clf = _load_model(args)  # checked here, then shipped to every worker once
         if args.data == "demo":  # the built-in set is small: loaded here, sent in partitions of whole pairs
             X = to_dask_frame(_load(args)[0], chunk_pairs=args.chunk_pairs)
         else:  # read by the workers: the files must be at this path on every worker

@@ -47,7 +47,7 @@ from .data.frame import POST
 from .streaming import prediction_table
 
 __all__ = ["predict_proba_dask", "predict_table_dask", "to_dask_frame", "read_dask_frame", "joblib_backend",
-           "get_client"]
+           "get_client", "connect", "check_scheduler", "CONNECT_TIMEOUT"]
 
 INSTALL_HINT = 'pip install "empathy_cause[distributed]"'
 PROBA_COLUMNS = ["proba_0", "proba_1"]
@@ -72,6 +72,88 @@ def _require():
         raise ImportError(f"Dask scoring needs dask[dataframe] and distributed ({exc.name} is missing): "
                           f"{INSTALL_HINT}") from None
     return dd, distributed
+
+
+#: Seconds to connect to a scheduler and receive its handshake, each (the probe and the client's own).
+CONNECT_TIMEOUT = 30.0
+# A Dask handshake is a small message (a few hundred bytes); a "length" beyond this is another protocol.
+_MAX_HANDSHAKE_BYTES = 1 << 20
+
+
+def _recv_exactly(sock, n: int, deadline: float) -> bytes:
+    import time
+
+    data = b""
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionResetError("closed the connection")
+        data += chunk
+    return data
+
+
+def check_scheduler(address: str, timeout: float | None = None) -> None:
+    """Raise a one-line ``OSError`` unless a Dask scheduler answers at the ``tcp://`` ``address`` within ``timeout`` s.
+
+    ``distributed.Client`` waits without limit for the handshake of a server
+    that accepts and never replies, and reads another protocol's bytes as a
+    message length (an exabyte allocation). A scheduler sends its handshake
+    first, on every new connection: this reads it, bounded in time and size,
+    and closes the connection. Other schemes (``tls://``, ``inproc://``) are
+    left to the client.
+    """
+    import socket
+    import struct
+    import time
+
+    from distributed.comm import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location) if scheme == "tcp" else (None, None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"--scheduler {address!r} is not a scheduler address such as tcp://HOST:8786 ({exc})"
+                         ) from None
+    if scheme != "tcp":
+        return
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            (size,) = struct.unpack("<Q", _recv_exactly(sock, 8, deadline))
+            if not 0 < size <= _MAX_HANDSHAKE_BYTES:
+                raise ValueError(size)
+            _recv_exactly(sock, size, deadline)
+    except TimeoutError:
+        raise TimeoutError(f"{address} accepted no connection or sent no Dask handshake within {timeout:g} s: is a "
+                           "Dask scheduler listening there (dask scheduler --port 8786)?") from None
+    except ValueError:
+        raise OSError(f"{address} answers, but not with the Dask protocol: is it a Dask scheduler's address "
+                      "(not its dashboard, usually port 8787, or another service)?") from None
+    except OSError as exc:
+        raise OSError(f"cannot reach a Dask scheduler at {address} ({exc.strerror or exc}): start one "
+                      "(dask scheduler) or check the address") from None
+
+
+def connect(address: str, timeout: float | None = None):
+    """A ``distributed.Client`` of the scheduler at ``address``, or a one-line error in bounded time.
+
+    :func:`check_scheduler` first (a silent or foreign server fails within
+    ``timeout``), then the client with the same timeout; whatever the client
+    still raises while connecting becomes one line naming the address.
+    """
+    _, distributed = _require()
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    check_scheduler(address, timeout)
+    try:
+        return distributed.Client(address, timeout=f"{timeout}s")
+    except (OSError, MemoryError, TimeoutError, ValueError, TypeError) as exc:
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise OSError(f"cannot connect to the Dask scheduler at {address}: {first.strip()}") from None
 
 
 def get_client(client=None):
@@ -106,8 +188,7 @@ def joblib_backend(address=None, *, client=None, **config):
     _, distributed = _require()
     with contextlib.ExitStack() as stack:
         if client is None:
-            client = (stack.enter_context(distributed.Client(address, timeout="30s")) if address
-                      else get_client())
+            client = stack.enter_context(connect(address)) if address else get_client()
         stack.enter_context(joblib.parallel_config(backend="dask", **config))
         yield client
 

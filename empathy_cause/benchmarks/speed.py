@@ -278,7 +278,7 @@ def _dask_section(args, model, X_source) -> dict:
     """One process vs a LocalCluster on the same recombined rows (see the module docstring)."""
     import pickle
 
-    from ..distributed import _require, predict_proba_dask, read_dask_frame
+    from ..distributed import _require, connect, predict_proba_dask, read_dask_frame
 
     _, distributed = _require()
     with tempfile.TemporaryDirectory(prefix="empathy-cause-dask-") as tmp:
@@ -294,7 +294,7 @@ def _dask_section(args, model, X_source) -> dict:
         started = time.perf_counter()
         with contextlib.ExitStack() as stack:
             if args.dask_scheduler:  # an existing cluster: its start-up is not measured
-                client = stack.enter_context(distributed.Client(args.dask_scheduler, timeout="30s"))
+                client = stack.enter_context(connect(args.dask_scheduler))
                 cluster_seconds = None
             else:
                 cluster = stack.enter_context(distributed.LocalCluster(
