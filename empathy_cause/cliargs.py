@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-__all__ = ["parse_param", "add_param_argument", "estimator_params_from_args"]
+__all__ = ["parse_param", "add_param_argument", "estimator_params_from_args", "at_least"]
 
 
 def parse_param(text: str):
@@ -33,6 +33,21 @@ def parse_param(text: str):
     except json.JSONDecodeError:
         return key, value
     return key, tuple(parsed) if isinstance(parsed, list) else parsed
+
+
+def at_least(minimum: int):
+    """An argparse ``type``: an integer no smaller than ``minimum`` (else argparse's one-line usage error)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
 
 
 def add_param_argument(parser, help="any other EmpathyCauseClassifier parameter, e.g. --param lr=3e-4"):

@@ -4,6 +4,7 @@ Every server here is a socket on 127.0.0.1 that the test opens itself; nothing c
 """
 
 import contextlib
+import importlib.util
 import socket
 import threading
 
@@ -90,3 +91,55 @@ def _raised(function):
     except Exception as exc:  # noqa: BLE001 - the test inspects it
         return exc
     raise AssertionError("no error raised")
+
+
+# ------------------------------------------------------------------ search storage and studies
+
+@pytest.mark.parametrize("url, message", [
+    ("notaurl", "'notaurl' is not a database URL"),
+    ("postgres//me:hunter2@host/db", "is not a database URL"),
+    ("foo://host/db", "SQLAlchemy knows no database 'foo'"),
+    ("mysql+pymysql://me:hunter2@127.0.0.1/db", "needs the database driver 'pymysql', which is not installed: "
+                                                "pip install pymysql"),
+])
+def test_search_storage_url_is_one_line_naming_the_fix(url, message, tmp_path, capsys):
+    pytest.importorskip("optuna")
+    if "pymysql" in url and importlib.util.find_spec("pymysql"):
+        pytest.skip("pymysql is installed here: its missing-driver message cannot be seen")
+    status = main(["search", "--storage", url, "--out", str(tmp_path / "out"), "--n-trials", "1", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and "\n" not in err, err
+    assert message in err and "hunter2" not in err
+
+
+@pytest.mark.parametrize("option", [["--folds", "1"], ["--sample", "-5"], ["--n-trials", "0"]])
+def test_search_counts_below_their_minimum_are_refused_at_once(option, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["search", "--out", str(tmp_path / "out"), *option])
+    assert stopped.value.code == 2
+    assert f"argument {option[0]}: must be at least" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_second_search_with_other_fixed_settings_is_refused_naming_them(tmp_path, capsys):
+    pytest.importorskip("optuna")
+    from empathy_cause.benchmarks.search import (
+        _study_settings,
+        build_parser,
+        check_study_settings,
+        create_study,
+        make_storage,
+    )
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    first = build_parser().parse_args(["--storage", url, "--param", "loss=ce", "--folds", "3"])
+    study = create_study(make_storage(url), first.study_name)
+    check_study_settings(study, _study_settings(first))
+    check_study_settings(study, _study_settings(first))          # the same settings join it
+    status = main(["search", "--storage", url, "--out", str(tmp_path / "out"), "--n-trials", "1", "--quiet",
+                   "--param", "loss=focal", "--folds", "4"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and "\n" not in err, err
+    assert "holds trials of other fixed settings" in err
+    assert "folds: 3 in the study, 4 now" in err and "--param loss: 'ce' in the study, 'focal' now" in err
+    assert "--study-name" in err

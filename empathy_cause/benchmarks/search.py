@@ -32,6 +32,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
@@ -42,13 +43,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import EmpathyCauseClassifier
-from ..cliargs import add_param_argument, estimator_params_from_args
+from ..cliargs import add_param_argument, at_least, estimator_params_from_args
 from ..model_selection import ThreadKFold
 from ..tuning import SearchableClassifier, default_search_space, estimator_params
 from .common import jsonable, load_benchmark_data
 
 __all__ = ["SearchableClassifier", "default_search_space", "estimator_params", "make_storage",
-           "create_study", "run_search", "interrupt_leaves_trial_running", "study_report",
+           "create_study", "run_search", "interrupt_leaves_trial_running", "study_report", "check_storage_url",
+           "check_study_settings",
            "build_parser", "main"]
 
 DEFAULT_STUDY = "empathy-cause"
@@ -68,6 +70,41 @@ def _retrying(action, what, attempts=20):
                 raise RuntimeError(f"could not {what} after {attempts} attempts: {exc}") from exc
             time.sleep(delay * (1 + np.random.random()))
             delay = min(delay * 2, 2.0)
+
+
+#: The pip package of each SQLAlchemy database driver (the dialect's default, or the one named after "+").
+DRIVER_PACKAGES = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg[binary]", "pg8000": "pg8000",
+                   "asyncpg": "asyncpg", "mysqldb": "mysqlclient", "pymysql": "pymysql",
+                   "mysqlconnector": "mysql-connector-python", "mariadbconnector": "mariadb",
+                   "oracledb": "oracledb", "cx_oracle": "cx_Oracle", "pyodbc": "pyodbc", "pymssql": "pymssql"}
+
+
+def check_storage_url(url: str) -> None:
+    """Raise a one-line ``ValueError`` / ``ImportError`` for a storage URL that cannot work, before any connection.
+
+    Not a SQLAlchemy URL (``notaurl``), a database SQLAlchemy does not know,
+    or one whose driver is not installed (the error names the pip package).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    example = "e.g. sqlite:///search.db or postgresql://user:pass@host/db"
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:   # a subclass of ArgumentError
+        raise ValueError(f"--storage {_safe_url(url)}: SQLAlchemy knows no database {parsed.drivername!r} "
+                         f"({example})") from None
+    except ArgumentError:
+        shown = re.sub(r":[^:@/]*@", ":***@", url)   # no password on the screen, even in a malformed URL
+        raise ValueError(f"--storage {shown!r} is not a database URL ({example})") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        driver = parsed.get_driver_name()
+        package = DRIVER_PACKAGES.get(driver, exc.name or driver)
+        raise ImportError(f"--storage {_safe_url(url)} needs the database driver {driver!r}, which is not "
+                          f"installed: pip install {package}") from None
 
 
 def make_storage(url=None, *, heartbeat_interval=60, grace_period=None, max_retry=3):
@@ -91,6 +128,7 @@ def make_storage(url=None, *, heartbeat_interval=60, grace_period=None, max_retr
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     url = url or "sqlite:///optuna.db"
+    check_storage_url(url)
     engine_kwargs = {}
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
@@ -278,7 +316,7 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
     parser.add_argument("--data", default="demo",
                         help="dataset: RECCON folder/.json, AcnEmpathize-Cause .csv or 'demo'")
     parser.add_argument("--subset", default=None, help="loader subset (RECCON: train/valid)")
-    parser.add_argument("--sample", type=int, default=None, metavar="N",
+    parser.add_argument("--sample", type=at_least(1), default=None, metavar="N",
                         help="search on a random sample of N threads")
     parser.add_argument("--out", default="results/search",
                         help="output folder (best.json, default SQLite file) (default: results/search)")
@@ -286,16 +324,16 @@ def build_parser(prog=None) -> argparse.ArgumentParser:
                         help="SQLAlchemy URL of the study database, e.g. sqlite:///search.db or "
                              "postgresql://user:pass@host/db (default: sqlite:///OUT/study.db)")
     parser.add_argument("--study-name", default=DEFAULT_STUDY, help=f"(default: {DEFAULT_STUDY})")
-    parser.add_argument("--n-trials", type=int, default=None,
+    parser.add_argument("--n-trials", type=at_least(1), default=None,
                         help="new trials per worker (default: until --max-trials)")
-    parser.add_argument("--max-trials", type=int, default=None,
+    parser.add_argument("--max-trials", type=at_least(1), default=None,
                         help="cap on finished trials of the whole study (default: 50 when "
                              "--n-trials and --timeout are not given)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per worker")
-    parser.add_argument("--workers", type=int, default=1,
+    parser.add_argument("--workers", type=at_least(1), default=1,
                         help="worker processes started by this command (default: 1); more "
                              "workers elsewhere may join with the same --storage and --study-name")
-    parser.add_argument("--folds", type=int, default=3, help="ThreadKFold splits (default: 3)")
+    parser.add_argument("--folds", type=at_least(2), default=3, help="ThreadKFold splits, at least 2 (default: 3)")
     parser.add_argument("--scoring", default="f1", help="scikit-learn scorer (default: f1)")
     parser.add_argument("--seed", type=int, default=None,
                         help="sampler seed (worker i uses seed+i) and sample seed")
@@ -336,6 +374,58 @@ def _safe_url(url):
 
 def _fixed_params(args):
     return estimator_params_from_args(args, ("encoder", "cache_dir", "max_epochs"))
+
+
+#: The study attribute that records the fixed settings its trials were run with.
+SETTINGS_ATTR = "empathy_cause_fixed_settings"
+
+
+def _study_settings(args) -> dict:
+    """What makes two searches' trials comparable: data, folds, scoring, search space and fixed parameters.
+
+    ``cache_dir`` (where vectors are kept) changes no score and is left out.
+    """
+    fixed = {k: v for k, v in _fixed_params(args).items() if k != "cache_dir"}
+    data = args.data if args.data == "demo" else str(Path(args.data).expanduser().resolve())
+    settings = {"data": data, "subset": args.subset, "sample": args.sample, "folds": args.folds,
+                "scoring": args.scoring, "finetune_layers": args.finetune_layers,
+                "params": {k: fixed[k] for k in sorted(fixed)}}
+    if args.sample:
+        settings["sample_seed"] = 0 if args.seed is None else args.seed
+    return json.loads(json.dumps(jsonable(settings)))
+
+
+def check_study_settings(study, settings: dict) -> None:
+    """Record ``settings`` on a new study; refuse to add trials of other settings to an existing one.
+
+    A study ranks all its trials together: trials run on other data, folds or
+    fixed parameters are not comparable, so best.json would pick among apples
+    and oranges. Refusing (rather than silently starting a second study) keeps
+    one name, one meaning; the message names the differing settings and the
+    fix (the same settings, or another ``--study-name``).
+    """
+    recorded = study.user_attrs.get(SETTINGS_ATTR)
+    if recorded is None:
+        study.set_user_attr(SETTINGS_ATTR, settings)
+        recorded = study.user_attrs.get(SETTINGS_ATTR, settings)   # another worker may have been first
+    if recorded == settings:
+        return
+    keys = sorted(set(recorded) | set(settings))
+    differ = [k for k in keys if recorded.get(k) != settings.get(k) and k != "params"]
+    old, new = recorded.get("params", {}), settings.get("params", {})
+    differ += [f"--param {k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    detail = "; ".join(_setting_change(k, recorded, settings) for k in differ)
+    raise ValueError(f"study {study.study_name!r} holds trials of other fixed settings ({detail}): its trials would "
+                     "be ranked together; rerun with the study's settings, or give another --study-name")
+
+
+def _setting_change(key, recorded, settings) -> str:
+    if key.startswith("--param "):
+        name = key[len("--param "):]
+        before, after = recorded.get("params", {}).get(name, "<unset>"), settings.get("params", {}).get(name, "<unset>")
+    else:
+        before, after = recorded.get(key), settings.get(key)
+    return f"{key}: {before!r} in the study, {after!r} now"
 
 
 def _worker(args, index=0):
@@ -383,8 +473,6 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.n_trials is None and args.max_trials is None and args.timeout is None:
         args.max_trials = 50
-    if args.workers < 1:
-        raise SystemExit("--workers must be at least 1")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     import optuna
 
@@ -394,6 +482,7 @@ def main(argv=None) -> int:
     storage = make_storage(_storage_url(args), heartbeat_interval=args.heartbeat_interval,
                            grace_period=args.grace_period, max_retry=args.max_retry)
     study = create_study(storage, args.study_name, seed=args.seed)
+    check_study_settings(study, _study_settings(args))
     if not args.quiet:
         print(f"study {args.study_name!r} at {_safe_url(_storage_url(args))}: {len(study.trials)} trial(s) so "
               f"far, {n_complete(study)} complete", flush=True)
