@@ -35,19 +35,40 @@ def _int(low, high=None):
     return Interval(Integral, low, high, closed="both" if high is not None else "left")
 
 
-def _check_device(device, owner) -> None:
-    """A device torch can use here, or an ``InvalidParameterError`` saying why (not torch's AssertionError later)."""
+def _device_available(kind: str) -> bool:
+    """Whether this torch can compute on devices of ``kind`` here (cpu always; meta never: it holds no data)."""
+    if kind == "cpu":
+        return True
+    if kind == "mps":
+        return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    backend = getattr(torch, kind, None)   # torch.cuda, torch.xpu, torch.npu (when its plugin is installed), ...
+    is_available = getattr(backend, "is_available", None)
     try:
-        kind = torch.device(device).type
+        return bool(is_available()) if callable(is_available) else False
+    except Exception:  # noqa: BLE001 - a backend that cannot even say: not usable
+        return False
+
+
+def _check_device(device, owner) -> None:
+    """A device torch can use here, or an ``InvalidParameterError`` saying why (not torch's error later)."""
+    try:
+        parsed = torch.device(device)
+        kind = parsed.type
     except (RuntimeError, TypeError, ValueError):
         raise InvalidParameterError(f"The 'device' parameter of {owner} must be a torch device such as 'cpu' or "
                                     f"'cuda'. Got {device!r} instead.") from None
-    available = {"cuda": torch.cuda.is_available,
-                 "mps": lambda: getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
-    if kind in available and not available[kind]():
+    if kind == "meta":
+        raise InvalidParameterError(f"The 'device' parameter of {owner} is {device!r}: the meta device holds no "
+                                    "data, so nothing can be trained or predicted on it; use device='cpu'.")
+    if not _device_available(kind):
+        where = "torch.backends.mps" if kind == "mps" else f"torch.{kind}"
         raise InvalidParameterError(f"The 'device' parameter of {owner} is {device!r}, but this torch cannot use "
-                                    f"{kind} (torch.{kind if kind == 'cuda' else 'backends.mps'}.is_available() is "
-                                    "False: no such GPU, or torch was built without it); use device='cpu'.")
+                                    f"{kind} here ({where}.is_available() is False: no such device, or torch "
+                                    "was built without it); use device='cpu'.")
+    count = getattr(getattr(torch, kind, None), "device_count", None)
+    if parsed.index is not None and kind != "cpu" and callable(count) and parsed.index >= count():
+        raise InvalidParameterError(f"The 'device' parameter of {owner} is {device!r}, but there are only "
+                                    f"{count()} {kind} device(s) here (numbered from 0).")
 
 
 class _DeclaredParameters:

@@ -221,6 +221,21 @@ def test_device_cuda_without_cuda_is_one_line(tiny_bert, tmp_path, capsys):
     _one_line_error(capsys, status, "'device'", "torch.cuda.is_available() is False", "device='cpu'")
 
 
+@pytest.mark.parametrize("device, fragment", [
+    ("xpu", "cannot use xpu here"), ("meta", "the meta device holds no data"), ("npu", "must be a torch device"),
+    ("hpu", "cannot use hpu here"), ("nonsense", "must be a torch device"), ("cpu:", "must be a torch device"),
+])
+def test_every_device_this_torch_lacks_is_one_line(device, fragment, tiny_bert, tmp_path, capsys):
+    import torch
+
+    if device in ("xpu", "hpu") and getattr(getattr(torch, device, None), "is_available", lambda: False)():
+        pytest.skip(f"this torch has {device}")
+    status = main(["train", "--data", "demo", "--model", str(tmp_path / "m"), "--encoder", tiny_bert,
+                   "--param", f"device={device}"])
+    _one_line_error(capsys, status, "'device'", fragment)
+    assert not (tmp_path / "m").exists()
+
+
 def test_train_reads_a_cr_only_csv_and_a_full_disk_is_one_line(tiny_bert, tmp_path, capsys, monkeypatch):
     import errno
 

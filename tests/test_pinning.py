@@ -149,3 +149,13 @@ def test_a_tampered_identity_is_refused(saved, tmp_path, identity):
     (received / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFileError, match="'pretrained' must be"):
         EmpathyCauseClassifier.load(received)
+
+
+@pytest.mark.parametrize("device", ["meta", "xpu", "cuda:99"])
+def test_load_with_a_device_this_torch_lacks_is_refused_at_once(saved, device):
+    import torch
+
+    if device == "xpu" and hasattr(torch, "xpu") and torch.xpu.is_available():
+        pytest.skip("this torch has xpu")
+    with pytest.raises(ValueError, match="'device' parameter"):
+        EmpathyCauseClassifier.load(saved, device=device)
