@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import uuid
 from pathlib import Path
@@ -30,6 +31,13 @@ __all__ = ["atomic_output", "atomic_outputs_into", "check_paths", "partial_name"
 #: What a spreadsheet reads as the start of a formula (OWASP's list), and the quote itself
 #: (so the guard can be undone: drop one leading quote from a cell that starts with one).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+# Decided on the cautious side (docs/usage.md, "CSV injection"): whether a program trims leading spaces and
+# line breaks before reading a formula, or maps the fullwidth forms (＝ ＋ － ＠) an East Asian input method
+# types to = + - @, depends on the program, its version, locale and import options (LibreOffice's "Trim
+# spaces", Excel's IMEs). So the guard looks past leading whitespace of every kind (no-break space,
+# ideographic space, line breaks) and invisible format characters, and counts the fullwidth forms too.
+_FULLWIDTH_STARTS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+_LEADING_BLANKS = re.compile(r"^[\s\u200b\u200c\u200d\u2060\ufeff]+")
 
 #: The signals that end a run the way Ctrl-C does (exit status 128 + the signal's number).
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -246,7 +254,9 @@ def guard_csv_cell(value):
     """A text cell made safe for spreadsheets (CSV injection): a leading ``'`` before a formula start.
 
     Text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
-    (the characters OWASP lists) is prefixed with a single quote, so a
+    (the characters OWASP lists), or with one of the first four or their
+    fullwidth forms (``＝`` ...) after leading spaces, line breaks or invisible
+    characters, is prefixed with a single quote, so a
     spreadsheet shows it as text instead of running it; text that already
     begins with a quote gets one more, so the guard can always be undone by
     dropping one leading quote from any cell that starts with one. Anything
@@ -257,6 +267,9 @@ def guard_csv_cell(value):
     >>> guard_csv_cell("=HYPERLINK(1)"), guard_csv_cell("'quoted"), guard_csv_cell("fine"), guard_csv_cell(3)
     ("'=HYPERLINK(1)", "''quoted", 'fine', 3)
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_STARTS) or _LEADING_BLANKS.sub("", value).startswith(
+            _FORMULA_STARTS[:4] + _FULLWIDTH_STARTS):
         return "'" + value
     return value

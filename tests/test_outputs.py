@@ -196,6 +196,17 @@ def test_predict_reads_an_unlabelled_csv_and_evaluate_says_it_needs_labels(model
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("cell", [" =HYPERLINK(\"http://evil\")", "\uff1dSUM(1)", "\u00a0=1+1", "\n=1+1",
+                                  "\u200b@SUM(A1)", "\u3000+1", "\ufeff-1", " \uff20x"])
+def test_formula_guard_looks_past_leading_blanks_and_at_fullwidth_forms(cell):
+    assert guard_csv_cell(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["a=b", " plain", "\u00a0text", "x\n=1"])
+def test_formula_guard_leaves_text_that_starts_with_text(cell):
+    assert guard_csv_cell(cell) == cell
+
+
 def test_predict_csv_guards_formulas_unless_raw_text(model, tmp_path, capsys):
     assert [guard_csv_cell(v) for v in ("=1+1", "+1", "-x", "@SUM(A1)", "\tx", "\rx", "'q", "ok", "a=b")] == [
         "'=1+1", "'+1", "'-x", "'@SUM(A1)", "'\tx", "'\rx", "''q", "ok", "a=b"]
