@@ -34,7 +34,7 @@ from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
-from ._params import _DeclaredParameters, _int
+from ._params import _DeclaredParameters, _int, _refuse_bool_numbers
 from .batching import PairRows
 from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1, progress_wanted
 from .data.frame import validate_frame
@@ -275,8 +275,14 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         """A ``_dataset_class`` for a frame (validated here), or a PairRows as is."""
         if isinstance(X, PairRows):
             return X
+        return self._prepare_dataset(self._unprepared_dataset(X, y))
+
+    def _unprepared_dataset(self, X, y=None):
+        """The validated frame as a ``_dataset_class``, before any encoding (a PairRows as is)."""
+        if isinstance(X, PairRows):
+            return X
         X, y = validate_frame(X, y)
-        return self._prepare_dataset(self._dataset_class.from_frame(X, y))
+        return self._dataset_class.from_frame(X, y)
 
     def _prepare_dataset(self, dataset):
         """Hook: what a subclass computes once per dataset (sentence vectors, token lengths)."""
@@ -363,8 +369,10 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         """skorch's partial_fit (callbacks, epochs, threshold tuning) in a seeded torch RNG of its own."""
         _refuse_fit_params(type(self).__name__, fit_params)
         self.interrupted_ = False
-        dataset = self.get_dataset(X, y)
-        self._warn_if_validation_too_small(dataset)
+        # The validation split is checked before the (costly) encoding: a bad fraction fails at once.
+        unprepared = self._unprepared_dataset(X, y)
+        self._warn_if_validation_too_small(unprepared)
+        dataset = unprepared if isinstance(X, PairRows) else self._prepare_dataset(unprepared)
         with torch.random.fork_rng(devices=[]), self._head_threads():
             torch.manual_seed(torch_seed)
             if initialize:
@@ -415,8 +423,9 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
 
     def decision_threshold(self) -> float:
         """The threshold ``predict`` applies: ``threshold``, or the tuned one for "auto"."""
-        validate_parameter_constraints({"threshold": self._parameter_constraints["threshold"]},
-                                       {"threshold": self.threshold}, caller_name=type(self).__name__)
+        constraint = {"threshold": self._parameter_constraints["threshold"]}
+        _refuse_bool_numbers(constraint, {"threshold": self.threshold}, type(self).__name__)
+        validate_parameter_constraints(constraint, {"threshold": self.threshold}, caller_name=type(self).__name__)
         if self.threshold != "auto":
             return float(self.threshold)
         if hasattr(self, "tuned_threshold_"):

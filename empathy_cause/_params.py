@@ -71,6 +71,41 @@ def _check_device(device, owner) -> None:
                                     f"{count()} {kind} device(s) here (numbered from 0).")
 
 
+def _refuse_bool_numbers(constraints, params, owner) -> None:
+    """A bool where a number is expected is refused (scikit-learn's Interval takes True as 1: threshold=true)."""
+    for name, value in params.items():
+        if isinstance(value, (bool, np.bool_)) and any(isinstance(c, Interval) for c in constraints[name]) \
+                and "boolean" not in constraints[name]:
+            raise InvalidParameterError(f"The {name!r} parameter of {owner} must be a number, got {value!r} "
+                                        "(true/false are not numbers here).")
+
+
+#: skorch parameters that take code (a class or a callable), with what they may be instead.
+_CODE_PARAMS = {"module": "a torch.nn.Module class or instance", "criterion": "None or a torch loss class",
+                "optimizer": "a torch optimizer class", "train_split": "None or a callable",
+                "predict_nonlinearity": "a function, 'auto' or None"}
+
+
+def _check_code_params(net) -> None:
+    """Refuse text (or any non-callable) where skorch expects code, before any encoding or training.
+
+    From the command line ``--param module=os.system`` arrives as the text
+    ``"os.system"``: skorch would fail only when it initialises the net,
+    after the sentences are encoded.
+    """
+    for name, expected in _CODE_PARAMS.items():
+        value = getattr(net, name, None)
+        ok = (value is None and name != "optimizer" and not (name == "module" and type(net)._init_default("module")))
+        ok = ok or (name == "predict_nonlinearity" and value == "auto")
+        ok = ok or (not isinstance(value, str) and (callable(value) or isinstance(value, torch.nn.Module)))
+        if not ok:
+            shown = f"the text {value!r}" if isinstance(value, str) else f"{type(value).__name__} {value!r}"
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(net).__name__} must be {expected}, got {shown}: code cannot be "
+                "named by text (from the command line, only the estimator's own parameters can be set); pass it "
+                "from Python")
+
+
 class _DeclaredParameters:
     """The parameter bookkeeping of :class:`BaseCauseClassifier`: checks, the fitted-model record, set_params.
 
@@ -85,8 +120,10 @@ class _DeclaredParameters:
         the parameter, its valid values and the value given.
         """
         params = {name: getattr(self, name) for name in self._parameter_constraints}
+        _refuse_bool_numbers(self._parameter_constraints, params, type(self).__name__)
         validate_parameter_constraints(self._parameter_constraints, params, caller_name=type(self).__name__)
         _check_device(self.device, type(self).__name__)
+        _check_code_params(self)
         if self.class_weight is not None:
             weights = np.asarray(self.class_weight, dtype=object)
             ok = weights.shape == (2,) and all(
@@ -152,6 +189,7 @@ class _DeclaredParameters:
         new value is stored and takes effect at the next ``fit``; until then
         predict, save and explain raise a "refit" error.
         """
+        self._check_set_param_names(kwargs)
         if not getattr(self, "initialized_", False) or not any(k.startswith("module__") for k in kwargs):
             return super().set_params(**kwargs)
         self.initialized_ = False
@@ -159,6 +197,20 @@ class _DeclaredParameters:
             return super().set_params(**kwargs)
         finally:
             self.initialized_ = True
+
+    def _check_set_param_names(self, kwargs) -> None:
+        """An unknown name given to ``set_params`` (``treshold``) is one line with the closest names.
+
+        skorch's own error prints the whole estimator and every valid name.
+        Routed names (``optimizer__eps``, ``callbacks__...``) are left to skorch.
+        """
+        known = set(self.get_params(deep=False))
+        unknown = sorted(k for k in kwargs if "__" not in k and k not in known)
+        if unknown:
+            close = {k: difflib.get_close_matches(k, sorted(known), n=1) for k in unknown}
+            hints = "; ".join(f"{k!r}: did you mean {c[0]!r}?" if c else f"{k!r}" for k, c in close.items())
+            raise InvalidParameterError(f"{type(self).__name__} has no parameter {hints} "
+                                        f"(its parameters: help({type(self).__name__}))")
 
     def _check_unchanged(self) -> None:
         """Raise if a parameter that defines the fitted model changed since fit/load."""

@@ -189,6 +189,12 @@ class ThreadValidSplit:
                 "the internal validation split needs at least 2 threads (conversations); "
                 "pass validation_fraction=None to train without early stopping"
             )
+        n_threads = len(np.unique(threads))
+        held_out = _n_groups(self.fraction, n_threads, "validation_fraction")
+        if not 1 <= held_out < n_threads:
+            raise ValueError(f"validation_fraction={self.fraction!r} of {n_threads} threads holds out {held_out}, "
+                             f"leaving {'no thread to train on' if held_out >= n_threads else 'none to validate on'}"
+                             "; use a fraction such as 0.1, or None to train without early stopping")
         splitter = GroupShuffleSplit(n_splits=1, test_size=self.fraction, random_state=self.random_state)
         train, valid = next(splitter.split(threads, groups=threads))
         return dataset.subset(train), dataset.subset(valid)

@@ -57,3 +57,13 @@ def test_pieces_cover_the_text():
     text = "I can't leave the house?! My skin... it's 2.5x worse. ok"
     assert "".join(split_sentences(text)).replace(" ", "") == \
         text.replace(" ", "")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("我很难过。你呢？太好了！然后", ["我很难过。", "你呢？", "太好了！", "然后"]),
+    ("「好。」それで", ["「好。」", "それで"]),
+    ("ｿｳﾃﾞｽ｡ﾊｲ", ["ｿｳﾃﾞｽ｡", "ﾊｲ"]),
+    ("هل أنت بخير؟ نعم.", ["هل أنت بخير؟", "نعم."]),
+])
+def test_other_scripts_full_stops_and_question_marks_end_sentences(text, expected):
+    assert split_sentences(text) == expected

@@ -35,10 +35,13 @@ def is_blank(text):
 # One terminator character. A period between two digits ("3.5", "0.025%")
 # is a decimal point, not the end of a sentence: the one deliberate
 # deviation from the paper's rule.
-_TERMINATOR = r"(?:[?!…]|\.(?!\d)|(?<!\d)\.)"
+# Besides . ? ! and …, the full stops and marks of other scripts end a sentence too: the ideographic
+# full stop and the fullwidth ! and ? (Chinese, Japanese), the halfwidth ideographic full stop, and the
+# Arabic question mark.
+_TERMINATOR = r"(?:[?!…\u3002\uff01\uff1f\uff61\u061f]|\.(?!\d)|(?<!\d)\.)"
 # Closing quotes and brackets that directly follow a terminator belong to the
 # sentence it ends ('He said "no!" Then' -> 'He said "no!"', 'Then').
-_CLOSERS = "\"'”’»)\\]}"
+_CLOSERS = "\"'”’»)\\]}\u300d\u300f\uff09\u3011\u300b\u3009"
 # A run of terminators ("?!", "!!!", "...", ". . .") ends one sentence
 # together, so no piece is made of punctuation alone.
 _SENTENCE_END = re.compile(
@@ -50,7 +53,8 @@ def split_sentences(text):
     """Split a text into sentences with the AcnEmpathize-Cause rule.
 
     A sentence is any span that ends in ``.``, ``?``, ``!`` or an ellipsis
-    (``...`` or ``…``). A run of terminators (``?!``, ``!!!``, ``..."``, also
+    (``...`` or ``…``), or in the full stops and marks of other scripts:
+    ``。``, ``！``, ``？``, ``｡`` (Chinese, Japanese) and ``؟`` (Arabic). A run of terminators (``?!``, ``!!!``, ``..."``, also
     with spaces between them, as in ``. . .``) ends a single sentence, and
     closing quotes or brackets right after the run stay with it. Text after
     the last terminator is kept as a final sentence. Each piece is stripped
