@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs
-from .files import errors_name
+from .files import errors_name, not_utf8
 from .frame import _RESERVED, THREAD_ID, _pairs_to_frame, content_hash
 
 __all__ = ["load_acnempathize_cause", "iter_acnempathize_cause", "csv_columns"]
@@ -52,10 +52,7 @@ def _read_text(path):
         return _universal_newlines(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise ValueError(
-            f"{_source_name(path)}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
+        raise not_utf8(f"{_source_name(path)}, line {line}", data[:4], data[exc.start]) from None
 
 
 @contextlib.contextmanager
@@ -126,8 +123,7 @@ def csv_columns(path):
             with _csv_errors(name, reader):
                 header = next((r for r in reader if r), None)
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
-                         "save the file as UTF-8") from None
+        raise not_utf8(name, exc.object[:4], exc.object[exc.start]) from None
     if header is None:
         raise ValueError(f"{name}: the file is empty (expected a CSV header line)")
     return header
@@ -298,9 +294,8 @@ def iter_acnempathize_cause(path, *, chunk_pairs=DEFAULT_CHUNK_PAIRS, post_colum
                             raw.append(line)
                             yield line
             except UnicodeDecodeError as exc:
-                byte = exc.object[exc.start]
-                raise ValueError(f"{name}, line {read + 1} or after: not UTF-8 text (byte 0x{byte:02x}); "
-                                 "save the file as UTF-8") from None
+                raise not_utf8(f"{name}, line {read + 1} or after", exc.object[:4] if read == 0 else b"",
+                               exc.object[exc.start]) from None
 
         reader = csv.reader(physical_lines())
 

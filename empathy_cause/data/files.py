@@ -3,7 +3,25 @@
 import contextlib
 from pathlib import Path
 
-__all__ = ["resolve_data_file", "errors_name"]
+__all__ = ["resolve_data_file", "errors_name", "not_utf8"]
+
+# Byte-order marks of the encodings a file saved as "Unicode" on Windows usually has.
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
+
+
+def not_utf8(where, head: bytes, byte: int) -> ValueError:
+    """The loaders' error for text that is not UTF-8: it names UTF-16/32 (by its byte-order mark) and the fix.
+
+    ``head`` is the first bytes of the file (empty when not known), ``byte`` the first byte that is not UTF-8.
+    """
+    kind = next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    if kind is None and len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
+        kind = "UTF-16"   # ASCII text two bytes a character, without a byte-order mark
+    if kind is not None:
+        return ValueError(f"{where}: the file is {kind} text, not UTF-8; save it as UTF-8 (e.g. "
+                          f"iconv -f {kind} -t UTF-8 FILE > NEW_FILE, or UTF-8 in the editor's save dialog)")
+    return ValueError(f"{where}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8")
 
 
 @contextlib.contextmanager

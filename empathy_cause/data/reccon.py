@@ -14,7 +14,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from .files import errors_name, resolve_data_file
+from .files import errors_name, not_utf8, resolve_data_file
 from .frame import THREAD_ID, _pairs_to_frame
 
 __all__ = ["load_reccon", "fetch_reccon", "get_data_home"]
@@ -129,7 +129,7 @@ def load_reccon(path, subset="train"):
     try:
         dialogues = json.loads(file.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{file}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+        raise not_utf8(file, exc.object[:4], exc.object[exc.start]) from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{file}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
     except RecursionError:
@@ -151,15 +151,15 @@ def get_data_home(data_home=None):
     ----------
     data_home : str or path-like, optional
         The folder. Defaults to the environment variable
-        ``EMPATHY_CAUSE_DATA``, else ``~/empathy_cause_data``.
+        ``EMPATHY_CAUSE_DATA`` (when set and not empty), else ``~/empathy_cause_data``.
 
     Returns
     -------
     pathlib.Path
     """
     if data_home is None:
-        data_home = os.environ.get("EMPATHY_CAUSE_DATA",
-                                   Path("~") / "empathy_cause_data")
+        # An empty EMPATHY_CAUSE_DATA is unset (as for most variables), not the current folder.
+        data_home = os.environ.get("EMPATHY_CAUSE_DATA") or Path("~") / "empathy_cause_data"
     data_home = Path(data_home).expanduser()
     data_home.mkdir(parents=True, exist_ok=True)
     return data_home

@@ -54,9 +54,9 @@ def split_sentences(text):
 
     A sentence is any span that ends in ``.``, ``?``, ``!`` or an ellipsis
     (``...`` or ``…``), or in the full stops and marks of other scripts:
-    ``。``, ``！``, ``？``, ``｡`` (Chinese, Japanese) and ``؟`` (Arabic). A run of terminators (``?!``, ``!!!``, ``..."``, also
-    with spaces between them, as in ``. . .``) ends a single sentence, and
-    closing quotes or brackets right after the run stay with it. Text after
+    ``。``, ``！``, ``？``, ``｡`` (Chinese, Japanese) and ``؟`` (Arabic). A run
+    of terminators (``?!``, ``!!!``, ``..."``, also with spaces between them,
+    as in ``. . .``) ends a single sentence, and closing quotes or brackets right after the run stay with it. Text after
     the last terminator is kept as a final sentence. Each piece is stripped
     of surrounding whitespace, and pieces that show nothing (empty, or only
     invisible characters such as a zero-width space: see :func:`is_blank`)
