@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from empathy_cause import encoders, pretrained
-from empathy_cause.encoders import EmbeddingCache, SentenceEncoder
+from empathy_cause.encoders.encoding import EmbeddingCache, SentenceEncoder
 
 
 def test_embedding_cache_keeps_its_bound():

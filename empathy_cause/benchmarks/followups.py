@@ -33,7 +33,7 @@ from sklearn.model_selection import TunedThresholdClassifierCV
 from sklearn.pipeline import Pipeline
 
 from ..data.frame import PAIR_ID, POST, SENTENCE_INDEX, validate_frame
-from ..model_selection import ThreadKFold
+from ..model_selection.splitters import ThreadKFold
 from ..preprocessing import TextPreprocessor, lemmatizer_available
 from .common import Config, add_common_arguments, run_from_args
 

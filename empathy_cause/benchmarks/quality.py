@@ -61,11 +61,11 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from .. import EmpathyCauseClassifier
 from ..baselines.similarity import similarity_baseline
-from ..cliargs import add_param_argument
+from ..cli.args import add_param_argument
 from ..data import split_sentences
-from ..encoders import SentenceEncoder
-from ..inspection import decision_threshold_of
+from ..encoders.encoding import SentenceEncoder
 from ..metrics import cause_metrics
+from ..model_selection.inspection import decision_threshold_of
 from .common import (
     Config,
     describe_model,

@@ -33,7 +33,7 @@ the predict floor's rate).
 
 **Dask** (``--dask-rows N``): the same N recombined rows scored by
 ``empathy-cause predict`` in one fresh process, then by
-:func:`~empathy_cause.distributed.predict_proba_dask` on a
+:func:`~empathy_cause.prediction.distributed.predict_proba_dask` on a
 ``LocalCluster`` of ``--dask-workers`` worker processes (one thread each)
 that read the rows from ``--dask-files`` CSV files (whole dialogues per file):
 rows per second of each, the cluster's start-up, the time and size of shipping
@@ -66,11 +66,11 @@ import numpy as np
 import torch
 
 from .. import EmpathyCauseClassifier
-from ..batching import PairRows
-from ..cliargs import add_param_argument
+from ..cli.args import add_param_argument
 from ..data import load_dataset, split_sentences, validate_frame
 from ..data.chunking import DEFAULT_CHUNK_PAIRS
-from ..encoders import autocast_context, bf16_supported, clear_embedding_cache, load_encoder, pool
+from ..encoders.encoding import autocast_context, bf16_supported, clear_embedding_cache, load_encoder, pool
+from ..network.batching import PairRows
 
 __all__ = ["distinct_sentences", "encode_floor", "write_recombined_csv", "cpu_name", "peak_rss_mib",
            "build_parser", "main"]
@@ -217,7 +217,7 @@ def write_recombined_csv(path, n_rows, X, *, seed=0, chunk_pairs=DEFAULT_CHUNK_P
 _CHILD = """
 import json, sys, time
 start = time.perf_counter()
-from empathy_cause.cli import main
+from empathy_cause.cli.command import main
 from empathy_cause.benchmarks.speed import peak_rss_mib
 imported = time.perf_counter()
 status = main(sys.argv[1:])
@@ -269,7 +269,7 @@ def _worker_load_encoder(encoder) -> None:
 
 
 def _worker_stats() -> dict:
-    from ..encoders import embedding_cache
+    from ..encoders.encoding import embedding_cache
 
     return {"sentences_encoded": len(embedding_cache), "peak_rss_mib": peak_rss_mib()}
 
@@ -278,7 +278,7 @@ def _dask_section(args, model, X_source) -> dict:
     """One process vs a LocalCluster on the same recombined rows (see the module docstring)."""
     import pickle
 
-    from ..distributed import _require, predict_proba_dask, read_dask_frame
+    from ..prediction.distributed import _require, predict_proba_dask, read_dask_frame
 
     _, distributed = _require()
     with tempfile.TemporaryDirectory(prefix="empathy-cause-dask-") as tmp:
