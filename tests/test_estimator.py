@@ -208,7 +208,7 @@ def test_best_f1_threshold_prefers_the_f1_maximum():
 
 def test_disk_cache_serves_a_new_process(tiny_bert, tmp_path, monkeypatch):
     """With cache_dir, vectors encoded once are read back without the encoder."""
-    from empathy_cause import encoders
+    from empathy_cause.encoders import encoding as encoders
 
     texts = ["I feel so alone.", "My skin is finally clearing.", "Hang in there."]
     encoder = encoders.SentenceEncoder(tiny_bert, cache_dir=str(tmp_path))

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from empathy_cause import encoders, pretrained
+from empathy_cause.encoders import encoding as encoders
+from empathy_cause.encoders import pretrained
 from empathy_cause.encoders.encoding import EmbeddingCache, SentenceEncoder
 
 
