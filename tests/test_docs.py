@@ -63,6 +63,7 @@ API_MODULES = [
     "empathy_cause.baselines.prompts",
     "empathy_cause.baselines.scoring",
     "empathy_cause.baselines.qa",
+    "empathy_cause.baselines.positional",
     "empathy_cause.analysis",
     "empathy_cause.encoders.encoding",
     "empathy_cause.encoders.pretrained",

@@ -48,34 +48,18 @@ from ..model_selection.inspection import (
 )
 from ..model_selection.splitters import train_valid_test_split
 from .tables import (
-    METRICS,
     markdown_table,
-    mean_sd,
     plot_precision_recall,
-    stat_cell,
     summarise,
-    table_header,
 )
 
 __all__ = [
     "Config",
-    "METRICS",
     "load_benchmark_data",
     "sample_threads",
-    "find_classifier",
-    "fitted_classifier",
-    "attach_validation",
-    "warm_cache",
     "warm_models",
-    "criterion_loss",
     "jsonable",
     "run_protocol",
-    "summarise",
-    "markdown_table",
-    "mean_sd",
-    "stat_cell",
-    "table_header",
-    "plot_precision_recall",
     "write_outputs",
     "add_common_arguments",
     "run_from_args",
