@@ -204,7 +204,7 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
     ...     query = prompt.rsplit("Initial post: ", 1)[1].split("\\n")[0]
     ...     n = query.count('", "') + 1
     ...     return ",".join(["1"] + ["0"] * (n - 1))
-    >>> from empathy_cause.data.frame import pairs_to_frame
+    >>> from empathy_cause.data.pairs import pairs_to_frame
     >>> X, y = pairs_to_frame([
     ...     {"post": "I feel awful. My skin is bad.", "reply": "Hugs.",
     ...      "labels": [1, 0]},

@@ -21,7 +21,8 @@ import pandas as pd
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..data.frame import POST, pairs_to_frame
+from ..data.frame import POST
+from ..data.pairs import pairs_to_frame
 from ..encoders.encoding import POOLINGS, SentenceEncoder, load_encoder
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
 from .batching import INFERENCE_PAIRS, InferenceBatchSampler, PairBatchSampler, PairCollate, ThreadBatchSampler
