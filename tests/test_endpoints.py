@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from empathy_cause.cli import main
+from empathy_cause.cli.command import main
 
 pytest.importorskip("distributed")
 
@@ -50,7 +50,7 @@ def _run_in_thread(function, limit=120):
 
 @pytest.fixture
 def short_timeout(monkeypatch):
-    import empathy_cause.distributed as dist
+    import empathy_cause.prediction.distributed as dist
 
     monkeypatch.setattr(dist, "CONNECT_TIMEOUT", 1.0)
 
@@ -72,7 +72,7 @@ def test_predict_on_a_scheduler_that_is_not_one_is_one_line(reply, message, tmp_
 
 
 def test_connect_refuses_silent_and_foreign_servers_in_bounded_time(short_timeout):
-    from empathy_cause.distributed import connect
+    from empathy_cause.prediction.distributed import connect
 
     for reply in (None, b"SSH-2.0-OpenSSH_9.6\r\n" * 3):
         with _server(reply) as address:

@@ -8,9 +8,9 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from empathy_cause import EmpathyCauseClassifier, load_demo
-from empathy_cause.cli import main
-from empathy_cause.encoders import SentenceEncoder, clear_embedding_cache
-from empathy_cause.model_files import ModelFileError
+from empathy_cause.cli.command import main
+from empathy_cause.encoders.encoding import SentenceEncoder, clear_embedding_cache
+from empathy_cause.network.model_files import ModelFileError
 from tests.tiny_models import make_tiny_bert
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -81,7 +81,7 @@ def test_disk_cache_is_keyed_by_the_encoder_content_not_its_path(tiny_bert, tmp_
 
 
 def test_encoder_is_hashed_once_per_process_not_per_predict(saved, data, monkeypatch):
-    import empathy_cause.pretrained as pretrained
+    import empathy_cause.encoders.pretrained as pretrained
 
     X, _ = data
     clf = EmpathyCauseClassifier.load(saved)

@@ -1,9 +1,10 @@
-"""Locating a dataset file given a folder or the file itself, and naming it in the loaders' errors."""
+"""Where datasets live: the data home, locating a dataset file given a folder or the file, naming it in errors."""
 
 import contextlib
+import os
 from pathlib import Path
 
-__all__ = ["resolve_data_file", "errors_name", "not_utf8"]
+__all__ = ["get_data_home", "resolve_data_file", "errors_name", "not_utf8"]
 
 # Byte-order marks of the encodings a file saved as "Unicode" on Windows usually has.
 _BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
@@ -72,3 +73,24 @@ def resolve_data_file(path, file_name, dataset):
                else f"the folder {str(folder)!r} does not exist.")
         )
     return file
+
+
+def get_data_home(data_home=None):
+    """Return the folder where datasets are stored, creating it if needed.
+
+    Parameters
+    ----------
+    data_home : str or path-like, optional
+        The folder. Defaults to the environment variable
+        ``EMPATHY_CAUSE_DATA`` (when set and not empty), else ``~/empathy_cause_data``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if data_home is None:
+        # An empty EMPATHY_CAUSE_DATA is unset (as for most variables), not the current folder.
+        data_home = os.environ.get("EMPATHY_CAUSE_DATA") or Path("~") / "empathy_cause_data"
+    data_home = Path(data_home).expanduser()
+    data_home.mkdir(parents=True, exist_ok=True)
+    return data_home

@@ -1,6 +1,6 @@
 """The parameter bookkeeping of the skorch estimators: checks, the fitted-model record, ``set_params``.
 
-:class:`~empathy_cause._base.BaseCauseClassifier` mixes :class:`_DeclaredParameters`
+:class:`~empathy_cause.network._base.BaseCauseClassifier` mixes :class:`_DeclaredParameters`
 in; it reads the class's ``_parameter_constraints``, ``_training_params``,
 ``_runtime_params`` and ``_unsaved_params``.
 """
@@ -17,8 +17,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_parameter_constraints
 from skorch.exceptions import NotInitializedError
 
+from ..encoders.pretrained import identity_text, same_identity
 from .model_files import _SAVED_PREFIXES
-from .pretrained import identity_text, same_identity
 
 
 def _same(a, b) -> bool:

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .pretrained import identity_text, same_identity
+from ..encoders.pretrained import identity_text, same_identity
 
 __all__ = ["ModelFileError", "FORMAT", "FORMAT_VERSION", "CONFIG_FILE", "WEIGHTS_FILE", "save_model", "load_model",
            "check_model_target"]
