@@ -117,7 +117,10 @@ def _model_args(parser, max_epochs):
 def _print_metrics(args, metrics: dict, **facts) -> None:
     """The one way every command prints metrics: a readable line, or JSON with --json."""
     if getattr(args, "json", False):
-        print(json.dumps({**facts, **metrics}, indent=2), file=args.stdout, flush=True)
+        # Strict JSON: a metric that is undefined here (ROC AUC with one class) is null, never NaN.
+        values = {k: None if isinstance(v, float) and not np.isfinite(v) else v
+                  for k, v in {**facts, **metrics}.items()}
+        print(json.dumps(values, indent=2, allow_nan=False), file=args.stdout, flush=True)
         return
     print("  ".join(f"{name} {value:.4f}" if isinstance(value, float) else f"{name} {value}"
                     for name, value in {**metrics, **facts}.items()), flush=True)
@@ -404,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "input size (a CSV file is read chunk by chunk) (default: %(default)s)")
         _common_args(sub, trains=False, metrics=name == "evaluate")
         if name == "predict":
-            sub.add_argument("--out", help="CSV file, written whole or not at all (default: standard output)")
+            sub.add_argument("--out", help="CSV file, written whole or not at all; - or none: standard output")
             sub.add_argument("--html", help="also write an HTML view with causes highlighted")
             sub.add_argument("--keep-partial", action="store_true",
                              help="if the run stops early, keep the rows written so far as NAME.partial.csv "
@@ -457,6 +460,44 @@ def _check_paths(args) -> None:
                 folders=[o for o in (_option(args, n) for n in getattr(args, "folders", ())) if o])
 
 
+def _check_stdout_dash(args) -> None:
+    """``--out -`` is standard output for predict's CSV (as for most Unix tools); anywhere else it is refused."""
+    for name in ("out", "html"):
+        if getattr(args, name, None) != "-":
+            continue
+        if args.command == "predict" and name == "out" and not getattr(args, "scheduler", None):
+            args.out = None   # the default: the CSV goes to standard output
+            continue
+        what = ("a folder of part files" if name == "out" and args.command == "predict" else
+                "an HTML file" if name == "html" else "a folder")
+        raise ValueError(f"--{name} - (standard output) cannot be used here: {args.command} writes {what} there; "
+                         "give a path")
+
+
+# Characters of a shell file pattern: a --data holding them that is no path is a glob the shell did not expand.
+_GLOB_CHARACTERS = "*?["
+
+
+def _check_data_option(args) -> None:
+    """Before any model is loaded: --data demo beside a ./demo folder, --subset where there is none, a glob."""
+    data = getattr(args, "data", None)
+    if data is None:
+        return
+    if data == "demo" and Path("demo").exists():
+        print(f"empathy-cause {args.command}: note: --data demo is the built-in demo set, not the ./demo here; "
+              "give --data ./demo for that", file=sys.stderr)
+    subset = getattr(args, "subset", None)
+    if subset and (data == "demo" or _is_csv(args)):
+        kind = "the built-in demo set" if data == "demo" else f"a CSV file ({data})"
+        raise ValueError(f"--subset {subset} selects a split of a RECCON, ECF or CovidET folder; {kind} has no "
+                         "subsets: leave --subset out")
+    if (data != "demo" and any(c in data for c in _GLOB_CHARACTERS) and not Path(data).exists()
+            and not getattr(args, "scheduler", None)):
+        raise FileNotFoundError(f"--data {data} not found: it looks like a file pattern, which only predict "
+                                "--scheduler reads (on a Dask cluster); without one, give one file or folder per "
+                                "run (e.g. in a shell loop)")
+
+
 def _warning_line(command):
     """Show a warning as the command's errors are shown: one line, no source file and line number."""
     def show(message, category, filename, lineno, file=None, line=None):
@@ -474,6 +515,8 @@ def main(argv=None) -> int:
     # can set handlers; the previous ones come back when main returns).
     previous = handle_termination() if threading.current_thread() is threading.main_thread() else {}
     try:
+        _check_stdout_dash(args)
+        _check_data_option(args)
         _check_paths(args)
         # With --json, standard output carries the JSON alone; the epoch table and notes go to standard error.
         with contextlib.redirect_stdout(sys.stderr) if getattr(args, "json", False) else contextlib.nullcontext(), \
