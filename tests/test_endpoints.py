@@ -82,7 +82,7 @@ def test_connect_refuses_silent_and_foreign_servers_in_bounded_time(short_timeou
     address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"
     closed.close()
     assert "cannot reach a Dask scheduler" in str(_raised(lambda: connect(address)))
-    assert "not a scheduler address" in str(_raised(lambda: connect("tcp://127.0.0.1:notaport")))
+    assert "not a Dask scheduler address" in str(_raised(lambda: connect("tcp://127.0.0.1:notaport")))
 
 
 def _raised(function):

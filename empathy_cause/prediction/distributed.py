@@ -116,7 +116,7 @@ def check_scheduler(address: str, timeout: float | None = None) -> None:
         scheme, location = parse_address(address)
         host, port = parse_host_port(location) if scheme == "tcp" else (None, None)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"--scheduler {address!r} is not a scheduler address such as tcp://HOST:8786 ({exc})"
+        raise ValueError(f"{address!r} is not a Dask scheduler address such as tcp://HOST:8786 ({exc})"
                          ) from None
     if scheme != "tcp":
         return
