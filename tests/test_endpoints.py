@@ -72,9 +72,15 @@ def test_predict_on_a_scheduler_that_is_not_one_is_one_line(reply, message, tmp_
 
 
 def test_connect_refuses_silent_and_foreign_servers_in_bounded_time(short_timeout):
+    import struct
+
     from empathy_cause.prediction.distributed import connect
 
-    for reply in (None, b"SSH-2.0-OpenSSH_9.6\r\n" * 3):
+    plausible_length_then_garbage = struct.pack("<Q", 16) + struct.pack("<Q", 2**60) + b"x" * 8
+    not_msgpack = struct.pack("<Q", 24) + struct.pack("<Q", 1) + struct.pack("<Q", 8) + b"\xc1" * 8
+    half_a_handshake = struct.pack("<Q", 100)
+    for reply in (None, b"SSH-2.0-OpenSSH_9.6\r\n" * 3, plausible_length_then_garbage, not_msgpack,
+                  half_a_handshake):
         with _server(reply) as address:
             error = _run_in_thread(lambda: _raised(lambda: connect(address)))
         assert isinstance(error, OSError) and address in str(error)
