@@ -80,6 +80,16 @@ def test_disk_cache_is_keyed_by_the_encoder_content_not_its_path(tiny_bert, tmp_
     np.testing.assert_allclose(again, fresh, rtol=1e-5, atol=1e-6)
 
 
+def test_the_same_folder_gives_the_same_probabilities_with_a_cold_or_warm_disk_cache(saved, data, tmp_path):
+    X, _ = data
+    expected = EmpathyCauseClassifier.load(saved).predict_proba(X)
+    for _ in range(2):                                      # cold, then warm (the in-memory caches emptied)
+        clear_embedding_cache()
+        clf = EmpathyCauseClassifier.load(saved, cache_dir=str(tmp_path / "cache"))
+        np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    assert any((tmp_path / "cache").rglob("*.pkl"))
+
+
 def test_encoder_is_hashed_once_per_process_not_per_predict(saved, data, monkeypatch):
     import empathy_cause.encoders.pretrained as pretrained
 

@@ -167,6 +167,22 @@ def test_save_load_and_joblib_round_trip(fitted, data, tmp_path):
     np.testing.assert_allclose(joblib.load(tmp_path / "qa.joblib").predict_proba(X), expected, atol=1e-6)
 
 
+def test_a_saved_qa_model_pins_its_pretrained_model(fitted, tmp_path):
+    import json
+
+    from empathy_cause.network.model_files import ModelFileError
+    from tests.tiny_models import make_tiny_bert
+
+    folder = fitted.save(tmp_path / "qa")
+    config = json.loads((folder / "config.json").read_text())
+    assert len(config["pretrained"]["sha256"]) == 64 and config["params"]["model"] == config["pretrained"]["location"]
+    other = make_tiny_bert(tmp_path / "other", seed=3)
+    with pytest.raises(ModelFileError, match="the model .* is not the one this model was trained with"):
+        QAClassifier.load(folder, model=str(other))
+    with pytest.raises(ModelFileError, match="question_template cannot be changed when loading"):
+        QAClassifier.load(folder, question_template="Is {sentence} a cause?")
+
+
 def test_qa_throughput_reports_costs_per_row(tiny_bert, data):
     _, _, _, X, y, _ = data
     result = qa_throughput(X.iloc[:32], y[:32], model=tiny_bert, batch_size=8)
