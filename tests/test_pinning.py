@@ -169,3 +169,13 @@ def test_load_with_a_device_this_torch_lacks_is_refused_at_once(saved, device):
         pytest.skip("this torch has xpu")
     with pytest.raises(ValueError, match="'device' parameter"):
         EmpathyCauseClassifier.load(saved, device=device)
+
+
+def test_the_default_encoder_by_path_is_the_default_encoder(data, tmp_path):
+    from empathy_cause.encoders.pretrained import default_encoder_path, model_identity, same_identity
+
+    by_name, by_path = model_identity(None), model_identity(default_encoder_path())
+    assert "package" in by_name and "sha256" in by_path
+    assert same_identity(by_name, by_path) and same_identity(by_path, by_name)
+    assert not same_identity(by_name, {"location": "x", "sha256": "0" * 64})
+    assert not same_identity(by_name, {"package": by_name["package"], "version": "0.0.0-other"})

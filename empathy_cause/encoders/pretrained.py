@@ -149,8 +149,17 @@ def identity_text(identity: dict) -> str:
 
 
 def same_identity(a: dict, b: dict) -> bool:
-    """Whether two identities name the same model: the same package and version, or the same content hash."""
-    if "package" in a or "package" in b:
+    """Whether two identities name the same model: the same package and version, or the same content hash.
+
+    The embedded default named by its package (``encoder=None``) and the same
+    folder named by its path are one model: the installed package's folder is
+    hashed to compare them.
+    """
+    if ("package" in a) != ("package" in b):
+        package, folder = (a, b) if "package" in a else (b, a)
+        return package == model_identity(None) and model_identity(default_encoder_path()).get(
+            "sha256") == folder.get("sha256")
+    if "package" in a:
         return a.get("package") == b.get("package") and a.get("version") == b.get("version")
     return a.get("sha256") == b.get("sha256")
 
