@@ -149,3 +149,19 @@ def test_a_second_search_with_other_fixed_settings_is_refused_naming_them(tmp_pa
     assert "holds trials of other fixed settings" in err
     assert "folds: 3 in the study, 4 now" in err and "--param loss: 'ce' in the study, 'focal' now" in err
     assert "--study-name" in err
+
+
+@pytest.mark.parametrize("reply", [None, b"HTTP/1.1 400 Bad Request\r\n\r\n"])
+def test_search_storage_on_a_silent_or_foreign_server_is_one_line(reply, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("optuna")
+    pytest.importorskip("psycopg2", reason="the PostgreSQL driver psycopg2 is not installed (test extra)")
+    import empathy_cause.benchmarks.search as search
+
+    monkeypatch.setattr(search, "STORAGE_CONNECT_TIMEOUT", 2)   # libpq's smallest
+    with _server(reply) as address:
+        url = f"postgresql+psycopg2://me:hunter2@{address.removeprefix('tcp://')}/optuna"
+        status = _run_in_thread(lambda: main(["search", "--storage", url, "--out", str(tmp_path / "out"),
+                                              "--n-trials", "1", "--quiet"]))
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and "\n" not in err, err
+    assert "cannot connect to the study database" in err and "hunter2" not in err

@@ -171,7 +171,7 @@ def test_load_with_a_device_this_torch_lacks_is_refused_at_once(saved, device):
         EmpathyCauseClassifier.load(saved, device=device)
 
 
-def test_the_default_encoder_by_path_is_the_default_encoder(data, tmp_path):
+def test_the_default_encoder_by_path_is_the_default_encoder():
     from empathy_cause.encoders.pretrained import default_encoder_path, model_identity, same_identity
 
     by_name, by_path = model_identity(None), model_identity(default_encoder_path())

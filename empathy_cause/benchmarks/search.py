@@ -107,6 +107,38 @@ def check_storage_url(url: str) -> None:
                           f"installed: pip install {package}") from None
 
 
+#: Seconds a database server (PostgreSQL, MySQL) gets to accept a connection and answer it.
+STORAGE_CONNECT_TIMEOUT = 30
+
+
+def _connect_args(url: str) -> dict:
+    """Connection arguments that bound the time a server database may take to answer (libpq waits forever)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() in ("postgresql", "mysql") and "connect_timeout" not in parsed.query and \
+            parsed.get_driver_name() in ("psycopg2", "psycopg", "pymysql", "mysqldb"):
+        return {"connect_timeout": STORAGE_CONNECT_TIMEOUT}
+    return {}
+
+
+def _check_reachable(url: str, connect_args: dict) -> None:
+    """Connect once to a server database: a silent, absent or foreign server is one line, in bounded time."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, connect_args=connect_args, poolclass=NullPool)
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:  # noqa: BLE001 - every driver has its own errors; the first line says what happened
+        cause = getattr(exc, "orig", None) or exc
+        first = next((line for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
+        raise OSError(f"cannot connect to the study database {_safe_url(url)}: {first.strip()}") from None
+    finally:
+        engine.dispose()
+
+
 def make_storage(url=None, *, heartbeat_interval=60, grace_period=None, max_retry=3):
     """An ``optuna.storages.RDBStorage`` with a heartbeat and retry of stale trials.
 
@@ -130,6 +162,10 @@ def make_storage(url=None, *, heartbeat_interval=60, grace_period=None, max_retr
     url = url or "sqlite:///optuna.db"
     check_storage_url(url)
     engine_kwargs = {}
+    connect_args = _connect_args(url)
+    if connect_args:
+        _check_reachable(url, connect_args)
+        engine_kwargs["connect_args"] = connect_args
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
