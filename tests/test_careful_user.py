@@ -126,6 +126,13 @@ def test_subset_of_the_demo_set_or_a_csv_fails_before_the_model_loads(data, tmp_
     _one_line(capsys, status, "--subset valid selects a split", "leave --subset out")
 
 
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_chunk_pairs_below_one_is_refused_by_the_parser(command, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main([command, "--model", str(tmp_path / "absent"), "--data", "demo", "--chunk-pairs", "0"])
+    assert stopped.value.code == 2 and "argument --chunk-pairs: must be at least 1" in capsys.readouterr().err
+
+
 def test_glob_without_scheduler_names_the_fix(tmp_path, capsys):
     status = main(["predict", "--model", str(tmp_path / "absent"), "--data", str(tmp_path / "forum" / "*.csv")])
     _one_line(capsys, status, "looks like a file pattern", "--scheduler")

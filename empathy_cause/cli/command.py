@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.chunking import DEFAULT_CHUNK_PAIRS
-from .args import add_param_argument, estimator_params_from_args
+from .args import add_param_argument, at_least, estimator_params_from_args
 from .outputs import (
     atomic_output,
     atomic_outputs_into,
@@ -402,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = command(name, text)
         _data_args(sub)
         sub.add_argument("--model", required=True, help="model folder written by train")
-        sub.add_argument("--chunk-pairs", type=int, default=DEFAULT_CHUNK_PAIRS,
+        sub.add_argument("--chunk-pairs", type=at_least(1), default=DEFAULT_CHUNK_PAIRS,
                          help="pairs read and predicted at a time; memory depends on this, not on the "
                               "input size (a CSV file is read chunk by chunk) (default: %(default)s)")
         _common_args(sub, trains=False, metrics=name == "evaluate")
