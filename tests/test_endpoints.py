@@ -142,6 +142,7 @@ def test_a_second_search_with_other_fixed_settings_is_refused_naming_them(tmp_pa
     study = create_study(make_storage(url), first.study_name)
     check_study_settings(study, _study_settings(first))
     check_study_settings(study, _study_settings(first))          # the same settings join it
+    capsys.readouterr()                                           # Optuna's own note on creating the study
     status = main(["search", "--storage", url, "--out", str(tmp_path / "out"), "--n-trials", "1", "--quiet",
                    "--param", "loss=focal", "--folds", "4"])
     err = capsys.readouterr().err.strip()

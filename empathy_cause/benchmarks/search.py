@@ -421,10 +421,15 @@ def _study_settings(args) -> dict:
 
     ``cache_dir`` (where vectors are kept) changes no score and is left out.
     """
-    fixed = {k: v for k, v in _fixed_params(args).items() if k != "cache_dir"}
+    from ..encoders.pretrained import model_identity
+
+    fixed = {k: v for k, v in _fixed_params(args).items() if k not in ("cache_dir", "encoder")}
     data = args.data if args.data == "demo" else str(Path(args.data).expanduser().resolve())
+    # The encoder by identity: "enc" seen from another folder, or new weights at one path, is another encoder.
+    encoder = model_identity(_fixed_params(args).get("encoder"), "encoder")
     settings = {"data": data, "subset": args.subset, "sample": args.sample, "folds": args.folds,
                 "scoring": args.scoring, "finetune_layers": args.finetune_layers,
+                "encoder": encoder.get("sha256") or f"{encoder['package']} {encoder['version']}",
                 "params": {k: fixed[k] for k in sorted(fixed)}}
     if args.sample:
         settings["sample_seed"] = 0 if args.seed is None else args.seed
