@@ -166,3 +166,26 @@ def test_search_storage_on_a_silent_or_foreign_server_is_one_line(reply, tmp_pat
     err = capsys.readouterr().err.strip()
     assert status == 2 and "\n" not in err, err
     assert "cannot connect to the study database" in err and "hunter2" not in err
+
+
+def test_a_study_knows_its_encoder_by_content(tiny_bert, tmp_path):
+    pytest.importorskip("optuna")
+    import shutil
+
+    from empathy_cause.benchmarks.search import (
+        _study_settings,
+        build_parser,
+        check_study_settings,
+        create_study,
+        make_storage,
+    )
+    from tests.tiny_models import make_tiny_bert
+
+    encoder = shutil.copytree(tiny_bert, tmp_path / "enc")
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    args = build_parser().parse_args(["--storage", url, "--encoder", str(encoder)])
+    study = create_study(make_storage(url), args.study_name)
+    check_study_settings(study, _study_settings(args))
+    make_tiny_bert(encoder, seed=1)                                # new weights, same path
+    with pytest.raises(ValueError, match="other fixed settings \\(encoder: "):
+        check_study_settings(study, _study_settings(args))
