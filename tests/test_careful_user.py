@@ -168,3 +168,16 @@ def test_a_utf16_reccon_file_says_so(tmp_path):
     (tmp_path / "dailydialog_train.json").write_bytes('{"x": []}'.encode("utf-16"))
     with pytest.raises(ValueError, match="UTF-16 text, not UTF-8"):
         load_reccon(tmp_path, subset="train")
+
+
+@pytest.mark.parametrize("make", ["ecf", "covidet"])
+def test_a_utf16_ecf_or_covidet_file_says_so(make, tmp_path):
+    from empathy_cause.data import load_dataset
+
+    if make == "ecf":
+        (tmp_path / "train.txt").write_bytes("1 1\n1 | Speaker | neutral | Hi.\n".encode("utf-16"))
+    else:
+        (tmp_path / "CovidET-EXT_anonymized.json").write_bytes('{"x": {}}'.encode("utf-16"))
+        (tmp_path / "train_anonymized-WITH_POSTS.json").write_bytes('{"x": {}}'.encode("utf-16"))
+    with pytest.raises(ValueError, match="UTF-16 text, not UTF-8; save it as UTF-8"):
+        load_dataset(tmp_path)

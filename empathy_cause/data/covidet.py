@@ -21,8 +21,9 @@ posts, the official split and the summaries) and
 
 import json
 import re
+from pathlib import Path
 
-from .files import resolve_data_file
+from .files import not_utf8, resolve_data_file
 from .frame import THREAD_ID
 from .pairs import _pairs_to_frame
 
@@ -43,10 +44,12 @@ def _split_post(text):
 
 
 def _read_json(file):
+    data = Path(file).read_bytes()
     try:
-        with open(file, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise not_utf8(file.name, data[:4], data[error.start]) from None
+    except json.JSONDecodeError as error:
         raise ValueError(f"{file.name}: not a JSON file ({error}).") from None
 
 

@@ -17,8 +17,9 @@ The files are the ``train.txt`` / ``dev.txt`` / ``test.txt`` of the
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from .files import resolve_data_file
+from .files import not_utf8, resolve_data_file
 from .frame import THREAD_ID
 from .pairs import _pairs_to_frame
 
@@ -54,8 +55,11 @@ def _parse_ecf(file):
 
     Raises ValueError naming the file and line of the first malformed line.
     """
-    with open(file, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
+    data = Path(file).read_bytes()
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise not_utf8(file.name, data[:4], data[exc.start]) from None
     name = file.name
 
     def error(number, problem):
