@@ -62,6 +62,15 @@ def test_predict_param_typo_is_one_line(model, tmp_path, capsys):
     _one_line(capsys, status, "no parameter 'tresholds': did you mean 'threshold'?")
 
 
+def test_train_param_that_is_no_parameter_is_one_line_before_any_encoding(tiny_bert, tmp_path, capsys, monkeypatch):
+    import empathy_cause.encoders.encoding as encoding
+
+    monkeypatch.setattr(encoding, "_encode_uncached", lambda *a, **k: pytest.fail("encoded before refusing"))
+    status = main(["train", "--data", "demo", "--model", str(tmp_path / "m"), "--encoder", tiny_bert, "--quiet",
+                   "--param", "nonsense=1", "--param", "treshold=0.3"])
+    _one_line(capsys, status, "'nonsense'", "'treshold': did you mean 'threshold'?")
+
+
 @pytest.mark.parametrize("param", ["module=os.system", "optimizer=os.system", "criterion=subprocess.run",
                                    "predict_nonlinearity=os.system", "train_split=os.system"])
 def test_train_param_naming_code_is_refused_before_any_encoding(param, tiny_bert, tmp_path, capsys, monkeypatch):
