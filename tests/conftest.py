@@ -54,6 +54,16 @@ def demo():
     return load_demo()
 
 
+@pytest.fixture(scope="session")
+def four_demo_threads(demo):
+    """``(X, y)``: the rows of the demo set's first four threads (a fit of a tiny model takes a second)."""
+    import numpy as np
+
+    X, y, groups = demo
+    keep = np.isin(groups, np.unique(groups)[:4])
+    return X[keep].reset_index(drop=True), y[keep]
+
+
 @pytest.fixture
 def one_torch_thread():
     """Tiny models gain nothing from a second thread, and it is fragile on a busy machine."""

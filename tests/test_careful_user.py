@@ -2,20 +2,17 @@
 
 import json
 
-import numpy as np
 import pytest
 
-from empathy_cause import EmpathyCauseClassifier, load_demo
+from empathy_cause import EmpathyCauseClassifier
 from empathy_cause.cli.command import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def data():
-    X, y, groups = load_demo()
-    keep = np.isin(groups, np.unique(groups)[:4])
-    return X[keep].reset_index(drop=True), y[keep]
+def data(four_demo_threads):
+    return four_demo_threads
 
 
 @pytest.fixture(scope="module")

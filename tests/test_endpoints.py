@@ -127,7 +127,8 @@ def test_search_counts_below_their_minimum_are_refused_at_once(option, tmp_path,
     assert not (tmp_path / "out").exists()
 
 
-def test_a_second_search_with_other_fixed_settings_is_refused_naming_them(tmp_path, capsys):
+def _study_with_settings(url, argv):
+    """A SQLite study that recorded the fixed settings of ``search`` run with ``argv``; and a checker."""
     pytest.importorskip("optuna")
     from empathy_cause.benchmarks.search import (
         _study_settings,
@@ -137,11 +138,16 @@ def test_a_second_search_with_other_fixed_settings_is_refused_naming_them(tmp_pa
         make_storage,
     )
 
+    args = build_parser().parse_args(["--storage", url, *argv])
+    study = create_study(make_storage(url), args.study_name)
+    check_study_settings(study, _study_settings(args))
+    return lambda: check_study_settings(study, _study_settings(args))
+
+
+def test_a_second_search_with_other_fixed_settings_is_refused_naming_them(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    first = build_parser().parse_args(["--storage", url, "--param", "loss=ce", "--folds", "3"])
-    study = create_study(make_storage(url), first.study_name)
-    check_study_settings(study, _study_settings(first))
-    check_study_settings(study, _study_settings(first))          # the same settings join it
+    check_again = _study_with_settings(url, ["--param", "loss=ce", "--folds", "3"])
+    check_again()                                                 # the same settings join it
     capsys.readouterr()                                           # Optuna's own note on creating the study
     status = main(["search", "--storage", url, "--out", str(tmp_path / "out"), "--n-trials", "1", "--quiet",
                    "--param", "loss=focal", "--folds", "4"])
@@ -169,23 +175,12 @@ def test_search_storage_on_a_silent_or_foreign_server_is_one_line(reply, tmp_pat
 
 
 def test_a_study_knows_its_encoder_by_content(tiny_bert, tmp_path):
-    pytest.importorskip("optuna")
     import shutil
 
-    from empathy_cause.benchmarks.search import (
-        _study_settings,
-        build_parser,
-        check_study_settings,
-        create_study,
-        make_storage,
-    )
     from tests.tiny_models import make_tiny_bert
 
     encoder = shutil.copytree(tiny_bert, tmp_path / "enc")
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    args = build_parser().parse_args(["--storage", url, "--encoder", str(encoder)])
-    study = create_study(make_storage(url), args.study_name)
-    check_study_settings(study, _study_settings(args))
+    check_again = _study_with_settings(f"sqlite:///{tmp_path / 'study.db'}", ["--encoder", str(encoder)])
     make_tiny_bert(encoder, seed=1)                                # new weights, same path
     with pytest.raises(ValueError, match="other fixed settings \\(encoder: "):
-        check_study_settings(study, _study_settings(args))
+        check_again()

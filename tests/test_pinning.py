@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from empathy_cause import EmpathyCauseClassifier, load_demo
+from empathy_cause import EmpathyCauseClassifier
 from empathy_cause.cli.command import main
 from empathy_cause.encoders.encoding import SentenceEncoder, clear_embedding_cache
 from empathy_cause.network.model_files import ModelFileError
@@ -17,10 +17,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def data():
-    X, y, groups = load_demo()
-    keep = np.isin(groups, np.unique(groups)[:4])
-    return X[keep].reset_index(drop=True), y[keep]
+def data(four_demo_threads):
+    return four_demo_threads
 
 
 def _fit(encoder, data, **params):

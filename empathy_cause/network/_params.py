@@ -71,6 +71,17 @@ def _check_device(device, owner) -> None:
                                     f"{count()} {kind} device(s) here (numbered from 0).")
 
 
+def _refuse_unknown_names(owner, names, known) -> None:
+    """One line for names that are no parameter (routed ``a__b`` names are skorch's), with the closest ones."""
+    unknown = sorted(k for k in names if "__" not in k and k not in known)
+    if unknown:
+        close = {k: difflib.get_close_matches(k, sorted(known), n=1) for k in unknown}
+        hints = "; ".join(f"{k!r}: did you mean {c[0]!r}?" if c else f"{k!r}" for k, c in close.items())
+        raise InvalidParameterError(
+            f"{owner} has no parameter {hints} (its parameters: help({owner}); a setting of a part of the net "
+            "takes its prefix, e.g. optimizer__weight_decay)")
+
+
 def _refuse_bool_numbers(constraints, params, owner) -> None:
     """A bool where a number is expected is refused (scikit-learn's Interval takes True as 1: threshold=true)."""
     for name, value in params.items():
@@ -143,13 +154,7 @@ class _DeclaredParameters:
 
         given = self._params_to_validate  # the arguments skorch's own __init__ did not bind
         known = {k for k in self.get_params(deep=False) if k not in given} | set(self.prefixes_)
-        unknown = sorted(k for k in given if "__" not in k and not k.endswith("_") and k not in known)
-        if unknown:
-            close = {k: difflib.get_close_matches(k, sorted(known), n=1) for k in unknown}
-            hints = "; ".join(f"{k!r}: did you mean {c[0]!r}?" if c else f"{k!r}" for k, c in close.items())
-            raise InvalidParameterError(
-                f"{type(self).__name__} has no parameter {hints} (its parameters: help({type(self).__name__}); "
-                "a setting of a part of the net takes its prefix, e.g. optimizer__weight_decay)")
+        _refuse_unknown_names(type(self).__name__, [k for k in given if not k.endswith("_")], known)
 
     def get_params(self, deep=True, **kwargs):
         """The estimator's parameters, without skorch's callback internals.
@@ -204,13 +209,7 @@ class _DeclaredParameters:
         skorch's own error prints the whole estimator and every valid name.
         Routed names (``optimizer__eps``, ``callbacks__...``) are left to skorch.
         """
-        known = set(self.get_params(deep=False))
-        unknown = sorted(k for k in kwargs if "__" not in k and k not in known)
-        if unknown:
-            close = {k: difflib.get_close_matches(k, sorted(known), n=1) for k in unknown}
-            hints = "; ".join(f"{k!r}: did you mean {c[0]!r}?" if c else f"{k!r}" for k, c in close.items())
-            raise InvalidParameterError(f"{type(self).__name__} has no parameter {hints} "
-                                        f"(its parameters: help({type(self).__name__}))")
+        _refuse_unknown_names(type(self).__name__, kwargs, set(self.get_params(deep=False)))
 
     def _check_unchanged(self) -> None:
         """Raise if a parameter that defines the fitted model changed since fit/load."""
