@@ -112,7 +112,7 @@ def test_load_refuses_overriding_what_the_model_was_trained_with(saved, override
 
 def test_load_takes_runtime_settings(saved, data):
     X, _ = data
-    clf = EmpathyCauseClassifier.load(saved, threshold=0.2, device="cpu", batch_size=4)
+    clf = EmpathyCauseClassifier.load(saved, threshold=0.2, device="cpu", batch_size=4, pooling="mean")  # as saved
     assert clf.decision_threshold() == 0.2
     np.testing.assert_array_equal(clf.predict_proba(X), EmpathyCauseClassifier.load(saved).predict_proba(X))
 

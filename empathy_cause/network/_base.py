@@ -344,7 +344,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     _pretrained_param = "encoder"
 
     def _pretrained_identity(self) -> dict:
-        """The pretrained model the parameters name, by identity (:func:`~empathy_cause.pretrained.model_identity`)."""
+        """The pretrained model the parameters name, by identity (``encoders.pretrained.model_identity``)."""
         return model_identity(getattr(self, self._pretrained_param), self._pretrained_param)
 
     def _pretrained_config(self):

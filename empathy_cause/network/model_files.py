@@ -295,7 +295,9 @@ def _valid_identity(identity) -> bool:
 def _refuse_model_overrides(net, config_file, overrides) -> None:
     """``load`` overrides may set runtime and training settings, never one the weights were trained with."""
     defining = set(net._model_param_names()) - {net._pretrained_param}
-    fixed = sorted(k for k in overrides if k in defining or k.startswith("module__"))
+    unset = object()
+    fixed = sorted(k for k in overrides if (k in defining or k.startswith("module__"))   # the saved value is fine
+                   and not (type(overrides[k]) is type(getattr(net, k, unset)) and overrides[k] == getattr(net, k)))
     if fixed:
         saved = ", ".join(f"{k}={getattr(net, k, '<unset>')!r}" for k in fixed)
         raise ModelFileError(
