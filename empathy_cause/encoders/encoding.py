@@ -317,7 +317,7 @@ def fixed_shape_batches(lengths, max_length: int):
 def _encode_uncached(identity, pooling, max_length, precision, texts, *, tokens=False, device="cpu", encoder=None):
     """Pooled vectors (and, with ``tokens``, token states) of ``texts``, in fixed-shape batches.
 
-    ``identity`` (the encoder's :func:`~empathy_cause.pretrained.model_identity`) is what the disk cache
+    ``identity`` (the encoder's :func:`~empathy_cause.encoders.pretrained.model_identity`) is what the disk cache
     keys on; ``encoder`` is where the encoder is loaded from.
     """
     tokenizer, model = load_encoder(encoder)

