@@ -106,9 +106,12 @@ def _check_code_params(net) -> None:
     """
     for name, expected in _CODE_PARAMS.items():
         value = getattr(net, name, None)
-        ok = (value is None and name != "optimizer" and not (name == "module" and type(net)._init_default("module")))
-        ok = ok or (name == "predict_nonlinearity" and value == "auto")
-        ok = ok or (not isinstance(value, str) and (callable(value) or isinstance(value, torch.nn.Module)))
+        if value is None:   # None: the estimator builds its own (QA's module), or skorch's default
+            ok = name != "optimizer" and (name != "module" or type(net)._init_default("module") is None)
+        elif isinstance(value, str):
+            ok = name == "predict_nonlinearity" and value == "auto"
+        else:
+            ok = callable(value) or isinstance(value, torch.nn.Module)
         if not ok:
             shown = f"the text {value!r}" if isinstance(value, str) else f"{type(value).__name__} {value!r}"
             raise InvalidParameterError(
