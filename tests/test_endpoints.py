@@ -91,6 +91,20 @@ def test_connect_refuses_silent_and_foreign_servers_in_bounded_time(short_timeou
     assert "not a Dask scheduler address" in str(_raised(lambda: connect("tcp://127.0.0.1:notaport")))
 
 
+def test_connect_to_a_scheduler_without_workers_is_one_line(short_timeout):
+    import distributed
+
+    from empathy_cause.prediction.distributed import connect
+
+    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        error = _run_in_thread(lambda: _raised(lambda: connect(cluster.scheduler_address)))
+        assert isinstance(error, TimeoutError) and "has no worker" in str(error)
+        cluster.scale(1)
+        with connect(cluster.scheduler_address, timeout=60) as client:   # a real scheduler with a worker
+            assert client.submit(sum, [1, 2]).result() == 3
+
+
 def _raised(function):
     try:
         function()

@@ -144,16 +144,25 @@ def connect(address: str, timeout: float | None = None):
 
     :func:`check_scheduler` first (a silent or foreign server fails within
     ``timeout``), then the client with the same timeout; whatever the client
-    still raises while connecting becomes one line naming the address.
+    still raises while connecting becomes one line naming the address. A
+    scheduler with no worker would leave every task waiting without end: one
+    must join within ``timeout``.
     """
     _, distributed = _require()
     timeout = CONNECT_TIMEOUT if timeout is None else timeout
     check_scheduler(address, timeout)
     try:
-        return distributed.Client(address, timeout=f"{timeout}s")
+        client = distributed.Client(address, timeout=f"{timeout}s")
     except Exception as exc:  # noqa: BLE001 - whatever a foreign server's bytes make the client raise
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise OSError(f"cannot connect to the Dask scheduler at {address}: {first.strip()}") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError):
+        client.close()
+        raise TimeoutError(f"the Dask scheduler at {address} has no worker (none joined within {timeout:g} s): "
+                           f"start some, e.g. dask worker {address} --nworkers 2 --nthreads 1") from None
+    return client
 
 
 def get_client(client=None):
