@@ -129,7 +129,8 @@ def test_subset_of_the_demo_set_or_a_csv_fails_before_the_model_loads(data, tmp_
     (tmp_path / "file.csv").write_text("post_sentences,reply\n\"['a.']\",b\n")
     # The model folder does not exist: the --subset error must come first.
     status = main(["predict", "--model", str(tmp_path / "absent"), "--data", data, "--subset", "valid"])
-    _one_line(capsys, status, "--subset valid selects a split", "leave --subset out")
+    err = _one_line(capsys, status, "subset")
+    assert "config.json" not in err          # not the model's error: the data option is checked first
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
@@ -141,7 +142,8 @@ def test_chunk_pairs_below_one_is_refused_by_the_parser(command, tmp_path, capsy
 
 def test_glob_without_scheduler_names_the_fix(tmp_path, capsys):
     status = main(["predict", "--model", str(tmp_path / "absent"), "--data", str(tmp_path / "forum" / "*.csv")])
-    _one_line(capsys, status, "looks like a file pattern", "--scheduler")
+    err = _one_line(capsys, status, "pattern", "--scheduler")
+    assert "config.json" not in err
 
 
 # ---------------------------------------------------------------- data
