@@ -5,6 +5,7 @@ Every server here is a socket on 127.0.0.1 that the test opens itself; nothing c
 
 import contextlib
 import importlib.util
+import json
 import socket
 import threading
 
@@ -198,3 +199,33 @@ def test_a_study_knows_its_encoder_by_content(tiny_bert, tmp_path):
     make_tiny_bert(encoder, seed=1)                                # new weights, same path
     with pytest.raises(ValueError, match="other fixed settings \\(encoder: "):
         check_again()
+
+
+def test_search_refuses_fixed_settings_that_would_fail_every_trial(tiny_bert, tmp_path, capsys):
+    pytest.importorskip("optuna")
+    out = tmp_path / "out"
+    for extra, message in ((["--param", "batch_size=0"], "'batch_size' parameter"),
+                           (["--param", "max_length=4096"], "takes at most 128 tokens"),
+                           (["--sample", "3", "--folds", "5"], "--folds 5 needs at least 5 threads")):
+        status = main(["search", "--data", "demo", "--encoder", tiny_bert, "--out", str(out), "--n-trials", "1",
+                       "--quiet", *extra])
+        err = capsys.readouterr().err.strip()
+        assert status == 2 and message in err and "\n" not in err, err
+    assert not (out / "best.json").exists()
+
+
+def test_search_whose_every_trial_fails_exits_non_zero_with_strict_json(tiny_bert, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("optuna")
+    from empathy_cause.model_selection.tuning import SearchableClassifier
+
+    def broken_fit(self, X, y=None, **fit_params):
+        raise ValueError("this fit always fails")
+
+    monkeypatch.setattr(SearchableClassifier, "fit", broken_fit)
+    out = tmp_path / "out"
+    status = main(["search", "--data", "demo", "--encoder", tiny_bert, "--out", str(out), "--n-trials", "2",
+                   "--folds", "2", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert status == 2 and "every trial of study 'empathy-cause' failed (2;" in err
+    report = json.loads((out / "best.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in best.json"))
+    assert [t["value"] for t in report["trials"]] == [None, None]

@@ -484,6 +484,7 @@ def _worker(args, index=0):
     study = create_study(storage, args.study_name, seed=seed)
     X, y = load_benchmark_data(args.data, args.subset, args.sample,
                                0 if args.seed is None else args.seed)
+    _check_enough_threads(X, args)
     estimator = SearchableClassifier(**_fixed_params(args))
     try:
         with interrupt_leaves_trial_running():
@@ -503,11 +504,23 @@ def _worker(args, index=0):
     return new
 
 
+def _check_enough_threads(X, args) -> None:
+    """Each of the folds needs threads of its own: fewer threads than folds fails every trial, silently."""
+    n_threads = len(np.unique(X["thread_id"].to_numpy()))
+    if n_threads < args.folds:
+        where = f"the sample of --sample {args.sample}" if args.sample else "the data"
+        raise ValueError(f"--folds {args.folds} needs at least {args.folds} threads, and {where} holds "
+                         f"{n_threads}: give fewer folds or more threads (every trial would fail)")
+
+
 def _worker_entry(args, index):
     try:
         _worker(args, index)
     except KeyboardInterrupt:  # pragma: no cover
         pass
+    except (ValueError, OSError, ImportError) as exc:   # one line per worker, as the command's own errors
+        print(f"worker {index}: error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
 
 
 def main(argv=None) -> int:
@@ -519,6 +532,12 @@ def main(argv=None) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
     started = time.perf_counter()
+    # The fixed settings are checked before any study or trial: a bad one would fail every trial.
+    fixed = SearchableClassifier(**_fixed_params(args))
+    fixed._check_params()
+    fixed._check_param_names()
+    fixed._load_pretrained_models()
+    fixed._check_pretrained_limits()
     # Create the schema and the study once, before any worker starts.
     storage = make_storage(_storage_url(args), heartbeat_interval=args.heartbeat_interval,
                            grace_period=args.grace_period, max_retry=args.max_retry)
@@ -561,13 +580,17 @@ def main(argv=None) -> int:
                    "seconds": time.perf_counter() - started})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "best.json").write_text(json.dumps(report, indent=2, allow_nan=True))
+    # Strict JSON: a failed trial's value (NaN) is null.
+    (out / "best.json").write_text(json.dumps(jsonable(report), indent=2, allow_nan=False))
     if "best_params" in report:
         print(f"best score {report['best_score']:.4f} (trial {report['best_trial']}): "
               f"{json.dumps(report['best_estimator_params'])}")
     else:
         print("no complete trial yet")
     print(f"wrote {out / 'best.json'}")
+    if report.get("states") and set(report["states"]) == {"FAIL"}:
+        raise ValueError(f"every trial of study {args.study_name!r} failed ({report['states']['FAIL']}; the warnings "
+                         "above say why): fix the cause and run the command again")
     return 0
 
 
