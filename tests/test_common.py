@@ -50,16 +50,25 @@ REGISTRY = {
 NAMES = sorted(REGISTRY)
 SAVING = [name for name in NAMES if REGISTRY[name][1]]
 
+# skorch settings the skorch-based estimators cannot honour (their own dataset, DataLoader and batches):
+# refused by name at fit instead of silently doing nothing.
+SKORCH_ROUTES_REFUSED = [
+    {"iterator_train__batch_size": 8}, {"iterator_valid__batch_size": 64}, {"iterator_train__shuffle": True},
+    {"iterator_train__collate_fn": list}, {"iterator_valid__in_order": False}, {"iterator_train": list},
+    {"dataset__length": 3},
+]
+
 # Per estimator: parameter values that must be refused when fit starts, before any training.
 BAD_PARAMS = {
     "EmpathyCauseClassifier": [
         {"threshold": 1.5}, {"accumulation_steps": 0}, {"batch_size": 0}, {"max_epochs": 0},
         {"lr": -1.0}, {"loss": "hinge"}, {"validation_fraction": 1.0}, {"class_weight": (1.0, -3.0)},
         {"pooling": "max"}, {"finetune_layers": -1}, {"hidden_size": 0}, {"threshold": float("nan")},
+        *SKORCH_ROUTES_REFUSED,
     ],
     "QAClassifier": [
         {"threshold": 7.0}, {"max_length": 4}, {"question_template": "no slot"}, {"max_rows_per_epoch": 0},
-        {"batch_size": 0},
+        {"batch_size": 0}, *SKORCH_ROUTES_REFUSED,
     ],
     "PromptingClassifier": [{"n_shots": -1}, {"max_new_tokens": 0}],
 }
@@ -231,3 +240,20 @@ def test_partial_fit_then_predict(make, fitted, data, name):
     assert len(est.history_) > epochs  # continued, not restarted
     assert not np.allclose(est.predict_proba(X), before)
     assert est.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("name", SKORCH)
+def test_dataloader_settings_reach_the_loader(make, data, name):
+    """iterator_train__* / iterator_valid__* that make sense pass to the DataLoader, deterministically.
+
+    (Training in worker processes draws torch's seed differently from training
+    in-process, so the reference is a fit with the same training loader.)
+    """
+    X, y = data
+    est = make(name, iterator_train__num_workers=1, iterator_valid__num_workers=1, iterator_valid__timeout=30)
+    est.fit(X, y)
+    dataset = est.get_dataset(X, y)
+    assert est.get_iterator(dataset, training=True).num_workers == 1
+    assert (est.get_iterator(dataset).num_workers, est.get_iterator(dataset).timeout) == (1, 30)
+    reference = make(name, iterator_train__num_workers=1).fit(X, y)
+    np.testing.assert_array_equal(est.predict_proba(X), reference.predict_proba(X))

@@ -60,6 +60,16 @@ def test_training_lowers_the_loss(make_clf, demo):
     assert losses[-1] < losses[0]
 
 
+def test_gradient_accumulation_steps_every_k_batches(make_clf, demo):
+    """One optimizer step per accumulation_steps batches, and one for an epoch's remainder."""
+    X, y, _ = demo
+    clf = make_clf(accumulation_steps=3, batch_size=4, validation_fraction=None).fit(X, y)
+    batches = [len(epoch["batches"]) for epoch in clf.history_]
+    assert any(n % 3 for n in batches)  # the remainder's step is exercised
+    steps = {int(state["step"]) for state in clf.optimizer_.state.values()}
+    assert steps == {sum(-(-n // 3) for n in batches)}
+
+
 def test_validation_split_keeps_threads_apart(make_clf, demo):
     X, y, groups = demo
     clf = make_clf()

@@ -285,8 +285,15 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         return super().get_split_datasets(X, y, **fit_params)
 
     def get_iterator(self, dataset, training=False):
+        """skorch's hook: a DataLoader over the subclass's batches of whole pairs.
+
+        ``iterator_train__*`` / ``iterator_valid__*`` settings reach it where
+        they make sense (``num_workers``, ``pin_memory``, ...: see
+        :data:`~empathy_cause.network._params.LOADER_SETTINGS`); fit refuses the others by name.
+        """
         batches = self._training_batches(dataset) if training else self._inference_batches(dataset)
-        return DataLoader(dataset, batch_sampler=batches, collate_fn=self._collate_fn(dataset))
+        settings = self._loader_settings("iterator_train" if training else "iterator_valid")
+        return DataLoader(dataset, batch_sampler=batches, collate_fn=self._collate_fn(dataset), **settings)
 
     # --------------------------------------------------------------- training
 
@@ -434,8 +441,10 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
                     param.grad.div_(self.accumulation_steps)
         self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
                     batch=batch, training=True)
-        self._step_optimizer(None)
-        self._zero_grad_optimizer()
+        # skorch has no public hook for an optimizer step outside train_step: its FAQ's gradient
+        # accumulation recipe steps optimizer_ itself, as here (instead of the private _step_optimizer).
+        self.optimizer_.step()
+        self.optimizer_.zero_grad()
 
     # ------------------------------------------------------------- prediction
 

@@ -15,9 +15,20 @@ import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_parameter_constraints
+from skorch.dataset import Dataset as SkorchDataset
 from skorch.exceptions import NotInitializedError
+from torch.utils.data import DataLoader
 
 from .model_files import _SAVED_PREFIXES
+
+#: The DataLoader settings that ``iterator_train__*`` / ``iterator_valid__*`` pass on (skorch's routing).
+#: The estimators build their own loader (batches of whole pairs from their samplers, their collate
+#: function), so the other DataLoader arguments (batch_size, shuffle, sampler, batch_sampler,
+#: collate_fn, drop_last, generator, in_order) are refused by name: they would be ignored or break
+#: the row order predict_proba restores.
+LOADER_SETTINGS = ("num_workers", "pin_memory", "pin_memory_device", "timeout", "worker_init_fn",
+                   "multiprocessing_context", "prefetch_factor", "persistent_workers")
+_LOADERS = ("iterator_train", "iterator_valid")
 
 
 def _same(a, b) -> bool:
@@ -91,6 +102,44 @@ class _DeclaredParameters:
             raise InvalidParameterError(
                 f"{type(self).__name__} has no parameter {hints} (its parameters: help({type(self).__name__}); "
                 "a setting of a part of the net takes its prefix, e.g. optimizer__weight_decay)")
+        self._check_skorch_routes()
+
+    def _check_skorch_routes(self) -> None:
+        """Refuse, by name, the skorch settings these estimators cannot honour.
+
+        skorch would accept them and they would do nothing: the estimators
+        build their dataset from the frame (:class:`~empathy_cause.network.batching.PairRows`)
+        and their own DataLoader (see :meth:`_loader_settings`).
+        """
+        owner = type(self).__name__
+        for loader in _LOADERS:
+            if getattr(self, loader) is not DataLoader:
+                raise InvalidParameterError(
+                    f"{owner} builds its own torch DataLoader (batches of whole pairs): {loader}= cannot replace "
+                    f"it; pass DataLoader settings as {loader}__<name> ({', '.join(LOADER_SETTINGS)})")
+            self._loader_settings(loader)
+        dataset_settings = sorted(k for k in vars(self) if k.startswith("dataset__"))
+        if self.dataset is not SkorchDataset or dataset_settings:
+            given = ", ".join(dataset_settings) or "dataset="
+            raise InvalidParameterError(
+                f"{owner} does not use {given}: its dataset is built from the sentence-row frame "
+                "(pass a frame, or a PairRows, to fit)")
+
+    def _loader_settings(self, loader) -> dict:
+        """The DataLoader settings given as ``{loader}__*`` (``loader``: "iterator_train" or "iterator_valid").
+
+        Only :data:`LOADER_SETTINGS` are taken; any other name raises an
+        ``InvalidParameterError`` (a ``ValueError``) naming it.
+        """
+        settings = self.get_params_for(loader)
+        refused = sorted(k for k in settings if k not in LOADER_SETTINGS)
+        if refused:
+            names = ", ".join(f"{loader}__{k}" for k in refused)
+            raise InvalidParameterError(
+                f"{type(self).__name__} does not take {names}: batches are whole pairs from its own samplers "
+                f"(batch_size= sets the pairs per training batch); {loader}__ takes only "
+                f"{', '.join(LOADER_SETTINGS)}")
+        return settings
 
     def get_params(self, deep=True, **kwargs):
         """The estimator's parameters, without skorch's callback internals.
