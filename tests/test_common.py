@@ -199,6 +199,27 @@ def test_changing_the_fitted_model_asks_for_a_refit(fitted, data, tmp_path, name
     np.testing.assert_array_equal(est.predict_proba(X), expected)
 
 
+@pytest.mark.parametrize("name", sorted(MODEL_CHANGES))
+def test_training_only_changes_keep_the_fitted_model(fitted, data, name):
+    """A parameter the lifecycle table calls training-only takes effect at the next fit, not at predict."""
+    X, _ = data
+    est = fitted(name)
+    expected = est.predict_proba(X)
+    original = est.get_params()
+    est.set_params(lr=0.5, max_epochs=9, patience=7)
+    try:
+        np.testing.assert_array_equal(est.predict_proba(X), expected)
+    finally:
+        est.set_params(**{key: original[key] for key in ("lr", "max_epochs", "patience")})
+
+
+def test_the_lifecycle_table_lists_declared_parameters_only():
+    with pytest.raises(TypeError, match="no_such_parameter"):
+        type("Bad", (EmpathyCauseClassifier,), {"_parameter_lifecycle": {"no_such_parameter": "training"}})
+    with pytest.raises(TypeError, match="forever"):
+        type("Bad", (EmpathyCauseClassifier,), {"_parameter_lifecycle": {"lr": "forever"}})
+
+
 CLASSES = {"EmpathyCauseClassifier": EmpathyCauseClassifier, "QAClassifier": QAClassifier,
            "PromptingClassifier": PromptingClassifier}
 

@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader
 from ..data.frame import validate_frame
 from ..encoders.encoding import PRECISIONS
 from ..model_selection.splitters import ThreadValidSplit
-from ._params import _DeclaredParameters, _int
+from ._params import LOCAL, RUNTIME, TRAINING, _DeclaredParameters, _int
 from .batching import PairRows
 from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1, progress_wanted
 from .losses import LOSSES, make_criterion
@@ -142,10 +142,11 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     ``StrOptions`` style, built from the constants the code uses), which
     ``fit`` and ``partial_fit`` check before any training starts. Adding a
     parameter to a subclass: its ``__init__`` argument (stored as given) and
-    one ``_parameter_constraints`` entry. Every declared parameter defines the
-    fitted model (changing it after ``fit`` makes predict, save and explain ask
-    for a refit) unless it is listed in ``_training_params`` (used by fit only)
-    or ``_runtime_params`` (takes effect at once).
+    one ``_parameter_constraints`` entry. Beside it, ``_parameter_lifecycle``
+    says what the parameter is to a fitted model (see
+    :mod:`empathy_cause.network._params`): every declared parameter defines it
+    (changing it after ``fit`` makes predict, save and explain ask for a refit)
+    unless listed there as training-only, runtime or local (never saved).
 
     Training uses skorch's extension points: ``fit`` and ``partial_fit``
     check the parameters and seed torch, then run skorch's ``partial_fit``;
@@ -178,12 +179,14 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         "verbose": ["verbose"],
         "device": [str, torch.device],
     }
-    #: Parameters only ``fit`` reads: changing them after fit has no effect until the next fit.
-    _training_params = ("loss", "alpha", "gamma", "class_weight", "accumulation_steps", "patience",
-                        "validation_fraction", "random_state", "lr", "max_epochs", "batch_size")
-    #: Parameters that may change after fit and take effect at once (not written by ``save``
-    #: except ``threshold``).
-    _runtime_params = ("threshold", "verbose", "device")
+    #: What each parameter is to a fitted model (network/_params.py: MODEL unless listed here).
+    _parameter_lifecycle: dict = {
+        **dict.fromkeys(("loss", "alpha", "gamma", "class_weight", "accumulation_steps", "patience",
+                         "validation_fraction", "random_state", "lr", "max_epochs", "batch_size"), TRAINING),
+        "threshold": RUNTIME,
+        "verbose": LOCAL,
+        "device": LOCAL,
+    }
 
     # No defaults here: the subclasses' signatures hold them (see the class docstring).
     def __init__(self, module, *, loss, alpha, gamma, class_weight, precision, threshold, accumulation_steps,

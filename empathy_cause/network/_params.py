@@ -1,8 +1,9 @@
-"""The parameter bookkeeping of the skorch estimators: checks, the fitted-model record, ``set_params``.
+"""The parameter bookkeeping of the skorch estimators: checks, the lifecycle, the fitted-model record.
 
 :class:`~empathy_cause.network._base.BaseCauseClassifier` mixes :class:`_DeclaredParameters`
-in; it reads the class's ``_parameter_constraints``, ``_training_params``,
-``_runtime_params`` and ``_unsaved_params``.
+in; it reads the class's two tables, side by side: ``_parameter_constraints``
+(scikit-learn's valid values) and ``_parameter_lifecycle`` (what a parameter
+is to a fitted model: one of the four kinds below).
 """
 
 from __future__ import annotations
@@ -19,7 +20,21 @@ from skorch.dataset import Dataset as SkorchDataset
 from skorch.exceptions import NotInitializedError
 from torch.utils.data import DataLoader
 
-from .model_files import _SAVED_PREFIXES
+# The lifecycle of a parameter: what changing it after fit does, and whether save writes it.
+#: Defines the fitted model: after a change, predict, save and explain ask for a refit. Saved.
+MODEL = "model"
+#: Read by fit only: a change takes effect at the next fit. Saved (the model says how it was trained).
+TRAINING = "training"
+#: Takes effect at once. Saved (the model's decision threshold).
+RUNTIME = "runtime"
+#: Takes effect at once; never saved: this machine's settings (a received model folder cannot set them).
+LOCAL = "local"
+LIFECYCLES = (MODEL, TRAINING, RUNTIME, LOCAL)
+_SAVED = (MODEL, TRAINING, RUNTIME)
+#: The routed parameters' lifecycle, by prefix (skorch's other prefixes neither define the model nor are saved).
+ROUTED_LIFECYCLE = {"module__": MODEL, "optimizer__": TRAINING}
+#: skorch's parameters that define the module; not saved as values (save takes only the class's own).
+_SKORCH_MODEL_PARAMS = ("module", "predict_nonlinearity")
 
 #: The DataLoader settings that ``iterator_train__*`` / ``iterator_valid__*`` pass on (skorch's routing).
 #: The estimators build their own loader (batches of whole pairs from their samplers, their collate
@@ -61,11 +76,27 @@ def _check_device(device, owner) -> None:
 
 
 class _DeclaredParameters:
-    """The parameter bookkeeping of :class:`BaseCauseClassifier`: checks, the fitted-model record, set_params.
+    """The parameter bookkeeping of :class:`BaseCauseClassifier`: checks, the lifecycle, set_params.
 
-    Reads the class's ``_parameter_constraints``, ``_training_params``,
-    ``_runtime_params`` and ``_unsaved_params``.
+    Reads the class's ``_parameter_constraints`` and ``_parameter_lifecycle``
+    (a declared parameter it does not list is :data:`MODEL`).
     """
+
+    _parameter_constraints: dict = {}
+    _parameter_lifecycle: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        undeclared = sorted(set(cls._parameter_lifecycle) - set(cls._parameter_constraints))
+        unknown = sorted({v for v in cls._parameter_lifecycle.values()} - set(LIFECYCLES))
+        if undeclared or unknown:
+            raise TypeError(f"{cls.__name__}._parameter_lifecycle: {undeclared or unknown} "
+                            f"(each entry a declared parameter, each value one of {LIFECYCLES})")
+
+    @classmethod
+    def _lifecycle(cls, name) -> str:
+        """The lifecycle of a declared parameter (:data:`MODEL` unless the table says otherwise)."""
+        return cls._parameter_lifecycle.get(name, MODEL)
 
     def _check_params(self) -> None:
         """Check every declared parameter against ``_parameter_constraints`` (before any training).
@@ -155,21 +186,19 @@ class _DeclaredParameters:
         return {k: own[k] if k.startswith("callbacks__") else v for k, v in params.items()
                 if k != "_params_to_validate" and (not k.startswith("callbacks__") or k in own)}
 
+    def _routed_names(self, lifecycles) -> list:
+        prefixes = tuple(p for p, kind in ROUTED_LIFECYCLE.items() if kind in lifecycles)
+        return sorted(k for k in vars(self) if k.startswith(prefixes)) if prefixes else []
+
     def _model_param_names(self) -> list:
-        """The parameters that define the fitted model: declared ones, ``module`` and ``module__*``."""
-        skip = set(self._training_params) | set(self._runtime_params)
-        names = [n for n in self._parameter_constraints if n not in skip]
-        names += ["module", "predict_nonlinearity"]
-        return names + sorted(k for k in vars(self) if k.startswith("module__"))
+        """The parameters that define the fitted model: :data:`MODEL` ones, ``module`` and ``module__*``."""
+        names = [n for n in self._parameter_constraints if self._lifecycle(n) == MODEL]
+        return names + list(_SKORCH_MODEL_PARAMS) + self._routed_names((MODEL,))
 
     def _saved_param_names(self) -> list:
-        """What ``save`` writes: every declared parameter but the runtime ones, ``threshold`` and routed ones."""
-        names = [n for n in self._parameter_constraints if n not in self._runtime_params or n == "threshold"]
-        names = [n for n in names if n not in self._unsaved_params]
-        return names + sorted(k for k in vars(self) if k.startswith(_SAVED_PREFIXES))
-
-    #: Declared parameters ``save`` never writes (a received file cannot switch them on).
-    _unsaved_params: tuple = ()
+        """What ``save`` writes: every declared parameter but the :data:`LOCAL` ones, and the routed ones."""
+        names = [n for n in self._parameter_constraints if self._lifecycle(n) in _SAVED]
+        return names + self._routed_names(_SAVED)
 
     def set_params(self, **kwargs):
         """As skorch's, except that a fitted module is never silently re-initialised.

@@ -25,6 +25,7 @@ from ..data.frame import POST
 from ..data.pairs import pairs_to_frame
 from ..encoders.encoding import POOLINGS, SentenceEncoder, load_encoder
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
+from ._params import LOCAL
 from .batching import INFERENCE_PAIRS, InferenceBatchSampler, PairBatchSampler, PairCollate, ThreadBatchSampler
 from .modules import ARCHITECTURES, EmpathyCauseNet
 
@@ -156,8 +157,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         "max_length": [_int(1, 8192)],
         "cache_dir": [str, os.PathLike, None],
     }
-    _runtime_params = BaseCauseClassifier._runtime_params + ("cache_dir",)
-    _unsaved_params = ("cache_dir",)
+    _parameter_lifecycle = {**BaseCauseClassifier._parameter_lifecycle, "cache_dir": LOCAL}
 
     # Not the paper's 4 pairs x accumulation 4, lr 1e-4, focal loss: see docs/decisions.md (issue 8 evidence).
     def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="ce", alpha=None,
