@@ -28,12 +28,12 @@ from sklearn.utils._param_validation import Interval
 
 from ..data.frame import REPLY
 from ..encoders.encoding import autocast_context, resolve_encoder
-from ..encoders.pretrained import clear_model_cache, load_pretrained
+from ..encoders.pretrained import load_pretrained
 from ..network._base import BaseCauseClassifier, softmax_rows
 from ..network._params import TRAINING
 from ..network.batching import INFERENCE_ROWS, InferenceBatchSampler, PairBatch, PairRows, RowBatchSampler
 
-__all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "clear_model_cache"]
+__all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION"]
 
 #: The default question template; ``{sentence}`` is replaced by the post sentence.
 DEFAULT_QUESTION = 'Does the sentence "{sentence}" cause the empathy in the reply?'
