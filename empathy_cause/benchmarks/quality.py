@@ -67,7 +67,7 @@ from ..encoders.encoding import SentenceEncoder
 from ..metrics import cause_metrics
 from ..model_selection.inspection import decision_threshold_of, fitted_classifier
 from .common import Config, describe_model, jsonable, load_benchmark_data, warm_models
-from .tables import mean_sd, stat_cell, table_header
+from .tables import markdown_table, stat_cell, summarise, summary_key, table_header
 
 __all__ = [
     "REGIMES",
@@ -231,28 +231,12 @@ def run_quality(configs, train, evals, *, seeds=3, seed=0, estimator_params=None
     return records
 
 
-def summarise(records, configs, eval_names):
-    """Mean and sd (ddof=1; 0 for one seed) of each metric, per configuration and evaluation set."""
-    summary = {}
-    for config in configs:
-        for name in eval_names:
-            rows = [r for r in records if r["config"] == config.name and r["eval"] == name]
-            if not rows:
-                continue
-            entry = {"config": config.name, "label": config.label, "eval": name, "seeds": len(rows),
-                     "fit_seconds": float(np.mean([r["fit_seconds"] for r in rows]))}
-            for metric in METRICS:
-                entry[metric] = mean_sd([r["metrics"][metric] for r in rows])
-            summary[f"{config.name} | {name}"] = entry
-    return summary
-
-
 def regime_table(summary, configs, eval_names, metric="f1"):
     """Models x evaluation sets, one metric (mean ± sd), then the best baseline row and each model's margin."""
     lines = table_header(["Model", *eval_names])
 
     def stat(name, eval_name):
-        entry = summary.get(f"{name} | {eval_name}")
+        entry = summary.get(summary_key(name, eval_name))
         return None if entry is None else entry[metric]
 
     for config in configs:
@@ -279,15 +263,6 @@ def regime_table(summary, configs, eval_names, metric="f1"):
                 cells.append("" if value is None or eval_name not in best
                              else f"{value['mean'] - best[eval_name][0]:+.4f}")
             lines.append(f"| {config.name} minus best baseline | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def markdown_table(summary):
-    header = ["Model", "Evaluated on"] + [TITLES[m] for m in METRICS]
-    lines = table_header(header, n_left=2)
-    for entry in summary.values():
-        cells = [stat_cell(entry[metric]) for metric in METRICS]
-        lines.append("| " + " | ".join([entry["label"], entry["eval"]] + cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -419,12 +394,13 @@ def main(argv=None) -> int:
                                   estimator_params=estimator_params, log=log):
             records.append({"regime": label, **record})
         eval_names += list(eval_sets)
-    summary = summarise(records, configs, eval_names)
+    summary = summarise(records, configs, evals=eval_names, metrics=METRICS)
     caption = (f"Mean ± sd over {args.seeds} seed(s) ({args.seed}..{args.seed + args.seeds - 1}); each model "
                "is trained on its regime's training set. F1 and ROC AUC are for the cause class.")
     tables = ("## F1\n\n" + regime_table(summary, configs, eval_names)
               + "\n## ROC AUC\n\n" + regime_table(summary, configs, eval_names, "roc_auc")
-              + "\n## Every metric\n\n" + markdown_table(summary))
+              + "\n## Every metric\n\n"
+              + markdown_table(summary, configs, evals=eval_names, metrics=METRICS, titles=TITLES, fit_column=False))
     print(tables + "\n" + caption)
 
     out = Path(args.out)
