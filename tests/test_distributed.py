@@ -167,7 +167,7 @@ def test_predict_cli_writes_part_files_in_input_order(client, fitted, tmp_path, 
 
 
 def test_predict_cli_workers_read_csv_files_from_a_glob(client, fitted, demo, tmp_path):
-    from empathy_cause.benchmarks.speed import write_recombined_csv
+    from empathy_cause.benchmarks.scaling import write_recombined_csv
     from empathy_cause.cli.command import main
 
     folder = fitted.save(tmp_path / "model")
