@@ -46,7 +46,7 @@ MOVED = {
     "empathy_cause.cliargs": "empathy_cause.cli.args",
     "empathy_cause.outputs": "empathy_cause.cli.outputs",
     "empathy_cause.tuning": "empathy_cause.model_selection.tuning",
-    "empathy_cause.inspection": "empathy_cause.model_selection.inspection",
+    "empathy_cause.inspection": "empathy_cause.model_selection.unwrap",
 }
 # ``empathy_cause.encoders``, ``.model_selection`` and ``.cli`` are packages now that re-export their
 # modules' public names, so the old paths of those names need no entry.

@@ -38,7 +38,8 @@ from ..cli.args import add_param_argument, estimator_params_from_args
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
 from ..metrics import cause_metrics
-from ..model_selection.inspection import (
+from ..model_selection.splitters import train_valid_test_split
+from ..model_selection.unwrap import (
     attach_validation,
     criterion_loss,
     decision_threshold_of,
@@ -46,7 +47,6 @@ from ..model_selection.inspection import (
     fitted_classifier,
     warm_cache,
 )
-from ..model_selection.splitters import train_valid_test_split
 from .tables import (
     markdown_table,
     plot_precision_recall,

@@ -65,7 +65,7 @@ from ..cli.args import add_param_argument
 from ..data import split_sentences
 from ..encoders.encoding import SentenceEncoder
 from ..metrics import cause_metrics
-from ..model_selection.inspection import decision_threshold_of, fitted_classifier
+from ..model_selection.unwrap import decision_threshold_of, fitted_classifier
 from .common import Config, describe_model, jsonable, load_benchmark_data, warm_models
 from .tables import markdown_table, stat_cell, summarise, summary_key, table_header
 
