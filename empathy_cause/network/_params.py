@@ -46,7 +46,7 @@ LOADER_SETTINGS = ("num_workers", "pin_memory", "pin_memory_device", "timeout", 
 _LOADERS = ("iterator_train", "iterator_valid")
 
 
-def _same(a, b) -> bool:
+def _same_setting(a, b) -> bool:
     """Whether two parameter values are the same setting (numpy-safe)."""
     if a is b:
         return True
@@ -222,7 +222,7 @@ class _DeclaredParameters:
         if fitted is None:
             return
         current = set(self._model_param_names())
-        changed = sorted({n for n in current if n not in fitted or not _same(getattr(self, n), fitted[n])}
+        changed = sorted({n for n in current if n not in fitted or not _same_setting(getattr(self, n), fitted[n])}
                          | {n for n in fitted if n.startswith("module__") and n not in current})
         if changed:
             detail = ", ".join(f"{n}={fitted.get(n, '<unset>')!r} -> {getattr(self, n, '<unset>')!r}"
