@@ -51,8 +51,9 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         ``"concat"`` is the paper's simpler model (mean reply vector, no attention).
     pooling : {"mean", "cls"}, default="mean"
     loss : {"focal", "weighted", "ce"}, default="ce"
-        ``"focal"`` is the paper's best; here plain cross-entropy scored as well
-        on RECCON-DD and steadier across seeds (see ``docs/decisions.md``).
+        ``"focal"``: binary focal loss (the paper's); ``"weighted"``:
+        class-weighted cross-entropy; ``"ce"``: plain cross-entropy. Why the
+        defaults differ from the paper's: ``docs/decisions.md``.
     alpha : float or None, default=None
         Focal loss weight of the cause class (None: both classes weighted alike).
     gamma : float, default=2.0
@@ -64,15 +65,12 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     position_features : bool, default=True
         Learned embeddings of each sentence's distance from the start and end of its post.
     context_layers : int, default=0
-        Transformer layers across the sentences of a post (0: none). With
-        ``token_features`` one layer no longer helped in any regime (see
-        ``docs/decisions.md``).
+        Transformer layers across the sentences of a post (0: none).
     token_features : bool, default=True
         Late interaction between the tokens of each sentence and of the
         reply (frozen token states, cached as float16, and a learned
-        projection of them), beside the sentence-level co-attention. On
-        forum-like posts it is what lets content beat similarity baselines
-        (see ``docs/decisions.md``); False is the sentence-vector network.
+        projection of them), beside the sentence-level co-attention. False
+        is the sentence-vector network.
     interaction_size : int, default=64
         Width of the learned token projection.
     finetune_layers : int or "all", default=0
@@ -159,7 +157,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     }
     _parameter_lifecycle = {**BaseCauseClassifier._parameter_lifecycle, "cache_dir": LOCAL}
 
-    # Not the paper's 4 pairs x accumulation 4, lr 1e-4, focal loss: see docs/decisions.md (issue 8 evidence).
+    # Defaults that differ from the paper's (4 pairs x accumulation 4, lr 1e-4, focal loss): docs/decisions.md.
     def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="ce", alpha=None,
                  gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3, position_features=True,
                  context_layers=0, token_features=True, interaction_size=64, finetune_layers=0, max_length=64,
@@ -204,8 +202,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         """One torch thread while only the small head runs (frozen encoder on CPU).
 
         The head's matrices are tiny: a second thread buys nothing, and on a
-        busy machine its spin-waiting made a training step 5-10x slower
-        (measured here: 14 ms with one thread, 125 ms with two).
+        busy machine its spin-waiting makes a training step several times
+        slower (the measurement: ``docs/decisions.md``).
         """
         if not self.frozen_encoder or torch.device(self.device).type != "cpu":
             return super()._head_threads()
