@@ -1,4 +1,4 @@
-"""EmpathyCauseClassifier: the sklearn contract, the frame contract, training and persistence."""
+"""EmpathyCauseClassifier (network/classifier.py): the sklearn and frame contracts, training, persistence."""
 
 import joblib
 import numpy as np
@@ -10,7 +10,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from empathy_cause import EmpathyCauseClassifier, ThreadKFold, pairs_to_frame
-from empathy_cause.network.losses import BinaryFocalLoss, make_criterion
 
 
 @pytest.fixture
@@ -38,8 +37,6 @@ def test_fit_predict_shapes(fitted, demo):
     assert len(fitted.history) >= 1 and "valid_f1" in fitted.history[-1]
 
 
-
-
 def test_threshold_drives_predict(fitted, demo):
     X, _, _ = demo
     proba = fitted.predict_proba(X)[:, 1]
@@ -49,8 +46,6 @@ def test_threshold_drives_predict(fitted, demo):
     low.initialize()
     low.module_.load_state_dict(fitted.module_.state_dict())
     assert low.predict(X).all()
-
-
 
 
 def test_training_lowers_the_loss(make_clf, demo):
@@ -136,8 +131,6 @@ def test_joblib_round_trip(fitted, demo, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
 
 
-
-
 def test_finetuning_top_layer_only(make_clf, demo):
     X, y, _ = demo
     clf = make_clf(finetune_layers=1, max_epochs=1, validation_fraction=None, lr=1e-2).fit(X, y)
@@ -169,27 +162,6 @@ def test_rows_sharing_a_pair_id_must_agree(fitted, demo):
         fitted.predict_proba(X)
 
 
-def test_focal_loss_against_hand_computed_value():
-    logits = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
-    target = torch.tensor([1, 0])
-    # p_t = 0.5 and e^2 / (e^2 + 1); FL = -(1 - p_t)^2 * ln(p_t)
-    p2 = np.exp(2) / (np.exp(2) + 1)
-    per_sample = np.array([0.25 * np.log(2), -((1 - p2) ** 2) * np.log(p2)])
-    loss = BinaryFocalLoss(alpha=None, gamma=2.0)(logits, target)
-    assert loss.item() == pytest.approx(per_sample.mean(), rel=1e-5)
-    weighted = BinaryFocalLoss(alpha=0.25, gamma=2.0)(logits, target)
-    assert weighted.item() == pytest.approx((0.25 * per_sample[0] + 0.75 * per_sample[1]) / 2, rel=1e-5)
-    ce = BinaryFocalLoss(alpha=None, gamma=0.0)(logits, target)
-    assert ce.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, target).item(), rel=1e-6)
-
-
-def test_weighted_loss_needs_class_weight():
-    with pytest.raises(ValueError, match="class_weight"):
-        make_criterion("weighted")
-    with pytest.raises(ValueError, match="loss must be one of"):
-        make_criterion("hinge")
-
-
 def test_missing_encoder_path_is_named(demo):
     X, y, _ = demo
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -212,45 +184,3 @@ def test_best_f1_threshold_prefers_the_f1_maximum():
     y = np.array([0, 0, 0, 1, 1, 1])
     proba = np.array([0.1, 0.2, 0.25, 0.3, 0.35, 0.9])
     assert best_f1_threshold(y, proba) == pytest.approx(0.3)
-
-
-
-
-def test_disk_cache_serves_a_new_process(tiny_bert, tmp_path, monkeypatch):
-    """With cache_dir, vectors encoded once are read back without the encoder."""
-    from empathy_cause.encoders import encoding as encoders
-
-    texts = ["I feel so alone.", "My skin is finally clearing.", "Hang in there."]
-    encoder = encoders.SentenceEncoder(tiny_bert, cache_dir=str(tmp_path))
-    first = encoder.encode(texts)
-    assert first.shape == (3, 32)
-    encoders.clear_embedding_cache()  # as in a new process
-
-    def no_encoder(*args, **kwargs):
-        raise AssertionError("the encoder ran although the vectors were on disk")
-
-    monkeypatch.setattr(encoders, "load_encoder", no_encoder)
-    np.testing.assert_array_equal(encoder.encode(texts), first)
-
-
-@pytest.mark.parametrize("old, name", [
-    ("empathy_cause.classifier", "EmpathyCauseClassifier"),
-    ("empathy_cause._base", "BaseCauseClassifier"),
-    ("empathy_cause.modules", "EmpathyCauseNet"),
-    ("empathy_cause.losses", "BinaryFocalLoss"),
-    ("empathy_cause.callbacks", "TuneThreshold"),
-    ("empathy_cause.batching", "PairBatchSampler"),
-    ("empathy_cause.model_selection", "ThreadValidSplit"),
-    ("empathy_cause.encoders", "SentenceEncoder"),
-    ("empathy_cause.tuning", "SearchableClassifier"),
-    ("empathy_cause.estimator", "PairRowsClassifier"),
-])
-def test_pickles_naming_former_module_paths_still_load(old, name):
-    """A pickle from before the modules moved into rooms names their old paths; they resolve to today's classes."""
-    import importlib
-    import pickle
-
-    data = f"c{old}\n{name}\n.".encode()  # a protocol-0 pickle of a class reference, as old files hold
-    loaded = pickle.loads(data)
-    assert loaded is getattr(importlib.import_module(old), name)
-    assert loaded.__module__.split(".")[1] in {"network", "encoders", "model_selection"}
