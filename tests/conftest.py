@@ -54,6 +54,16 @@ def demo():
     return load_demo()
 
 
+@pytest.fixture(scope="session")
+def demo_threads(demo):
+    """8 of the demo set's 16 threads: (X, y, groups), for tests that fit many times."""
+    import numpy as np
+
+    X, y, groups = demo
+    keep = np.isin(groups, np.unique(groups)[:8])
+    return X[keep].reset_index(drop=True), y[keep], groups[keep]
+
+
 @pytest.fixture
 def one_torch_thread():
     """Tiny models gain nothing from a second thread, and it is fragile on a busy machine."""
