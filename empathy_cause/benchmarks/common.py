@@ -62,6 +62,7 @@ __all__ = [
     "run_protocol",
     "write_outputs",
     "add_common_arguments",
+    "runs_caption",
     "run_from_args",
 ]
 
@@ -388,6 +389,12 @@ def select_configs(all_configs, names):
     if unknown:
         raise SystemExit(f"unknown configuration(s) {unknown}; choose from {list(all_configs)}")
     return [all_configs[n] for n in names]
+
+
+def runs_caption(args, detail, *, seeds_note="") -> str:
+    """A protocol table's caption: mean ± sd over ``--runs`` runs and their seeds, then ``detail``."""
+    return (f"Mean ± standard deviation over {args.runs} run(s) (seeds {args.seed}.."
+            f"{args.seed + args.runs - 1}{seeds_note}); {detail}")
 
 
 def run_from_args(name, args, all_configs, *, title_column, caption):
