@@ -296,6 +296,17 @@ def test_tiny_lm_fit_predict_predict_proba(tiny_lm_path):
     np.testing.assert_array_equal(clf.predict(X)[perm], pred)
 
 
+def test_scoring_changed_after_fit_is_not_served_from_the_cache(tiny_answering_lm_path):
+    X, y = make_frame()
+    clf = PromptingClassifier(model=str(tiny_answering_lm_path), n_shots=1, random_state=0).fit(X, y)
+    clf.predict_proba(X)  # fills the cache with the forward answers
+    generated = clf.set_params(scoring="generate").predict_proba(X)
+    fresh = PromptingClassifier(model=str(tiny_answering_lm_path), n_shots=1, scoring="generate",
+                                random_state=0).fit(X, y)
+    np.testing.assert_array_equal(generated, fresh.predict_proba(X))
+    assert clf.answers_ == fresh.answers_
+
+
 def test_tiny_lm_probabilities_match_the_generated_labels(
         tiny_answering_lm_path):
     X, y = make_frame()
@@ -306,7 +317,7 @@ def test_tiny_lm_probabilities_match_the_generated_labels(
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_array_equal(pred, (proba[:, 1] > 0.5).astype(int))
     read = 0
-    for (_, n), (text, p1) in clf._generation_cache_.items():
+    for (_, n, *_), (text, p1) in clf._generation_cache_.items():
         assert set(text) <= set("01,")
         labels, _ = parse_answer(text, n)
         for k, item in enumerate(text.split(",")[:n]):

@@ -398,14 +398,15 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         (which keeps the shared prefix's cache); ``"generate"``:
         :func:`~empathy_cause.baselines.scoring.generate_scores`.
         """
-        key = (prompt, n_sentences)
+        max_new = int(self.max_new_tokens) if self.max_new_tokens is not None else 3 * n_sentences + 8
+        # Keyed by the settings that shape the answer too: set_params after fit is never served stale answers.
+        key = (prompt, n_sentences, self.scoring, None if self.scoring == "forward" else max_new)
         if key not in self._generation_cache_:
             if self.scoring == "forward":
                 text, p1, self._prefix_state_ = forward_scores(
                     self.model_, self.tokenizer_, self._label_ids_, prompt, n_sentences,
                     getattr(self, "_prefix_state_", None))
             else:
-                max_new = int(self.max_new_tokens) if self.max_new_tokens is not None else 3 * n_sentences + 8
                 text, p1 = generate_scores(self.model_, self.tokenizer_, self._label_ids_, prompt, n_sentences,
                                            max_new)
             self._generation_cache_[key] = (text, p1)
