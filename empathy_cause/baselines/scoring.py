@@ -3,7 +3,8 @@
 An answer is the labels joined by a bare comma, e.g. ``0,1,0``: without
 spaces the digits are separate, bare tokens in the common BPE and
 SentencePiece vocabularies, which keeps the probabilities of "0" and "1"
-readable. P(1) per post sentence comes from those "0"/"1" logits.
+readable; P(1) per post sentence comes from those "0"/"1" logits.
+
 :class:`~empathy_cause.baselines.PromptingClassifier` scores a prompt
 (:mod:`empathy_cause.baselines.prompts`) in one of two ways, its ``scoring``
 parameter: :func:`forward_scores` teacher-forces the answer ``0,0,...,0`` and
