@@ -144,7 +144,7 @@ def _suffix_in(*suffixes):
 def _table_format(kind, description):
     read, labelled = _table(kind)
     suffixes = tuple(s for s, k in TABLE_SUFFIXES.items() if k == kind)
-    return DataFormat(kind, f"{description} ({', '.join(suffixes)})", _suffix_in(*suffixes), read, labelled,
+    return DataFormat(kind, f"a {description} file ({', '.join(suffixes)})", _suffix_in(*suffixes), read, labelled,
                       ("columns", *_LEGACY))
 
 
