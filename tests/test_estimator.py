@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from empathy_cause import EmpathyCauseClassifier, ThreadKFold, pairs_to_frame
-from empathy_cause.losses import BinaryFocalLoss, make_criterion
+from empathy_cause.network.losses import BinaryFocalLoss, make_criterion
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_validation_split_keeps_threads_apart(make_clf, demo):
 
 def test_a_thread_split_object_as_train_split(make_clf, demo):
     """ThreadValidSplit is the internal split and a skorch train_split a user can pass."""
-    from empathy_cause.model_selection import ThreadValidSplit
+    from empathy_cause.model_selection.splitters import ThreadValidSplit
 
     X, y, groups = demo
     clf = make_clf()
@@ -131,7 +131,7 @@ def test_joblib_round_trip(fitted, demo, tmp_path):
 def test_finetuning_top_layer_only(make_clf, demo):
     X, y, _ = demo
     clf = make_clf(finetune_layers=1, max_epochs=1, validation_fraction=None, lr=1e-2).fit(X, y)
-    from empathy_cause.encoders import load_encoder
+    from empathy_cause.encoders.encoding import load_encoder
 
     original = load_encoder(clf.encoder)[1]
     tuned = clf.module_.encoder
@@ -197,7 +197,7 @@ def test_auto_threshold_is_tuned_on_validation_and_saved(make_clf, demo, tmp_pat
 
 
 def test_best_f1_threshold_prefers_the_f1_maximum():
-    from empathy_cause.callbacks import best_f1_threshold
+    from empathy_cause.network.callbacks import best_f1_threshold
 
     y = np.array([0, 0, 0, 1, 1, 1])
     proba = np.array([0.1, 0.2, 0.25, 0.3, 0.35, 0.9])
@@ -208,7 +208,7 @@ def test_best_f1_threshold_prefers_the_f1_maximum():
 
 def test_disk_cache_serves_a_new_process(tiny_bert, tmp_path, monkeypatch):
     """With cache_dir, vectors encoded once are read back without the encoder."""
-    from empathy_cause import encoders
+    from empathy_cause.encoders import encoding as encoders
 
     texts = ["I feel so alone.", "My skin is finally clearing.", "Hang in there."]
     encoder = encoders.SentenceEncoder(tiny_bert, cache_dir=str(tmp_path))
@@ -221,3 +221,26 @@ def test_disk_cache_serves_a_new_process(tiny_bert, tmp_path, monkeypatch):
 
     monkeypatch.setattr(encoders, "load_encoder", no_encoder)
     np.testing.assert_array_equal(encoder.encode(texts), first)
+
+
+@pytest.mark.parametrize("old, name", [
+    ("empathy_cause.classifier", "EmpathyCauseClassifier"),
+    ("empathy_cause._base", "BaseCauseClassifier"),
+    ("empathy_cause.modules", "EmpathyCauseNet"),
+    ("empathy_cause.losses", "BinaryFocalLoss"),
+    ("empathy_cause.callbacks", "TuneThreshold"),
+    ("empathy_cause.batching", "PairBatchSampler"),
+    ("empathy_cause.model_selection", "ThreadValidSplit"),
+    ("empathy_cause.encoders", "SentenceEncoder"),
+    ("empathy_cause.tuning", "SearchableClassifier"),
+    ("empathy_cause.estimator", "PairRowsClassifier"),
+])
+def test_pickles_naming_former_module_paths_still_load(old, name):
+    """A pickle from before the modules moved into rooms names their old paths; they resolve to today's classes."""
+    import importlib
+    import pickle
+
+    data = f"c{old}\n{name}\n.".encode()  # a protocol-0 pickle of a class reference, as old files hold
+    loaded = pickle.loads(data)
+    assert loaded is getattr(importlib.import_module(old), name)
+    assert loaded.__module__.split(".")[1] in {"network", "encoders", "model_selection"}

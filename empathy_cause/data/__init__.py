@@ -8,6 +8,7 @@ from .acnempathize import iter_acnempathize_cause, load_acnempathize_cause
 from .covidet import load_covidet
 from .demo import DEMO_PARAMS, load_demo
 from .ecf import load_ecf
+from .files import get_data_home
 from .formats import FORMATS, find_format, iter_dataset
 from .frame import (
     PAIR_ID,
@@ -17,11 +18,10 @@ from .frame import (
     SENTENCE_INDEX,
     THREAD_ID,
     derive_pair_ids,
-    frame_to_pairs,
-    pairs_to_frame,
     validate_frame,
 )
-from .reccon import fetch_reccon, get_data_home, load_reccon
+from .pairs import frame_to_pairs, pairs_to_frame
+from .reccon import fetch_reccon, load_reccon
 from .sentences import split_sentences
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 :func:`~empathy_cause.data.load_dataset`, :func:`iter_dataset` (the streaming
 reader of ``predict`` and ``evaluate``), the Dask reader
-(:func:`~empathy_cause.distributed.read_dask_frame`) and the command line's
+(:func:`~empathy_cause.prediction.distributed.read_dask_frame`) and the command line's
 ``--data`` all walk :data:`FORMATS`, first match wins; an input that none
 recognises gets one error naming every format it could have been.
 

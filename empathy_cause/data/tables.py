@@ -27,8 +27,10 @@ import pandas as pd
 
 from .chunking import check_chunk_pairs
 from .files import errors_name
-from .frame import _RESERVED, THREAD_ID, _object_array, _pairs_to_frame, content_hash
+from .frame import _RESERVED, THREAD_ID, _object_array
+from .hashing import content_hash
 from .literals import is_list_literal, parse_list_literal
+from .pairs import _pairs_to_frame
 from .sentences import split_sentences
 
 __all__ = ["ROLES", "DEFAULT_COLUMNS", "resolve_columns", "table_columns", "iter_table", "csv_columns"]

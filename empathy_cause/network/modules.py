@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .encoders import autocast_context, pool
+from ..encoders.encoding import autocast_context, pool
 
 __all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction", "reply_cosine"]
 

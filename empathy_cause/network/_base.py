@@ -6,7 +6,7 @@ parameters (declared once, with their valid ranges), validation before
 training, the thread-wise validation split with early stopping on F1, seeded
 training with gradient accumulation, the decision threshold, the fitted-state
 checks, and ``save``/``load`` of a model folder that never unpickles anything
-(the format lives in :mod:`empathy_cause.model_files`).
+(the format lives in :mod:`empathy_cause.network.model_files`).
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
+from ..data.frame import validate_frame
+from ..encoders.encoding import PRECISIONS
+from ..model_selection.splitters import ThreadValidSplit
 from ._params import _DeclaredParameters, _int
 from .batching import PairRows
 from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1, progress_wanted
-from .data.frame import validate_frame
-from .encoders import PRECISIONS
 from .losses import LOSSES, make_criterion
 from .model_files import load_model, save_model
-from .model_selection import ThreadValidSplit
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
 
@@ -78,7 +78,7 @@ def _refuse_fit_params(name, fit_params) -> None:
 
 
 class _ModelFolder:
-    """``save`` / ``load`` of :class:`BaseCauseClassifier` (the format: :mod:`empathy_cause.model_files`)."""
+    """``save`` / ``load`` of :class:`BaseCauseClassifier` (the format: :mod:`empathy_cause.network.model_files`)."""
 
     def save(self, path) -> Path:
         """Write the fitted model to a folder: ``config.json`` + ``model.safetensors``.
@@ -115,7 +115,7 @@ class _ModelFolder:
         format version, this class, every saved parameter and nothing else, each
         within its valid range; ``model.safetensors`` must hold exactly the
         module's tensors with their shapes, all finite. Anything else raises
-        :class:`~empathy_cause.model_files.ModelFileError` (a ``ValueError``) naming the file. A
+        :class:`~empathy_cause.network.model_files.ModelFileError` (a ``ValueError``) naming the file. A
         ``partial`` model (training was interrupted) loads with a warning.
 
         ``overrides`` replace saved parameters (e.g. ``device="cuda"``,
@@ -150,9 +150,9 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     Training uses skorch's extension points: ``fit`` and ``partial_fit``
     check the parameters and seed torch, then run skorch's ``partial_fit``;
     the validation split is a ``train_split`` object
-    (:class:`~empathy_cause.model_selection.ThreadValidSplit`); the threshold
+    (:class:`~empathy_cause.model_selection.splitters.ThreadValidSplit`); the threshold
     is tuned by a callback at the end of training
-    (:class:`~empathy_cause.callbacks.TuneThreshold`); gradient accumulation
+    (:class:`~empathy_cause.network.callbacks.TuneThreshold`); gradient accumulation
     counts batches in the epoch's history.
 
     Subclasses provide ``_build_module`` (the module for the current

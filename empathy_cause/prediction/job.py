@@ -1,4 +1,4 @@
-"""The prediction job: a model folder loaded by its recorded class, and one function that scores a chunk into rows.
+"""The prediction job: a model folder loaded by its recorded class, one function that scores a chunk into rows.
 
 ``empathy-cause predict`` and ``evaluate`` (chunk by chunk, in one process) and
 the Dask workers (partition by partition, :mod:`empathy_cause.distributed`) run
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, THREAD_ID, derive_pair_ids
+from ..data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, THREAD_ID, derive_pair_ids
 
 __all__ = ["PREDICTION_COLUMNS", "load_model_folder", "prediction_table", "score_chunk", "kept_columns"]
 
@@ -30,8 +30,8 @@ _NOT_KEPT = (POST, REPLY, SENTENCE_INDEX, PAIR_ID, THREAD_ID)
 
 def _model_classes() -> dict:
     """The estimators a model folder may hold, by the class name its config.json records."""
-    from .baselines.qa import QAClassifier
-    from .classifier import EmpathyCauseClassifier
+    from ..baselines.qa import QAClassifier
+    from ..network.classifier import EmpathyCauseClassifier
 
     return {cls.__name__: cls for cls in (EmpathyCauseClassifier, QAClassifier)}
 
@@ -51,8 +51,8 @@ def load_model_folder(path, **overrides):
     ModelFileError
         For a class this version does not know, and for everything its ``load`` refuses.
     """
-    from .classifier import EmpathyCauseClassifier
-    from .model_files import CONFIG_FILE, ModelFileError
+    from ..network.classifier import EmpathyCauseClassifier
+    from ..network.model_files import CONFIG_FILE, ModelFileError
 
     classes = _model_classes()
     config = Path(path) / CONFIG_FILE

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .cliargs import (
+from ..data.chunking import DEFAULT_CHUNK_PAIRS
+from .args import (
     add_data_arguments,
     add_param_argument,
     add_random_state_argument,
     data_options,
     estimator_params_from_args,
 )
-from .data.chunking import DEFAULT_CHUNK_PAIRS
 from .outputs import (
     atomic_output,
     atomic_outputs_into,
@@ -58,7 +58,7 @@ BENCHMARKS = {
 
 def _source(args, *, needs_labels: bool) -> dict:
     """The reader's options for ``--data``, its format checked before any model loads (labels too, if needed)."""
-    from .data import find_format
+    from ..data import find_format
 
     fmt = find_format(args.data)
     options = data_options(args)
@@ -72,7 +72,7 @@ def _source(args, *, needs_labels: bool) -> dict:
 
 def _load(args):
     """The whole labelled dataset (train and analyze need the labels)."""
-    from .data import load_dataset
+    from ..data import load_dataset
 
     return load_dataset(args.data, **_source(args, needs_labels=True))
 
@@ -116,10 +116,10 @@ def _print_metrics(args, metrics: dict, **facts) -> None:
 # ----------------------------------------------------------------- commands
 
 def cmd_demo(args) -> int:
-    from . import EmpathyCauseClassifier, ThreadShuffleSplit, load_demo
-    from .data import DEMO_PARAMS
-    from .metrics import cause_metrics
-    from .visualize import plot_attention, render_html
+    from .. import EmpathyCauseClassifier, ThreadShuffleSplit, load_demo
+    from ..data import DEMO_PARAMS
+    from ..metrics import cause_metrics
+    from ..prediction.visualize import plot_attention, render_html
 
     X, y, groups = load_demo()
     train, test = next(ThreadShuffleSplit(test_size=0.25, random_state=args.random_state).split(X))
@@ -159,9 +159,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from . import EmpathyCauseClassifier
-    from .metrics import cause_metrics
-    from .model_files import check_model_target
+    from .. import EmpathyCauseClassifier
+    from ..metrics import cause_metrics
+    from ..network.model_files import check_model_target
 
     check_model_target(args.model)  # refuse a folder save() would refuse before training, not after
     X, y, _ = _load(args)
@@ -189,7 +189,7 @@ def cmd_train(args) -> int:
 
 def _load_model(args):
     """The model folder, loaded by the class it records, with --param overrides."""
-    from .prediction import load_model_folder
+    from ..prediction.job import load_model_folder
 
     return load_model_folder(args.model, **dict(args.param))
 
@@ -198,9 +198,9 @@ def _scored_chunks(args, clf, options):
     """Yield ``(X, y, prediction table)`` per chunk of whole pairs: memory bounded by the chunk, not the input."""
     from tqdm.auto import tqdm
 
-    from .callbacks import progress_wanted
-    from .data import iter_dataset
-    from .prediction import score_chunk
+    from ..data import iter_dataset
+    from ..network.callbacks import progress_wanted
+    from ..prediction.job import score_chunk
 
     # A bar over the rows scored, on a terminal only (a log file gets no bar: callbacks.progress_wanted).
     with tqdm(desc=f"empathy-cause {args.command}", unit=" rows", leave=False,
@@ -224,7 +224,7 @@ def _guard_cells(table, raw_text: bool):
 
 def _predict_on_cluster(args) -> int:
     """``predict --scheduler``: the workers read ``--data``; one CSV file per partition, in input order."""
-    from .distributed import _require, predict_table_dask, read_dask_frame, to_dask_frame
+    from ..prediction.distributed import _require, predict_table_dask, read_dask_frame, to_dask_frame
 
     if args.html:
         raise ValueError("--html needs every row in one process: leave it out with --scheduler")
@@ -255,7 +255,7 @@ def _predict_on_cluster(args) -> int:
 def cmd_predict(args) -> int:
     import pandas as pd
 
-    from .visualize import render_html
+    from ..prediction.visualize import render_html
 
     if args.scheduler:
         return _predict_on_cluster(args)
@@ -291,7 +291,7 @@ def cmd_predict(args) -> int:
 def cmd_evaluate(args) -> int:
     import pandas as pd
 
-    from .metrics import cause_metrics
+    from ..metrics import cause_metrics
 
     options = _source(args, needs_labels=True)
     clf = _load_model(args)
@@ -306,7 +306,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from .analysis import write_report
+    from ..analysis import write_report
 
     X, y, _ = _load(args)
     with atomic_outputs_into(args.out, protected=_inputs(args)) as folder:
@@ -341,7 +341,7 @@ def _run_benchmark(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="empathy-cause", description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n")[1])
@@ -351,8 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name, text, **kwargs):
         return commands.add_parser(name, help=text, description=f"{text[:1].upper()}{text[1:]}.", **kwargs)
 
-    from .data import DEMO_PARAMS
-    from .estimator import EmpathyCauseClassifier
+    from ..data import DEMO_PARAMS
+    from ..network.classifier import EmpathyCauseClassifier
 
     demo = command("demo", "train on the built-in demo set and show the causes found")
     _model_args(demo, f"{DEMO_PARAMS['max_epochs']}, the demo's")

@@ -67,7 +67,7 @@ def parse_columns(text: str) -> dict:
     >>> parse_columns("post=body, pair_id=id,labels=")
     {'post': 'body', 'pair_id': 'id', 'labels': None}
     """
-    from .data.tables import ROLES
+    from ..data.tables import ROLES
 
     mapping = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -81,7 +81,7 @@ def parse_columns(text: str) -> dict:
 
 def add_data_arguments(parser, *, default=None):
     """``--data`` (every format, stated), ``--subset`` and ``--columns``; ``default`` None makes --data required."""
-    from .data.formats import formats_help
+    from ..data.formats import formats_help
 
     parser.add_argument("--data", required=default is None, default=default,
                         help=f"{formats_help()}" + (f" (default: {default})" if default else ""))

@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.frame import POST
-from .prediction import load_model_folder, score_chunk
+from ..data.frame import POST
+from .job import load_model_folder, score_chunk
 
 __all__ = ["predict_proba_dask", "predict_table_dask", "to_dask_frame", "read_dask_frame", "joblib_backend",
            "get_client"]
@@ -54,7 +54,7 @@ PROBA_COLUMNS = ["proba_0", "proba_1"]
 _ARROW_STRINGS = (
     "the Dask frame's 'post' column holds strings, not lists of sentences (Dask's Arrow-string "
     "conversion turned each post tuple into its text): build the frame with "
-    "empathy_cause.distributed.to_dask_frame(X), read Parquet files with a list 'post' column, or "
+    "empathy_cause.prediction.distributed.to_dask_frame(X), read Parquet files with a list 'post' column, or "
     "wrap dd.from_pandas in dask.config.set({'dataframe.convert-string': False})")
 
 # Per worker process: model folder -> (its files' modification times, the loaded model).
@@ -138,7 +138,7 @@ def to_dask_frame(X: pd.DataFrame, *, chunk_pairs: int = 2000):
     -------
     dask.dataframe.DataFrame
     """
-    from .data.frame import validate_frame
+    from ..data.frame import validate_frame
     from .streaming import iter_frame_chunks
 
     dd, _ = _require()
@@ -153,7 +153,7 @@ def _identity(frame):
 
 def _load_rows(path, options):
     """One file's sentence rows, read on a worker by the format registry (labels are not needed to score)."""
-    from .data import load_dataset
+    from ..data import load_dataset
 
     X, _, _ = load_dataset(path, **options)
     return _post_as_arrow_lists(X)
@@ -196,7 +196,7 @@ def read_dask_frame(paths, **loader_kwargs):
     for file in files:
         if not Path(file).exists():
             raise FileNotFoundError(f"{file} not found")
-    from .data import find_format
+    from ..data import find_format
 
     for file in files:  # every file is a format we read (one line naming them all, before any work)
         find_format(file).check_options(file, loader_kwargs)
@@ -224,8 +224,8 @@ def _model_on_worker(model):
 
 
 def _score_partition(part: pd.DataFrame, model, torch_threads: int, table: bool, keep_columns=None) -> pd.DataFrame:
-    """Probabilities (or the prediction table, :func:`~empathy_cause.prediction.score_chunk`) of one partition."""
-    from ._base import _torch_threads
+    """Probabilities (or the prediction table, :func:`~empathy_cause.prediction.job.score_chunk`) of one partition."""
+    from ..network._base import _torch_threads
 
     model = _model_on_worker(model)
     # Workers share the machine's cores: torch's default (one thread per core) in each worker
@@ -273,7 +273,7 @@ def _map(model, X, *, client, torch_threads, table, keep_columns=None):
         # Once to every worker now, not once per task; workers that join later fetch it from a peer.
         shipped = client.scatter(model, broadcast=True, hash=False)
     if table:
-        from .prediction import PREDICTION_COLUMNS, kept_columns
+        from .job import PREDICTION_COLUMNS, kept_columns
 
         kept = kept_columns(list(X.columns), keep_columns)
         meta = pd.DataFrame({c: pd.Series(dtype=object) for c in PREDICTION_COLUMNS}).astype(
@@ -322,7 +322,7 @@ def predict_proba_dask(model, X, *, client=None, torch_threads: int = 1):
 def predict_table_dask(model, X, *, client=None, torch_threads: int = 1, keep_columns=None):
     """The prediction table of a Dask DataFrame: one row per input row, partitions and index kept.
 
-    Each partition is scored by :func:`~empathy_cause.prediction.score_chunk`,
+    Each partition is scored by :func:`~empathy_cause.prediction.job.score_chunk`,
     the job ``empathy-cause predict`` runs in one process: columns ``pair_id``,
     ``thread_id`` (the input's own), ``sentence_index``, ``sentence``,
     ``probability`` (of the cause class) and ``prediction`` (at the model's

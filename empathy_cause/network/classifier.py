@@ -2,12 +2,12 @@
 
 One sample is one post sentence seen in the context of its pair (see
 ``docs/data.md``). Internally the rows are grouped back into pairs (see
-:mod:`empathy_cause.batching`): a training batch holds whole pairs, every
+:mod:`empathy_cause.network.batching`): a training batch holds whole pairs, every
 distinct sentence of a batch is encoded once, and the module scores the
 requested rows. With a frozen encoder (the default) every distinct sentence is
 encoded once per process and cached, so epochs after the first only run the
 small network. The machinery it shares with the QA baseline is
-:class:`~empathy_cause._base.BaseCauseClassifier`.
+:class:`~empathy_cause.network._base.BaseCauseClassifier`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import pandas as pd
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..data.frame import POST
+from ..data.pairs import pairs_to_frame
+from ..encoders.encoding import POOLINGS, SentenceEncoder, load_encoder
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
 from .batching import INFERENCE_PAIRS, InferenceBatchSampler, PairBatchSampler, PairCollate, ThreadBatchSampler
-from .data.frame import POST, pairs_to_frame
-from .encoders import POOLINGS, SentenceEncoder, load_encoder
 from .modules import ARCHITECTURES, EmpathyCauseNet
 
 __all__ = ["EmpathyCauseClassifier"]
@@ -110,7 +111,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     device : str, default="cpu"
     module, criterion, optimizer, train_split, predict_nonlinearity
         skorch's parameters, with this estimator's defaults: the
-        :class:`~empathy_cause.modules.EmpathyCauseNet` module, the criterion
+        :class:`~empathy_cause.network.modules.EmpathyCauseNet` module, the criterion
         built from ``loss`` (None), AdamW, the thread-wise split of
         ``validation_fraction`` (None; a skorch ``train_split`` replaces it)
         and a softmax.
@@ -119,7 +120,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         ``optimizer__*``, ``module__*``, ...).
 
     The parameters shared with the QA baseline (``loss`` to ``device``) are
-    stored and checked by :class:`~empathy_cause._base.BaseCauseClassifier`;
+    stored and checked by :class:`~empathy_cause.network._base.BaseCauseClassifier`;
     every parameter is checked against ``_parameter_constraints`` when ``fit``
     or ``partial_fit`` starts. Changing a
     parameter that defines the fitted model (anything but the training-only
