@@ -375,7 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--model", required=True, help="model folder written by train")
         sub.add_argument("--chunk-pairs", type=int, default=DEFAULT_CHUNK_PAIRS,
                          help="pairs read and predicted at a time; memory depends on this, not on the "
-                              "input size (a CSV file is read chunk by chunk) (default: %(default)s)")
+                              "input size (files of pairs are read chunk by chunk; the corpora are loaded whole, then "
+                              "cut) (default: %(default)s)")
         _common_args(sub, trains=False, metrics=name == "evaluate")
         if name == "predict":
             sub.add_argument("--out", help="CSV file, written whole or not at all (default: standard output)")
