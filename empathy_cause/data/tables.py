@@ -193,10 +193,14 @@ def resolve_columns(header, columns, name):
 # --------------------------------------------------------- pairs -> frame
 
 
-def _post_cell(value, column, where):
-    """One post cell as its list of sentences: a list as is, a list literal parsed, raw text split."""
+def _list_cell(value, column, where, *, text_is_post):
+    """One post or labels cell as a list: a list as is, a list literal parsed; other text is a raw post, split.
+
+    ``text_is_post``: the column is the post, whose plain text is split into
+    sentences; labels must be a list (or a list literal).
+    """
     if isinstance(value, str):
-        if is_list_literal(value):
+        if not text_is_post or is_list_literal(value):
             return parse_list_literal(value, column, where)
         sentences = split_sentences(value)
         if not sentences:
@@ -208,31 +212,18 @@ def _post_cell(value, column, where):
         return list(value)
     if value is None or (isinstance(value, float) and np.isnan(value)):
         raise ValueError(f"{where}: column '{column}' is empty.")
-    raise TypeError(f"{where}: column '{column}' must hold the post's text or a list of its sentences, "
-                    f"got {type(value).__name__}")
-
-
-def _labels_cell(value, column, where):
-    """One labels cell as a list: a list as is, a list literal parsed."""
-    if isinstance(value, str):
-        return parse_list_literal(value, column, where)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        raise ValueError(f"{where}: column '{column}' is empty.")
-    raise TypeError(f"{where}: column '{column}' must hold a list of 0/1, got {type(value).__name__}")
+    holds = "the post's text or a list of its sentences" if text_is_post else "a list of 0/1"
+    raise TypeError(f"{where}: column '{column}' must hold {holds}, got {type(value).__name__}")
 
 
 def _pairs_table_to_frame(table, cols, name, where):
     """A table of pairs read from file ``name`` -> ``(X, y, groups)``; ``where(i)`` names record i."""
     post, reply, labels, pair_id, thread_id = (cols[role] for role in ROLES)
     table = table.reset_index(drop=True)
-    posts = [_post_cell(v, post, where(i)) for i, v in enumerate(table[post].to_numpy(dtype=object))]
+    posts = [_list_cell(v, post, where(i), text_is_post=True) for i, v in enumerate(table[post].to_numpy(dtype=object))]
     table[post] = _object_array(posts)
     if labels is not None:
-        table[labels] = _object_array(_labels_cell(v, labels, where(i))
+        table[labels] = _object_array(_list_cell(v, labels, where(i), text_is_post=False)
                                       for i, v in enumerate(table[labels].to_numpy(dtype=object)))
     # Keep columns named like a frame column (a raw "post" text beside post_sentences, say)
     # under another name instead of overwriting or refusing them.
