@@ -296,7 +296,7 @@ def test_train_on_a_users_csv_prints_the_baseline_beside_f1(tiny_bert, tmp_path,
 def test_a_model_folder_loads_by_the_class_it_records(model, tiny_bert, tmp_path, demo):
     from empathy_cause import EmpathyCauseClassifier
     from empathy_cause.baselines import QAClassifier
-    from empathy_cause.model_files import ModelFileError
+    from empathy_cause.network.model_files import ModelFileError
     from empathy_cause.prediction import load_model_folder
 
     assert type(load_model_folder(model)) is EmpathyCauseClassifier
@@ -310,3 +310,20 @@ def test_a_model_folder_loads_by_the_class_it_records(model, tiny_bert, tmp_path
     (tmp_path / "qa" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFileError, match=r"the model is a 'os.system'; this version loads"):
         load_model_folder(tmp_path / "qa")
+
+
+def test_predict_needs_no_labels_and_a_pattern_is_refused_with_the_fix(model, tmp_path, capsys):
+    partly = PAIRS.assign(labels=[json.dumps(v) if i % 2 else "" for i, v in enumerate(PAIRS["labels"])])
+    data = tmp_path / "partly.csv"
+    partly.to_csv(data, index=False)
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--data", str(data), "--model", str(model), "--out", str(out), "--quiet"]) == 0
+    assert len(pd.read_csv(out)) == sum(map(len, PAIRS["labels"]))
+    assert main(["evaluate", "--data", str(data), "--model", str(model)]) == 2  # evaluate does need them
+    assert "CSV line 2: column 'labels' is empty" in capsys.readouterr().err
+    (tmp_path / "many").mkdir()
+    for name in ("a.csv", "b.csv"):
+        _write(PAIRS, tmp_path / "many" / name)
+    assert main(["predict", "--data", str(tmp_path / "many" / "*.csv"), "--model", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert "is a pattern (2 files match)" in err and "predict --scheduler ADDRESS" in err

@@ -58,11 +58,21 @@ BENCHMARKS = {
 
 def _source(args, *, needs_labels: bool) -> dict:
     """The reader's options for ``--data``, its format checked before any model loads (labels too, if needed)."""
+    import glob
+
     from ..data import find_format
 
-    fmt = find_format(args.data)
+    # predict --scheduler takes a glob: its files are checked one by one by the Dask reader; the first names the format.
+    matched = sorted(glob.glob(args.data)) if glob.has_magic(args.data) else [args.data]
+    if len(matched) != 1 and not getattr(args, "scheduler", None):
+        raise ValueError(f"--data {args.data} is a pattern ({len(matched)} files match): {args.command} reads one "
+                         "input; give one file, or score many on a Dask cluster with predict --scheduler ADDRESS")
+    fmt = find_format(matched[0] if matched else args.data)
     options = data_options(args)
     fmt.check_options(args.data, options)
+    if args.command == "predict" and not args.html and "columns" in fmt.options:
+        # Scores need no labels (only the HTML view shows them): a partly labelled file predicts as well.
+        options["columns"] = {**options.get("columns", {}), "labels": None}
     if needs_labels and not fmt.labelled(args.data, **options):
         raise ValueError(f"{args.data} has no labels (a 'labels' column, or yours named with --columns "
                          f"labels=COLUMN): {args.command} needs the true labels"
@@ -235,7 +245,7 @@ def _predict_on_cluster(args) -> int:
         raise FileExistsError(f"{out} exists: give --out a new folder for the part-*.csv files")
     _, distributed = _require()  # the extra is missing: one line naming it
 
-    options = data_options(args)
+    options = _source(args, needs_labels=False)
     clf = _load_model(args)  # checked here, then shipped to every worker once
     with distributed.Client(args.scheduler, timeout="30s") as client:
         if args.data == "demo":  # the built-in set is small: loaded here, sent in partitions of whole pairs
