@@ -151,18 +151,14 @@ def _table_format(kind, description):
 #: Every input format, in the order they are tried.
 FORMATS = (
     DataFormat("demo", "'demo' (the built-in set)", lambda path: str(path) == "demo",
-               lambda path, chunk_pairs: _whole(lambda _: load_demo())(path, chunk_pairs), _always),
+               _whole(lambda _: load_demo()), _always),
     DataFormat("covidet", "a CovidET-EXT folder (CovidET-EXT_anonymized.json)",
                _is_covidet, _read_covidet, _always, ("subset", "reply")),
     DataFormat("ecf", "an ECF folder (train.txt, dev.txt, test.txt) or .txt file",
-               _is_ecf, lambda path, chunk_pairs, **o: _whole(
-                   load_ecf, "train" if Path(path).is_dir() else None)(path, chunk_pairs, **o),
-               _always, ("subset",)),
+               _is_ecf, _whole(load_ecf, "train"), _always, ("subset",)),
     DataFormat("reccon", "a RECCON-DD folder (dailydialog_*.json) or .json file",
                lambda path: _has_dailydialog(path) or (not path.is_dir() and path.suffix.lower() == ".json"),
-               lambda path, chunk_pairs, **o: _whole(
-                   load_reccon, "train" if Path(path).is_dir() else None)(path, chunk_pairs, **o),
-               _always, ("subset",)),
+               _whole(load_reccon, "train"), _always, ("subset",)),
     _table_format("csv", "CSV"),
     _table_format("tsv", "TSV"),
     _table_format("jsonl", "JSON Lines"),
