@@ -90,13 +90,15 @@ def test_chunks_give_the_whole_files_rows_and_ids(pairs_file, chunk_pairs):
 
 
 def test_chunked_csv_ids_do_not_depend_on_type_guessing(tmp_path):
-    """A chunk of only numeric-looking ids is read as text too (pandas would make 007 the int 7)."""
+    """A chunk of only numeric-looking ids is read as text too (pandas would make 007 the int 7); so is metadata."""
     path = tmp_path / "ids.csv"
     pd.DataFrame({"thread_id": ["007", "7", "1e5", "100000"], "post": ["A. B."] * 4,
-                  "reply": ["r1", "r2", "r3", "r4"]}).to_csv(path, index=False)
+                  "reply": ["r1", "r2", "r3", "r4"], "zip": ["007", "abc", "0.50", "12"]}).to_csv(path, index=False)
     for chunk_pairs in (1, 2, 4):
-        threads = [t for X, _, _ in iter_dataset(path, chunk_pairs=chunk_pairs) for t in dict.fromkeys(X["thread_id"])]
+        chunks = [X for X, _, _ in iter_dataset(path, chunk_pairs=chunk_pairs)]
+        threads = [t for X in chunks for t in dict.fromkeys(X["thread_id"])]
         assert threads == ["007", "7", "1e5", "100000"]
+        assert [z for X in chunks for z in dict.fromkeys(X["zip"])] == ["007", "abc", "0.50", "12"]
     derived = [load_dataset(path)[0]["pair_id"].tolist(),
                pd.concat([X for X, _, _ in iter_dataset(path, chunk_pairs=1)])["pair_id"].tolist()]
     assert derived[0] == derived[1]  # content-derived pair ids: the same whatever the chunking

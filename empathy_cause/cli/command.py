@@ -63,7 +63,8 @@ def _source(args, *, needs_labels: bool) -> dict:
     from ..data import find_format
 
     # predict --scheduler takes a glob: its files are checked one by one by the Dask reader; the first names the format.
-    matched = sorted(glob.glob(args.data)) if glob.has_magic(args.data) else [args.data]
+    pattern = glob.has_magic(args.data) and not Path(args.data).exists()  # a file may have [ ] in its name
+    matched = sorted(glob.glob(args.data)) if pattern else [args.data]
     if len(matched) != 1 and not getattr(args, "scheduler", None):
         raise ValueError(f"--data {args.data} is a pattern ({len(matched)} files match): {args.command} reads one "
                          "input; give one file, or score many on a Dask cluster with predict --scheduler ADDRESS")

@@ -70,8 +70,10 @@ def load_acnempathize_cause(path, *, post_column="post_sentences", reply_column=
 
     Notes
     -----
-    Metadata types are inferred as :func:`pandas.read_csv` does, except
-    that only empty fields are missing values: "NA" or "null" in a reply or
+    A CSV holds text, and every column is read as the text the file holds
+    (ids and metadata alike: no type guessing, so reading in chunks gives the
+    same values; convert a metadata column with ``pandas.to_numeric`` as you
+    need); only empty fields are missing values: "NA" or "null" in a reply or
     a title stays a string. Any CSV, TSV, JSON Lines or Parquet file of pairs
     reads the same way through :func:`~empathy_cause.data.load_dataset`.
     """

@@ -11,6 +11,8 @@ and a plain ``post,reply,labels`` file need no mapping at all.
 Ids are text: pair and thread ids are read as the strings the file holds
 (``007`` stays ``007``, ``1e5`` stays ``1e5``, a 23-digit id keeps every digit),
 whole or in chunks alike, so grouping never depends on pandas' type guessing.
+A CSV/TSV holds only text, so its metadata columns come back as text too; JSON
+Lines and Parquet metadata keep the types the file stores.
 """
 
 import contextlib
@@ -245,12 +247,11 @@ def _pairs_table_to_frame(table, cols, name, where):
 def _csv_chunk(text, lines, name, sep, cols):
     """CSV text (header + records) -> ``(X, y, groups)``; ``lines[i]``: the file line of record i."""
     kind = "TSV" if sep == "\t" else "CSV"
-    text_columns = [c for c in (cols["post"], cols["reply"], cols["labels"]) if c]
-    id_columns = [cols[role] for role in _ID_ROLES if cols[role]]
     try:
-        # Only empty fields are missing: "NA" is a fine reply text. Ids are read as written (text).
-        table = pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=False, na_values=[""],
-                            dtype={**dict.fromkeys(text_columns, object), **dict.fromkeys(id_columns, str)})
+        # A CSV holds text: every cell is read as written (ids, and metadata too: no type guessing, so a
+        # chunk of 007s is not read as 7 while the next keeps its zeros). Only empty fields are missing:
+        # "NA" is a fine reply text.
+        table = pd.read_csv(io.StringIO(text), sep=sep, keep_default_na=False, na_values=[""], dtype=object)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise ValueError(f"{name}: not a readable {kind} file ({' '.join(str(exc).split())})") from None
     if len(lines) != len(table):  # an unusual dialect: count data rows
