@@ -329,3 +329,16 @@ def test_predict_needs_no_labels_and_a_pattern_is_refused_with_the_fix(model, tm
     assert main(["predict", "--data", str(tmp_path / "many" / "*.csv"), "--model", str(model)]) == 2
     err = capsys.readouterr().err
     assert "is a pattern (2 files match)" in err and "predict --scheduler ADDRESS" in err
+
+
+def test_a_file_of_the_sentence_row_frame_itself_reads_back_as_rows(tmp_path):
+    """X.to_parquet / X.to_json(lines=True) hold one record per sentence (a sentence_index column), not per pair."""
+    X, y, _ = load_dataset(_write(PAIRS, tmp_path / "mine.csv"))
+    rows = X.assign(labels=y)
+    rows.to_parquet(tmp_path / "rows.parquet")
+    rows.assign(post=rows["post"].map(list)).to_json(tmp_path / "rows.jsonl", orient="records", lines=True)
+    for name in ("rows.parquet", "rows.jsonl"):
+        back, y_back, _ = load_dataset(tmp_path / name)
+        assert len(back) == len(X) and y_back.tolist() == y.tolist()
+        for column in ("post", "reply", "sentence_index", "pair_id", "thread_id", "title"):
+            assert back[column].tolist() == X[column].tolist(), (name, column)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .chunking import check_chunk_pairs
 from .files import errors_name
-from .frame import _RESERVED, THREAD_ID, _object_array
+from .frame import _RESERVED, PAIR_ID, POST, REPLY, SENTENCE_INDEX, THREAD_ID, _object_array, validate_frame
 from .hashing import content_hash
 from .literals import is_list_literal, parse_list_literal
 from .pairs import _pairs_to_frame
@@ -218,8 +218,30 @@ def _list_cell(value, column, where, *, text_is_post):
     raise TypeError(f"{where}: column '{column}' must hold {holds}, got {type(value).__name__}")
 
 
+def _rows_table_to_frame(table, cols, name, where):
+    """A file of the sentence-row frame itself (``X.to_parquet``: a ``sentence_index`` column) -> ``(X, y, groups)``.
+
+    One record per sentence row, not per pair; ``labels`` (when present) holds each row's 0/1.
+    """
+    table = table.reset_index(drop=True).rename(columns={
+        cols[role]: role for role in (POST, REPLY, PAIR_ID, THREAD_ID) if cols[role] not in (None, role)})
+    table[POST] = _object_array(tuple(_list_cell(v, cols[POST], where(i), text_is_post=True))
+                                for i, v in enumerate(table[POST].to_numpy(dtype=object)))
+    y = None if cols["labels"] is None else table.pop(cols["labels"]).to_numpy()
+    with errors_name(name):
+        try:  # a CSV holds text: its indices and labels are numbers written as text
+            table[SENTENCE_INDEX] = pd.to_numeric(table[SENTENCE_INDEX])
+            y = None if y is None else pd.to_numeric(pd.Series(y)).to_numpy()
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"a sentence-row file needs integer '{SENTENCE_INDEX}' and 0/1 labels ({exc})") from None
+        X, y = validate_frame(table, y)
+    return X, y, X[THREAD_ID].to_numpy()
+
+
 def _pairs_table_to_frame(table, cols, name, where):
     """A table of pairs read from file ``name`` -> ``(X, y, groups)``; ``where(i)`` names record i."""
+    if SENTENCE_INDEX in table.columns:
+        return _rows_table_to_frame(table, cols, name, where)
     post, reply, labels, pair_id, thread_id = (cols[role] for role in ROLES)
     table = table.reset_index(drop=True)
     posts = [_list_cell(v, post, where(i), text_is_post=True) for i, v in enumerate(table[post].to_numpy(dtype=object))]
