@@ -56,15 +56,15 @@ def test_acnempathize_csv_file_like_and_derived_threads():
                                       labels_column=None,
                                       pair_column="user_id")
     assert y is None
-    assert X[PAIR_ID].tolist() == [5, 5, 5, 12, 12, 12, 13, 13]
+    assert X[PAIR_ID].tolist() == ["5", "5", "5", "12", "12", "12", "13", "13"]  # ids are text
     assert X["labels_original"][0] == "[1, 1, 0]"
-    with pytest.raises(ValueError, match=r"no column\(s\) \['pid'\]"):
+    with pytest.raises(ValueError, match=r"no column 'pid' \(given for pair_id\)"):
         load_acnempathize_cause(io.StringIO(CSV), pair_column="pid")
 
 
 @pytest.mark.parametrize("old, new, error, match", [
-    ("labels,", "lab,", ValueError,
-     r"no column\(s\) \['labels'\].*labels_column=None.*'lab'"),
+    ("post_sentences,", "text,", ValueError,
+     r"no post column \('post_sentences' or 'post'\).*'text'.*--columns post=COLUMN"),
     ('"[1, 0]"', '"[1, 0, 1]"', ValueError,
      r"CSV line 5.*3 labels for 2 post sentences"),
     ('"[0, 1, 0]"', '"[0, 1, 0"', ValueError,

@@ -42,5 +42,6 @@ def test_load_dataset_dispatch(reccon_dir, tmp_path):
         == 1166
     (tmp_path / "c.csv").write_text(CSV, encoding="utf-8")
     assert len(load_dataset(tmp_path / "c.csv")[0]) == 8
-    with pytest.raises(ValueError, match="'demo'.*RECCON.*ECF.*csv"):
-        load_dataset(tmp_path / "data.parquet")
+    (tmp_path / "data.xlsx").write_bytes(b"PK")
+    with pytest.raises(ValueError, match="'demo'.*CovidET.*ECF.*RECCON.*CSV.*TSV.*JSON Lines.*Parquet"):
+        load_dataset(tmp_path / "data.xlsx")

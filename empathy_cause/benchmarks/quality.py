@@ -61,7 +61,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from .. import EmpathyCauseClassifier
 from ..baselines.positional import AllCauses, PositionRule, position_features, position_rule
 from ..baselines.similarity import similarity_baseline
-from ..cli.args import add_param_argument
+from ..cli.args import add_param_argument, add_random_state_argument
 from ..data import split_sentences
 from ..encoders.encoding import SentenceEncoder
 from ..metrics import cause_metrics
@@ -294,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shared-data", default="../shared/data",
                         help="folder holding reccon/, ecf/ and covidet/ (default: %(default)s)")
     parser.add_argument("--data", default=None,
-                        help="instead of the built-in regimes: training data, any form load_dataset reads")
+                        help="instead of the built-in regimes: training data, any format --data of train takes "
+                             "(a corpus folder or file, or a file of pairs: .csv, .tsv, .jsonl, .parquet)")
     parser.add_argument("--train-subset", default="train",
                         help="subset of --data to train on; '-' for none (default: %(default)s)")
     parser.add_argument("--eval", nargs=3, action="append", metavar=("LABEL", "PATH", "SUBSET"),
@@ -308,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="""a candidate configuration, e.g. --config big='{"hidden_size": 512}' """
                              "(EmpathyCauseClassifier parameters; repeatable)")
     parser.add_argument("--seeds", type=int, default=3, help="fits per model, seeds SEED.. (default: 3)")
-    parser.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    add_random_state_argument(parser, dest="seed", help="first seed")
     parser.add_argument("--sample", type=int, default=None, metavar="N",
                         help="use a random sample of N threads of every set, for a quick look")
     parser.add_argument("--encoder", default=None,

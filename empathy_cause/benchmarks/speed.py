@@ -40,7 +40,7 @@ import torch
 
 from .. import EmpathyCauseClassifier
 from ..baselines.qa import QAClassifier, _load_pretrained
-from ..cli.args import add_param_argument
+from ..cli.args import add_param_argument, add_random_state_argument
 from ..data import load_dataset, validate_frame
 from ..data.chunking import DEFAULT_CHUNK_PAIRS
 from ..encoders.encoding import (
@@ -197,8 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(its workers must read the temporary files: set TMPDIR to a folder they share)")
     parser.add_argument("--dask-files", type=int, default=8,
                         help="CSV files (partitions) the workers read the N rows from (default: 8)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="results/speed.json")
+    add_random_state_argument(parser, dest="seed", help="seed of the model and of the recombined dialogues")
+    parser.add_argument("--out", default="results/speed.json", help="the JSON file written (default: %(default)s)")
     return parser
 
 

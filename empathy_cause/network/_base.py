@@ -19,6 +19,7 @@ from numbers import Real
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
@@ -33,7 +34,7 @@ from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
-from ..data.frame import validate_frame
+from ..data.frame import derive_pair_ids, validate_frame
 from ..encoders.encoding import PRECISIONS
 from ..model_selection.splitters import ThreadValidSplit
 from ._params import LOCAL, RUNTIME, TRAINING, _DeclaredParameters, _int
@@ -343,6 +344,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         _refuse_fit_params(type(self).__name__, fit_params)
         self.interrupted_ = False
         dataset = self.get_dataset(X, y)
+        self._check_rows_against_fit(X, fitting=True, initialize=initialize)
         self._warn_if_validation_too_small(dataset)
         with torch.random.fork_rng(devices=[]), self._head_threads():
             torch.manual_seed(torch_seed)
@@ -350,6 +352,36 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
                 self.initialize()
             super().partial_fit(dataset, None, **fit_params)
         return self
+
+    def _check_rows_against_fit(self, X, *, fitting=False, initialize=True) -> None:
+        """Remember the (pair, sentence) rows fit saw; warn once when scoring held-out rows of those pairs.
+
+        That is what ``GridSearchCV(..., cv=3)`` does on the sentence-row frame: a
+        plain KFold puts sentences of one post on both sides, so the scores leak.
+        Scoring rows that were trained on (``fit(X).predict(X)``, or an
+        undersampler's pipeline predicting its whole training frame) or rows of
+        new pairs says nothing; only rows of trained pairs, none of them trained
+        on, warn. ``trained_rows_`` holds a 64-bit hash per (pair id, sentence).
+        """
+        if isinstance(X, PairRows) or not hasattr(X, "columns"):
+            return
+        pair_ids = X["pair_id"].to_numpy(dtype=object) if "pair_id" in X.columns else derive_pair_ids(X)
+        pairs = pd.util.hash_array(pair_ids)
+        rows = pairs * np.uint64(1_000_003) + X["sentence_index"].to_numpy().astype(np.uint64)
+        if fitting:
+            previous = getattr(self, "trained_rows_", None)
+            self.trained_pairs_ = np.unique(pairs if initialize or previous is None
+                                            else np.r_[self.trained_pairs_, pairs])
+            self.trained_rows_ = np.unique(rows if initialize or previous is None else np.r_[previous, rows])
+            return
+        if getattr(self, "trained_rows_", None) is None:
+            return  # loaded from a folder: the training rows are not saved
+        seen_pair = np.isin(pairs, self.trained_pairs_)
+        if seen_pair.any() and not np.isin(rows, self.trained_rows_).any():
+            warnings.warn(f"{type(self).__name__}: scoring sentences of posts it was trained on (other sentences "
+                          "of the same pairs were training rows), so the scores leak: cross-validation folds "
+                          "split posts. Pass cv=ThreadKFold(n) (from empathy_cause), which keeps each thread "
+                          "on one side.", UserWarning, stacklevel=3)
 
     #: Fewer cause sentences than this in the validation split: fit warns (see below).
     _MIN_VALIDATION_CAUSES = 20
@@ -458,6 +490,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         self.check_is_fitted()
         self._check_unchanged()
         dataset = self.get_dataset(X)
+        self._check_rows_against_fit(X)
         # Score in the order that batches best, then restore X's order.
         order = self._scoring_order(dataset)
         proba = np.empty((len(dataset), 2), dtype=np.float32)
