@@ -35,7 +35,17 @@ from torch.utils.data import DataLoader
 
 from ._params import _DeclaredParameters, _int
 from .batching import PairRows
-from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1, progress_wanted
+from .callbacks import (
+    EarlyStopping,
+    HeldOutScores,
+    PrintLog,
+    TuneThreshold,
+    best_f1_threshold,
+    best_threshold_f1,
+    f1_curve,
+    progress_wanted,
+    warn_if_degenerate,
+)
 from .data.frame import validate_frame
 from .encoders import PRECISIONS
 from .losses import LOSSES, make_criterion
@@ -170,7 +180,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "accumulation_steps": [_int(1)],
         "patience": [_int(1)],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"}), None],
         "random_state": [_int(0, 2**32 - 1), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [_int(1)],
@@ -224,7 +234,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         callbacks = [(name, PrintLog() if name == "print_log" else cb)
                      for name, cb in super()._default_callbacks if name != "valid_acc"]
         scheduler = ("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1))
-        if self.validation_fraction or self.train_split is not None:
+        if self._validation_plan() == "split":
             callbacks += [
                 ("valid_f1", EpochScoring(best_threshold_f1 if self.threshold == "auto" else "f1",
                                           name="valid_f1", lower_is_better=False)),
@@ -280,9 +290,83 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's, with :class:`ThreadValidSplit` of ``validation_fraction`` when ``train_split`` is None."""
-        if self.train_split is None and self.validation_fraction:
-            return ThreadValidSplit(self.validation_fraction, random_state=self.seed_)(self.get_dataset(X, y))
+        if self.train_split is None and self._validation_plan() == "split":
+            share = self._AUTO_VALIDATION_FRACTION if self.validation_fraction == "auto" else self.validation_fraction
+            return ThreadValidSplit(share, random_state=self.seed_)(self.get_dataset(X, y))
+        if self.train_split is None:
+            return self.get_dataset(X, y), None
         return super().get_split_datasets(X, y, **fit_params)
+
+    # validation_fraction="auto": a held-out share of the threads for data of at least
+    # _CROSSFIT_MAX_PAIRS pairs; below it, cross-fitting over _CROSSFIT_FOLDS thread folds (see _crossfit).
+    _AUTO_VALIDATION_FRACTION = 0.1
+    _CROSSFIT_MAX_PAIRS = 1000
+    _CROSSFIT_FOLDS = 5
+
+    def _validation_plan(self, dataset=None):
+        """How the epoch and the threshold are chosen: "split" (held-out threads), "crossfit" or None.
+
+        Decided once per fit from the training data (``validation_plan_``);
+        before a fit, from the parameters alone ("auto" counts as a split).
+        """
+        if self.train_split is not None:
+            return "split"
+        if self.validation_fraction is None:
+            return None
+        if dataset is None:
+            return getattr(self, "validation_plan_", "split")
+        if self.validation_fraction != "auto":
+            return "split"
+        n_pairs = len(np.unique(dataset.row_pair[dataset.rows]))
+        n_threads = len(np.unique(dataset.row_thread[dataset.rows]))
+        small = n_pairs < self._CROSSFIT_MAX_PAIRS and n_threads >= self._CROSSFIT_FOLDS
+        return "crossfit" if small else "split"
+
+    def _crossfit(self, dataset):
+        """The number of epochs and the threshold, chosen on out-of-fold predictions.
+
+        On a few hundred pairs a held-out tenth is a handful of threads, too
+        few to choose an epoch or a threshold (validation F1 moves by 0.1 for
+        one sentence). Instead the threads are split into
+        ``_CROSSFIT_FOLDS`` folds; a copy of this estimator is trained on
+        each fold's complement for ``max_epochs``, scoring the fold after
+        every epoch; the epoch whose pooled out-of-fold F1 (at its best
+        threshold, averaged with its neighbours) is highest is the one the
+        final fit on all the data trains for, and the threshold is chosen on
+        that epoch's out-of-fold predictions. Every training sentence is used
+        for choosing and for the final model.
+
+        Returns ``(epochs, threshold)``; records the pooled out-of-fold F1
+        of each epoch in ``crossfit_f1_``.
+        """
+        from sklearn.base import clone
+        from sklearn.model_selection import GroupKFold
+
+        threads = dataset.row_thread[dataset.rows]
+        labels = dataset.y[dataset.rows]
+        folds = GroupKFold(n_splits=self._CROSSFIT_FOLDS, shuffle=True, random_state=self.seed_ % 2**32)
+        scores = np.zeros((self.max_epochs, len(labels)))
+        for k, (train, held_out) in enumerate(folds.split(threads, groups=threads)):
+            recorder = HeldOutScores(dataset.subset(held_out))
+            callbacks = self.callbacks if isinstance(self.callbacks, list) else []
+            fold_net = clone(self).set_params(
+                validation_fraction=None, verbose=0, random_state=(self.seed_ + 1 + k) % 2**32,
+                callbacks=[*callbacks, ("held_out_scores", recorder)])
+            fold_net.fit(dataset.subset(train))
+            if fold_net.interrupted_:
+                raise KeyboardInterrupt
+            scores[:, held_out] = np.stack(recorder.scores_)
+        if self.threshold == "auto":
+            curve = np.array([f1_curve(labels, epoch_scores).max() for epoch_scores in scores])
+        else:
+            curve = np.array([f1_curve(labels, epoch_scores, grid=[float(self.threshold)])[0]
+                              for epoch_scores in scores])
+        smoothed = np.convolve(np.pad(curve, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+        best = int(np.argmax(smoothed))
+        self.crossfit_f1_ = curve
+        threshold = best_f1_threshold(labels, scores[best]) if self.threshold == "auto" else float(self.threshold)
+        warn_if_degenerate(self, labels, scores[best] >= threshold, "out-of-fold")
+        return best + 1, threshold
 
     def get_iterator(self, dataset, training=False):
         batches = self._training_batches(dataset) if training else self._inference_batches(dataset)
@@ -333,12 +417,19 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         _refuse_fit_params(type(self).__name__, fit_params)
         self.interrupted_ = False
         dataset = self.get_dataset(X, y)
+        if initialize:
+            self.validation_plan_ = self._validation_plan(dataset)
         self._warn_if_validation_too_small(dataset)
+        epochs = threshold = None
+        if initialize and self.validation_plan_ == "crossfit":
+            epochs, threshold = self._crossfit(dataset)
         with torch.random.fork_rng(devices=[]), self._head_threads():
             torch.manual_seed(torch_seed)
             if initialize:
                 self.initialize()
-            super().partial_fit(dataset, None, **fit_params)
+            super().partial_fit(dataset, None, epochs=epochs, **fit_params)
+        if threshold is not None and self.threshold == "auto":
+            self.tuned_threshold_ = threshold
         return self
 
     #: Fewer cause sentences than this in the validation split: fit warns (see below).
@@ -351,7 +442,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         sentence, so early stopping keeps an arbitrary epoch (often the first)
         and ``threshold="auto"`` an arbitrary threshold, silently.
         """
-        if not self.validation_fraction and self.train_split is None:
+        if self._validation_plan() != "split":
             return
         _, valid = self.get_split_datasets(dataset)
         if not isinstance(valid, PairRows):

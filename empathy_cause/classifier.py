@@ -163,7 +163,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
                  gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3, position_features=True,
                  context_layers=0, token_features=True, interaction_size=64, finetune_layers=0, max_length=64,
                  precision="auto", threshold="auto",
-                 batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction=0.1,
+                 batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction="auto",
                  cache_dir=None, random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,
                  criterion=None, optimizer=torch.optim.AdamW, train_split=None, predict_nonlinearity=softmax_rows,
                  **kwargs):
