@@ -1,4 +1,8 @@
-"""Resumable, multi-worker hyperparameter search; same as ``empathy-cause search``."""
+"""Resumable, multi-worker hyperparameter search; same as ``empathy-cause search``.
+
+The code is empathy_cause/benchmarks/search.py."""
+
 from empathy_cause.benchmarks.search import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,7 +5,7 @@ Scikit-learn compatible estimators for empathy cause identification
 metrics around them.
 """
 
-from .classifier import EmpathyCauseClassifier
+from . import estimator as _old_paths
 from .data import (
     fetch_reccon,
     frame_to_pairs,
@@ -22,7 +22,10 @@ from .data import (
 )
 from .metrics import cause_metrics
 from .model_selection import ThreadKFold, ThreadShuffleSplit, train_valid_test_split
-from .streaming import iter_frame_chunks, iter_predict_proba
+from .network import EmpathyCauseClassifier
+from .prediction import iter_frame_chunks, iter_predict_proba
+
+_old_paths.install()  # old pickles name the former module paths (see empathy_cause.estimator)
 
 __version__ = "0.1.0"
 

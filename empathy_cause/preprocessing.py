@@ -1,4 +1,4 @@
-"""Text preprocessing over the sentence-row frame: stopword removal and lemmatisation.
+"""Preprocessing over the sentence-row frame: stopword removal, lemmatisation, and a balancing undersampler.
 
 :class:`TextPreprocessor` is a stateless scikit-learn transformer (like a
 ``FunctionTransformer``) that rewrites the post sentences and the reply of
@@ -28,9 +28,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from .data.frame import POST, REPLY
+from .data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, validate_frame
 
-__all__ = ["TextPreprocessor", "lemmatizer_available", "remove_stopwords", "lemmatize"]
+__all__ = ["TextPreprocessor", "lemmatizer_available", "remove_stopwords", "lemmatize", "balance_dataset"]
 
 # A word: letters, optionally with an apostrophe part ("don't", "I'm").
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
@@ -176,3 +176,60 @@ class TextPreprocessor(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(self.feature_names_in_ if input_features is None else input_features, dtype=object)
+
+
+def balance_dataset(X, y, *, sampling_strategy=1.0, keep_context=False, random_state=None):
+    """Remove a random sample of non-cause rows so causes / non-causes = ``sampling_strategy``.
+
+    Parameters
+    ----------
+    X, y : the sentence-row frame and its labels.
+    sampling_strategy : float, default=1.0
+        Ratio of causes to non-causes after removal (1.0: as many of each).
+    keep_context : bool, default=False
+        False (the paper's condition): a removed sentence is also removed from
+        its post, so the remaining rows of that pair see a shorter post (their
+        ``sentence_index`` is renumbered). True: only the rows are dropped and
+        every remaining row keeps its full post, like an undersampler.
+    random_state : int or None
+
+    Returns
+    -------
+    X_balanced : pandas.DataFrame (fresh index)
+    y_balanced : numpy.ndarray
+    """
+    X, y = validate_frame(X, y)
+    negatives = np.flatnonzero(y == 0)
+    n_keep = int(np.floor(np.sum(y == 1) / sampling_strategy))
+    if len(negatives) <= n_keep:
+        return X, y
+    rng = np.random.default_rng(random_state)
+    removed = np.zeros(len(X), dtype=bool)
+    removed[rng.choice(negatives, size=len(negatives) - n_keep, replace=False)] = True
+    if keep_context:
+        keep = np.flatnonzero(~removed)
+        return X.iloc[keep].reset_index(drop=True), y[keep]
+
+    posts = X[POST].to_numpy()
+    index = X[SENTENCE_INDEX].to_numpy()
+    pair_ids = X[PAIR_ID].to_numpy()
+    gone_by_pair: dict = {}
+    for row in np.flatnonzero(removed):
+        gone_by_pair.setdefault(pair_ids[row], set()).add(int(index[row]))
+    keep = np.flatnonzero(~removed)
+    new_posts, new_index, shortened = [], [], {}
+    for row in keep:
+        gone = gone_by_pair.get(pair_ids[row])
+        if not gone:
+            new_posts.append(posts[row])
+            new_index.append(int(index[row]))
+            continue
+        key = pair_ids[row]
+        if key not in shortened:
+            shortened[key] = tuple(s for k, s in enumerate(posts[row]) if k not in gone)
+        new_posts.append(shortened[key])
+        new_index.append(int(index[row]) - sum(1 for k in gone if k < index[row]))
+    out = X.iloc[keep].reset_index(drop=True)
+    out[POST] = pd.Series(new_posts, dtype=object)
+    out[SENTENCE_INDEX] = np.asarray(new_index, dtype=np.int64)
+    return out, y[keep]

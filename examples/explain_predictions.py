@@ -14,7 +14,7 @@ from pathlib import Path
 
 from empathy_cause import EmpathyCauseClassifier, ThreadShuffleSplit, cause_metrics, load_demo
 from empathy_cause.data import DEMO_PARAMS
-from empathy_cause.visualize import plot_attention, render_html
+from empathy_cause.prediction.visualize import plot_attention, render_html
 
 out = Path(os.environ.get("EMPATHY_CAUSE_EXAMPLE_OUT", "empathy-cause-examples"))
 out.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from empathy_cause import EmpathyCauseClassifier, load_demo
-from empathy_cause.batching import PairBatchSampler, PairRows, RowBatchSampler, ThreadBatchSampler
 from empathy_cause.data.frame import validate_frame
+from empathy_cause.network.batching import PairBatchSampler, PairRows, RowBatchSampler, ThreadBatchSampler
 
 
 @pytest.fixture(scope="module")

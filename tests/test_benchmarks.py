@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from empathy_cause.benchmarks import ablation, followups
-from empathy_cause.benchmarks.common import Config, markdown_table, summarise
+from empathy_cause.benchmarks.common import Config
+from empathy_cause.benchmarks.tables import markdown_table, summarise
 from tests.tiny_models import make_tiny_bert
 
 

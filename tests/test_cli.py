@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from empathy_cause import load_demo
-from empathy_cause.cli import main
+from empathy_cause.cli.command import main
 
 
 def test_train_predict_evaluate_round_trip(tiny_bert, tmp_path, capsys):
@@ -70,7 +70,7 @@ def test_demo_finds_causes_on_the_demo_set(tmp_path, capsys):
 
 def test_every_command_that_trains_or_predicts_speaks_one_grammar():
     from empathy_cause import EmpathyCauseClassifier
-    from empathy_cause.cli import build_parser
+    from empathy_cause.cli.command import build_parser
     from empathy_cause.data import DEMO_PARAMS
 
     parser = build_parser()
@@ -98,7 +98,7 @@ def test_param_values_are_parsed_as_json_everywhere():
     import argparse
 
     from empathy_cause.benchmarks import compare, search
-    from empathy_cause.cliargs import parse_param
+    from empathy_cause.cli.args import parse_param
 
     assert parse_param("lr=0.001") == ("lr", 0.001)
     assert parse_param("class_weight=[1, 3]") == ("class_weight", (1, 3))
@@ -164,7 +164,7 @@ def _train_and_interrupt(tiny_bert, model, *extra):
     import sys
     import time
 
-    command = [sys.executable, "-m", "empathy_cause.cli", "train", "--data", "demo", "--model", str(model),
+    command = [sys.executable, "-m", "empathy_cause.cli.command", "train", "--data", "demo", "--model", str(model),
                "--encoder", tiny_bert, "--max-epochs", "500", "--param", "hidden_size=16",
                "--param", "validation_fraction=null", "--param", "threshold=0.5", *extra]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

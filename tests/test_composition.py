@@ -8,10 +8,9 @@ from sklearn.model_selection import TunedThresholdClassifierCV
 from sklearn.pipeline import Pipeline
 
 from empathy_cause import EmpathyCauseClassifier, ThreadKFold, load_demo
-from empathy_cause.benchmarks.common import attach_validation, criterion_loss
-from empathy_cause.benchmarks.followups import balance_dataset
 from empathy_cause.data import validate_frame
-from empathy_cause.preprocessing import TextPreprocessor, lemmatizer_available, remove_stopwords
+from empathy_cause.model_selection.inspection import attach_validation, criterion_loss
+from empathy_cause.preprocessing import TextPreprocessor, balance_dataset, lemmatizer_available, remove_stopwords
 from tests.tiny_models import make_tiny_bert
 
 

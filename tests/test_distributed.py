@@ -24,7 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     pytest.skip(f"the distributed extra is not installed ({exc})", allow_module_level=True)
 
 from empathy_cause import EmpathyCauseClassifier, ThreadKFold
-from empathy_cause.distributed import (
+from empathy_cause.prediction.distributed import (
     joblib_backend,
     predict_proba_dask,
     predict_table_dask,
@@ -145,7 +145,7 @@ def test_a_worker_killed_mid_job_loses_and_duplicates_no_rows(client, fitted, re
 
 
 def test_predict_cli_writes_part_files_in_input_order(client, fitted, tmp_path, capsys):
-    from empathy_cause.cli import main
+    from empathy_cause.cli.command import main
 
     folder = fitted.save(tmp_path / "model")
     single = tmp_path / "single.csv"
@@ -168,7 +168,7 @@ def test_predict_cli_writes_part_files_in_input_order(client, fitted, tmp_path, 
 
 def test_predict_cli_workers_read_csv_files_from_a_glob(client, fitted, demo, tmp_path):
     from empathy_cause.benchmarks.speed import write_recombined_csv
-    from empathy_cause.cli import main
+    from empathy_cause.cli.command import main
 
     folder = fitted.save(tmp_path / "model")
     inputs = [tmp_path / f"in-{i}.csv" for i in range(2)]
@@ -251,7 +251,7 @@ def test_speed_benchmark_dask_section(client, tiny_bert, tmp_path):
 
 
 def test_without_the_extra_one_line_names_the_install(monkeypatch, demo, capsys):
-    from empathy_cause.cli import main
+    from empathy_cause.cli.command import main
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(ImportError, match=r'pip install "empathy_cause\[distributed\]"'):

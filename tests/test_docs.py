@@ -12,7 +12,7 @@ Two checks, both part of the ordinary ``python -m pytest`` run (and so of CI):
    * each ``empathy-cause ...`` line of a ```` ```bash ```` / ``sh`` /
      ``shell`` / ``console`` block is parsed with the command's own argument
      parser (so a renamed or missing option fails), and *run* through
-     ``empathy_cause.cli.main`` when the block is marked
+     ``empathy_cause.cli.command.main`` when the block is marked
      ``<!-- docs-test: run -->``;
    * a block marked ``<!-- docs-test: skip (reason) -->`` is not executed
      (for data or models that only exist elsewhere). The marker is an HTML
@@ -55,25 +55,27 @@ FENCE_OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 API_MODULES = [
     "empathy_cause",
     "empathy_cause.data",
-    "empathy_cause.model_selection",
+    "empathy_cause.model_selection.splitters",
     "empathy_cause.metrics",
-    "empathy_cause.visualize",
+    "empathy_cause.prediction.visualize",
     "empathy_cause.baselines",
     "empathy_cause.baselines.prompting",
     "empathy_cause.baselines.prompts",
     "empathy_cause.baselines.scoring",
     "empathy_cause.baselines.qa",
+    "empathy_cause.baselines.positional",
     "empathy_cause.analysis",
-    "empathy_cause.encoders",
-    "empathy_cause.pretrained",
-    "empathy_cause.modules",
-    "empathy_cause.losses",
-    "empathy_cause._base",
-    "empathy_cause.model_files",
-    "empathy_cause.callbacks",
-    "empathy_cause.inspection",
-    "empathy_cause.tuning",
-    "empathy_cause.distributed",
+    "empathy_cause.encoders.encoding",
+    "empathy_cause.encoders.pretrained",
+    "empathy_cause.network.modules",
+    "empathy_cause.network.losses",
+    "empathy_cause.network._base",
+    "empathy_cause.network.model_files",
+    "empathy_cause.network.callbacks",
+    "empathy_cause.network.selection",
+    "empathy_cause.model_selection.inspection",
+    "empathy_cause.model_selection.tuning",
+    "empathy_cause.prediction.distributed",
 ]
 
 
@@ -137,11 +139,11 @@ def shell_commands(code: str) -> list[list[str]]:
 def check_cli_arguments(argv: list[str]) -> None:
     """Parse an ``empathy-cause`` command line exactly as the command would, running nothing.
 
-    ``empathy_cause.cli.main`` runs with its commands replaced by no-ops, and
+    ``empathy_cause.cli.command.main`` runs with its commands replaced by no-ops, and
     the delegation to ``empathy-cause benchmark`` / ``search`` replaced by the
     delegate's own argument parser.
     """
-    from empathy_cause import cli
+    from empathy_cause.cli import command as cli
 
     def command(args):
         return 0
@@ -355,7 +357,7 @@ def test_examples_run(page, tmp_path, monkeypatch):
                 except AssertionError as exc:
                     raise AssertionError(f"{where}: {exc}") from None
                 if block.marker == "run":
-                    from empathy_cause.cli import main
+                    from empathy_cause.cli.command import main
 
                     assert main(argv) == 0, f"{where}: empathy-cause {shlex.join(argv)} failed"
                 ran += 1

@@ -6,9 +6,9 @@ import torch
 from torch.nn import functional as F
 
 from empathy_cause import EmpathyCauseClassifier, pairs_to_frame
-from empathy_cause.batching import token_layout
-from empathy_cause.encoders import SentenceEncoder, clear_embedding_cache
-from empathy_cause.modules import token_interaction
+from empathy_cause.encoders.encoding import SentenceEncoder, clear_embedding_cache
+from empathy_cause.network.batching import token_layout
+from empathy_cause.network.modules import token_interaction
 
 
 def _naive(sentence, reply):

@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from empathy_cause import EmpathyCauseClassifier, load_demo
-from empathy_cause.cli import main
+from empathy_cause.cli.command import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

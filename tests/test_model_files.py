@@ -13,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback
 
 from empathy_cause import EmpathyCauseClassifier, load_demo
-from empathy_cause.model_files import ModelFileError
+from empathy_cause.network.model_files import ModelFileError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -166,7 +166,7 @@ def test_encoder_with_custom_code_is_refused_without_running_it(folder, tiny_ber
 def test_encoder_with_only_pickled_weights_is_refused(tiny_bert, tmp_path):
     from transformers import AutoModel
 
-    from empathy_cause.pretrained import load_pretrained
+    from empathy_cause.encoders.pretrained import load_pretrained
 
     encoder = tmp_path / "bin-encoder"
     shutil.copytree(tiny_bert, encoder)
@@ -380,7 +380,7 @@ def test_save_replaces_only_folders_it_wrote(fitted, folder, tiny_bert, tmp_path
 
 
 def test_train_checks_its_model_folder_before_training(tiny_bert, tmp_path, capsys):
-    from empathy_cause.cli import main
+    from empathy_cause.cli.command import main
 
     own = tmp_path / "app"
     own.mkdir()
@@ -487,7 +487,7 @@ def test_save_through_a_symlink_and_into_the_working_folder(fitted, folder, tmp_
 def test_a_full_disk_during_save_is_an_os_error_and_leaves_nothing(fitted, tmp_path, monkeypatch):
     import errno
 
-    import empathy_cause.model_files as model_files
+    import empathy_cause.network.model_files as model_files
 
     def full(file, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(file))

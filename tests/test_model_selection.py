@@ -7,7 +7,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from empathy_cause.data import PAIR_ID, THREAD_ID, derive_pair_ids, load_demo
-from empathy_cause.model_selection import (
+from empathy_cause.model_selection.splitters import (
     ThreadKFold,
     ThreadShuffleSplit,
     train_valid_test_split,

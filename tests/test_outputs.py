@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from empathy_cause import EmpathyCauseClassifier, frame_to_pairs, load_demo
-from empathy_cause.cli import main
-from empathy_cause.outputs import atomic_output, guard_csv_cell, partial_name
+from empathy_cause.cli.command import main
+from empathy_cause.cli.outputs import atomic_output, guard_csv_cell, partial_name
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_analyze_and_demo_write_their_files_whole_or_not_at_all(monkeypatch, tmp
 
 def _start(args, **kwargs):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "empathy_cause.cli", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "empathy_cause.cli.command", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kwargs)
 
 
@@ -224,7 +224,7 @@ def test_device_cuda_without_cuda_is_one_line(tiny_bert, tmp_path, capsys):
 def test_train_reads_a_cr_only_csv_and_a_full_disk_is_one_line(tiny_bert, tmp_path, capsys, monkeypatch):
     import errno
 
-    import empathy_cause.model_files as model_files
+    import empathy_cause.network.model_files as model_files
 
     data = tmp_path / "cr.csv"
     data.write_bytes(_csv(tmp_path / "lf.csv").read_bytes().replace(b"\n", b"\r"))

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from empathy_cause import encoders, pretrained
-from empathy_cause.encoders import EmbeddingCache, SentenceEncoder
+from empathy_cause.encoders import encoding as encoders
+from empathy_cause.encoders import pretrained
+from empathy_cause.encoders.encoding import EmbeddingCache, SentenceEncoder
 
 
 def test_embedding_cache_keeps_its_bound():

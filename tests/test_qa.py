@@ -10,7 +10,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from empathy_cause.baselines import QAClassifier
-from empathy_cause.baselines.qa import DEFAULT_QUESTION, QARows, _QACollate, clear_model_cache, qa_throughput
+from empathy_cause.baselines.qa import DEFAULT_QUESTION, QARows, _QACollate, clear_model_cache
+from empathy_cause.benchmarks.speed import qa_throughput
 from empathy_cause.data import load_demo, pairs_to_frame, validate_frame
 from tests.tiny_models import make_tiny_bert
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from empathy_cause import EmpathyCauseClassifier, load_ecf, load_reccon
+from empathy_cause.baselines.positional import PositionRule, position_rule
 from empathy_cause.benchmarks import quality
 
 WORDS = "I lost my job today and feel awful but my friend called me so that is nice again".split()
@@ -90,8 +91,8 @@ def test_quality_benchmark_runs_on_tiny_inputs(tiny_sets, tiny_bert, tmp_path, m
     X, y, _ = load_ecf(ecf, subset="dev")
     rule = [r for r in runs if r["config"] == "rule" and r["eval"] == "ECF dev"][0]["metrics"]
     X_train, y_train, _ = load_reccon(reccon, subset="train")
-    last = quality.PositionRule().fit(X_train, y_train).last_
-    pred = quality.position_rule(X, last)
+    last = PositionRule().fit(X_train, y_train).last_
+    pred = position_rule(X, last)
     assert rule["f1"] == pytest.approx(2 * (pred & y).sum() / (pred.sum() + y.sum()))
     # mean ± sd (ddof=1) over the seeds
     entry = results["summary"]["defaults | DD valid"]
@@ -114,7 +115,7 @@ def test_metric_helpers():
     assert quality.rule_wrong_f1(y, np.array([0, 0, 1, 0, 0]), rule) == 1.0
     assert quality.rule_wrong_f1(y, rule, rule) == 0.0
     assert np.isnan(quality.rule_wrong_f1(y, y, y))
-    f1, threshold = quality.best_threshold_f1(y, np.array([0.9, 0.1, 0.8, 0.2, 0.7]))
+    f1, threshold = quality.oracle_f1(y, np.array([0.9, 0.1, 0.8, 0.2, 0.7]))
     assert f1 == 1.0 and threshold == pytest.approx(0.7)
 
 

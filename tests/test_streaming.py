@@ -14,9 +14,9 @@ from empathy_cause import (
     iter_predict_proba,
     load_acnempathize_cause,
 )
-from empathy_cause.cli import main
+from empathy_cause.cli.command import main
 from empathy_cause.data import REPLY
-from empathy_cause.encoders import clear_embedding_cache
+from empathy_cause.encoders.encoding import clear_embedding_cache
 from tests.test_loaders import CSV
 
 

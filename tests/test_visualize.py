@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from empathy_cause import load_demo
-from empathy_cause.visualize import plot_attention, render_html
+from empathy_cause.prediction.visualize import plot_attention, render_html
 
 
 def test_plot_attention_draws_on_a_given_axes_with_a_title(tmp_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from empathy_cause.encoders import default_encoder_path
+from empathy_cause.encoders.encoding import default_encoder_path
 
 
 def make_tiny_bert(path: Path, seed: int = 0) -> Path:

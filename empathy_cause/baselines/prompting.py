@@ -11,7 +11,7 @@ The pieces, in the way skorch's ``skorch.llm`` splits them: the prompt
 (templates, :func:`build_prompt`, :func:`parse_answer`) is
 :mod:`empathy_cause.baselines.prompts`, reading the answer's probabilities is
 :mod:`empathy_cause.baselines.scoring`, and models load through
-:func:`empathy_cause.pretrained.load_pretrained`, the library's one loader
+:func:`empathy_cause.encoders.pretrained.load_pretrained`, the library's one loader
 (offline, no custom code, one cache: :func:`clear_model_cache`). This module
 holds the estimator and re-exports the prompt's public names.
 """
@@ -28,9 +28,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ..callbacks import progress_wanted
 from ..data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, validate_frame
-from ..pretrained import clear_model_cache, load_pretrained
+from ..encoders.pretrained import clear_model_cache, load_pretrained
+from ..network.callbacks import progress_wanted
 from .prompts import (
     ALPACA_PROMPT,
     EXAMPLE_TEMPLATE,
@@ -204,7 +204,7 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
     ...     query = prompt.rsplit("Initial post: ", 1)[1].split("\\n")[0]
     ...     n = query.count('", "') + 1
     ...     return ",".join(["1"] + ["0"] * (n - 1))
-    >>> from empathy_cause.data.frame import pairs_to_frame
+    >>> from empathy_cause.data.pairs import pairs_to_frame
     >>> X, y = pairs_to_frame([
     ...     {"post": "I feel awful. My skin is bad.", "reply": "Hugs.",
     ...      "labels": [1, 0]},

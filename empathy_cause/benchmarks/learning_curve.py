@@ -36,12 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cliargs import add_param_argument
+from ..cli.args import add_param_argument
 from ..data import DEMO_PARAMS
 from ..data.frame import PAIR_ID
-from ..inspection import decision_threshold_of
-from .common import Config, jsonable, load_benchmark_data, mean_sd, stat_cell, table_header, warm_models
+from ..model_selection.inspection import decision_threshold_of
+from .common import Config, jsonable, load_benchmark_data, warm_models
 from .quality import REGIMES, builtin_configs, evaluate
+from .tables import mean_sd, stat_cell, table_header
 
 __all__ = ["SHIFTS", "DEFAULT_SIZES", "subset_pairs", "shifted_gap", "run_learning_curve", "main"]
 

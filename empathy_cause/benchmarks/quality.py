@@ -53,40 +53,27 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from .. import EmpathyCauseClassifier
+from ..baselines.positional import AllCauses, PositionRule, position_features, position_rule
 from ..baselines.similarity import similarity_baseline
-from ..cliargs import add_param_argument
+from ..cli.args import add_param_argument
 from ..data import split_sentences
-from ..encoders import SentenceEncoder
-from ..inspection import decision_threshold_of
+from ..encoders.encoding import SentenceEncoder
 from ..metrics import cause_metrics
-from .common import (
-    Config,
-    describe_model,
-    fitted_classifier,
-    jsonable,
-    load_benchmark_data,
-    mean_sd,
-    stat_cell,
-    table_header,
-    warm_models,
-)
+from ..model_selection.inspection import decision_threshold_of, fitted_classifier
+from .common import Config, describe_model, jsonable, load_benchmark_data, warm_models
+from .tables import mean_sd, stat_cell, table_header
 
 __all__ = [
     "REGIMES",
-    "AllCauses",
-    "PositionRule",
-    "position_rule",
-    "position_features",
     "vector_features",
     "rule_wrong_f1",
-    "best_threshold_f1",
+    "oracle_f1",
     "builtin_configs",
     "run_quality",
     "main",
@@ -104,31 +91,9 @@ REGIMES = {
     "ecf": ("ECF", ("ecf", "train"), [("ECF dev", "ecf", "dev")]),
     "covidet": ("CovidET", ("covidet", "train"), [("CovidET val", "covidet", "val")]),
 }
-POSITION_CAP = 10
-RULE_MAX_LAST = 10  # the rule's k+1 is chosen among 1..RULE_MAX_LAST
 
 
 # ------------------------------------------------------------------ models
-
-
-def _distances(X):
-    """(distance from the end, distance from the start) of each row's sentence."""
-    index = X["sentence_index"].to_numpy()
-    return X["post"].map(len).to_numpy() - 1 - index, index
-
-
-def position_rule(X, last: int = 2) -> np.ndarray:
-    """1 for the last ``last`` sentences of each post, else 0."""
-    from_end, _ = _distances(X)
-    return (from_end < last).astype(int)
-
-
-def position_features(X) -> np.ndarray:
-    """One-hot distance from the end and from the start of the post (each capped at 9)."""
-    from_end, from_start = _distances(X)
-    eye = np.eye(POSITION_CAP)
-    return np.hstack([eye[np.minimum(from_end, POSITION_CAP - 1)],
-                      eye[np.minimum(from_start, POSITION_CAP - 1)]])
 
 
 def vector_features(X, encoder=None) -> np.ndarray:
@@ -141,43 +106,6 @@ def vector_features(X, encoder=None) -> np.ndarray:
     lookup = dict(zip(distinct, sentence_encoder.encode(distinct), strict=True))
     reply_vectors = np.stack([np.mean([lookup[s] for s in reply], axis=0) for reply in replies])
     return np.hstack([vectors, reply_vectors, vectors * reply_vectors, position_features(X)])
-
-
-class PositionRule(ClassifierMixin, BaseEstimator):
-    """The rule "the last ``last`` post sentences are causes"; ``last=None`` picks it by F1 on the training set."""
-
-    def __init__(self, last=None):
-        self.last = last
-
-    def fit(self, X, y=None):
-        self.classes_ = np.array([0, 1])
-        if self.last is not None:
-            self.last_ = self.last
-        else:
-            scores = [f1_score(y, position_rule(X, k), zero_division=0) for k in range(1, RULE_MAX_LAST + 1)]
-            self.last_ = 1 + int(np.argmax(scores))
-        return self
-
-    def predict_proba(self, X):
-        rule = position_rule(X, self.last_).astype(float)
-        return np.column_stack([1.0 - rule, rule])
-
-    def predict(self, X):
-        return position_rule(X, self.last_)
-
-
-class AllCauses(ClassifierMixin, BaseEstimator):
-    """Marks every sentence a cause (the F1 floor a model must clear where position says nothing)."""
-
-    def fit(self, X, y=None):
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def predict_proba(self, X):
-        return np.column_stack([np.zeros(len(X)), np.ones(len(X))])
-
-    def predict(self, X):
-        return np.ones(len(X), dtype=int)
 
 
 def _position_model(random_state):
@@ -229,7 +157,7 @@ def rule_wrong_f1(y_true, y_pred, rule) -> float:
     return float(f1_score(np.asarray(y_true)[wrong], np.asarray(y_pred)[wrong], zero_division=0))
 
 
-def best_threshold_f1(y_true, y_score):
+def oracle_f1(y_true, y_score):
     """The highest F1 over every threshold on ``y_score``, and that threshold (an oracle)."""
     precision, recall, thresholds = precision_recall_curve(y_true, y_score)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -244,7 +172,7 @@ def evaluate(model, X, y):
     y_pred = np.asarray(model.predict(X))
     metrics = cause_metrics(y, y_pred, proba)
     metrics["f1_rule_wrong"] = rule_wrong_f1(y, y_pred, position_rule(X))
-    metrics["f1_best_threshold"], metrics["best_threshold"] = best_threshold_f1(y, proba)
+    metrics["f1_best_threshold"], metrics["best_threshold"] = oracle_f1(y, proba)
     metrics["positive_rate_predicted"] = float(np.mean(y_pred))
     return metrics
 

@@ -3,7 +3,7 @@
 Command line: ``empathy-cause search --data PATH`` (or ``python benchmarks/search.py``).
 
 - The search is ``optuna_integration.OptunaSearchCV`` with thread-aware
-  folds (:class:`~empathy_cause.model_selection.ThreadKFold`) and F1 scoring.
+  folds (:class:`~empathy_cause.model_selection.splitters.ThreadKFold`) and F1 scoring.
 - Trials live in an Optuna ``RDBStorage``: by default a SQLite file in the
   output folder, or any database URL (``--storage postgresql://...``) so that
   workers on several machines share one study.
@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import EmpathyCauseClassifier
-from ..cliargs import add_param_argument, estimator_params_from_args
-from ..model_selection import ThreadKFold
-from ..tuning import SearchableClassifier, default_search_space, estimator_params
+from ..cli.args import add_param_argument, estimator_params_from_args
+from ..model_selection.splitters import ThreadKFold
+from ..model_selection.tuning import SearchableClassifier, default_search_space, estimator_params
 from .common import jsonable, load_benchmark_data
 
 __all__ = ["SearchableClassifier", "default_search_space", "estimator_params", "make_storage",

@@ -33,7 +33,7 @@ the predict floor's rate).
 
 **Dask** (``--dask-rows N``): the same N recombined rows scored by
 ``empathy-cause predict`` in one fresh process, then by
-:func:`~empathy_cause.distributed.predict_proba_dask` on a
+:func:`~empathy_cause.prediction.distributed.predict_proba_dask` on a
 ``LocalCluster`` of ``--dask-workers`` worker processes (one thread each)
 that read the rows from ``--dask-files`` CSV files (whole dialogues per file):
 rows per second of each, the cluster's start-up, the time and size of shipping
@@ -66,13 +66,21 @@ import numpy as np
 import torch
 
 from .. import EmpathyCauseClassifier
-from ..batching import PairRows
-from ..cliargs import add_param_argument
+from ..baselines.qa import QAClassifier, _load_pretrained
+from ..cli.args import add_param_argument
 from ..data import load_dataset, split_sentences, validate_frame
 from ..data.chunking import DEFAULT_CHUNK_PAIRS
-from ..encoders import autocast_context, bf16_supported, clear_embedding_cache, load_encoder, pool
+from ..encoders.encoding import (
+    autocast_context,
+    bf16_supported,
+    clear_embedding_cache,
+    load_encoder,
+    pool,
+    resolve_encoder,
+)
+from ..network.batching import PairRows
 
-__all__ = ["distinct_sentences", "encode_floor", "write_recombined_csv", "cpu_name", "peak_rss_mib",
+__all__ = ["distinct_sentences", "encode_floor", "qa_throughput", "write_recombined_csv", "cpu_name", "peak_rss_mib",
            "build_parser", "main"]
 
 FIT_BAR, PREDICT_BAR = 2.0, 1.1
@@ -217,7 +225,7 @@ def write_recombined_csv(path, n_rows, X, *, seed=0, chunk_pairs=DEFAULT_CHUNK_P
 _CHILD = """
 import json, sys, time
 start = time.perf_counter()
-from empathy_cause.cli import main
+from empathy_cause.cli.command import main
 from empathy_cause.benchmarks.speed import peak_rss_mib
 imported = time.perf_counter()
 status = main(sys.argv[1:])
@@ -269,7 +277,7 @@ def _worker_load_encoder(encoder) -> None:
 
 
 def _worker_stats() -> dict:
-    from ..encoders import embedding_cache
+    from ..encoders.encoding import embedding_cache
 
     return {"sentences_encoded": len(embedding_cache), "peak_rss_mib": peak_rss_mib()}
 
@@ -278,7 +286,7 @@ def _dask_section(args, model, X_source) -> dict:
     """One process vs a LocalCluster on the same recombined rows (see the module docstring)."""
     import pickle
 
-    from ..distributed import _require, predict_proba_dask, read_dask_frame
+    from ..prediction.distributed import _require, predict_proba_dask, read_dask_frame
 
     _, distributed = _require()
     with tempfile.TemporaryDirectory(prefix="empathy-cause-dask-") as tmp:
@@ -339,6 +347,50 @@ def _read_cause_probabilities(path):
 
 
 # ------------------------------------------------------------------------- CLI
+
+def qa_throughput(X, y, *, model=None, max_length=128, batch_size=16, precision="auto",
+                  max_epochs=1, random_state=0, device="cpu") -> dict:
+    """Time one QA fit and one predict_proba on ``(X, y)``; costs per post sentence (row).
+
+    The fit trains ``max_epochs`` epochs on every row without a validation
+    split, so its time is pure training; the model is loaded from disk before
+    the clock starts (a fresh process pays that once).
+
+    Returns
+    -------
+    dict with ``rows``, ``fit_seconds``, ``predict_seconds``,
+    ``fit_ms_per_row`` (per row and epoch), ``predict_ms_per_row``,
+    ``fit_rows_per_s``, ``predict_rows_per_s``, ``mean_tokens`` (per input
+    after truncation) and the settings used.
+    """
+    clf = QAClassifier(model, max_length=max_length, batch_size=batch_size, precision=precision,
+                       max_epochs=max_epochs, validation_fraction=None, random_state=random_state,
+                       device=device)
+    _load_pretrained(model)
+    n = len(X)
+    start = time.perf_counter()
+    clf.fit(X, y)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    clf.predict_proba(X)
+    predict_seconds = time.perf_counter() - start
+    dataset = clf.get_dataset(X)
+    return {
+        "rows": n,
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "fit_ms_per_row": 1000 * fit_seconds / max(n * max_epochs, 1),
+        "predict_ms_per_row": 1000 * predict_seconds / max(n, 1),
+        "fit_rows_per_s": n * max_epochs / fit_seconds if fit_seconds else float("nan"),
+        "predict_rows_per_s": n / predict_seconds if predict_seconds else float("nan"),
+        "mean_tokens": float(np.mean(dataset.row_length)) if n else 0.0,
+        "model": resolve_encoder(model),
+        "max_length": max_length,
+        "batch_size": batch_size,
+        "precision": precision,
+        "max_epochs": max_epochs,
+    }
+
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from .covidet import load_covidet
 from .demo import DEMO_PARAMS, load_demo
 from .ecf import SUBSETS as _ECF_SUBSETS
 from .ecf import load_ecf
+from .files import get_data_home
 from .frame import (
     PAIR_ID,
     POST,
@@ -20,11 +21,10 @@ from .frame import (
     SENTENCE_INDEX,
     THREAD_ID,
     derive_pair_ids,
-    frame_to_pairs,
-    pairs_to_frame,
     validate_frame,
 )
-from .reccon import fetch_reccon, get_data_home, load_reccon
+from .pairs import frame_to_pairs, pairs_to_frame
+from .reccon import fetch_reccon, load_reccon
 from .sentences import split_sentences
 
 __all__ = [

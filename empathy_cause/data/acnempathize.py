@@ -17,7 +17,9 @@ import pandas as pd
 
 from .chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs
 from .files import errors_name
-from .frame import _RESERVED, THREAD_ID, _pairs_to_frame, content_hash
+from .frame import _RESERVED, THREAD_ID
+from .hashing import content_hash
+from .pairs import _pairs_to_frame
 
 __all__ = ["load_acnempathize_cause", "iter_acnempathize_cause", "csv_columns"]
 

@@ -1,9 +1,9 @@
 """Chunks of whole pairs: the one chunk-size default and check, and runs of rows of one pair.
 
 The CSV reader (:func:`~empathy_cause.data.iter_acnempathize_cause`), the
-streaming predict (:mod:`empathy_cause.streaming`) and the CLI's
+streaming predict (:mod:`empathy_cause.prediction.streaming`) and the CLI's
 ``--chunk-pairs`` share these, and the estimators' batching
-(:mod:`empathy_cause.batching`) counts pairs with :func:`run_ranks` too.
+(:mod:`empathy_cause.network.batching`) counts pairs with :func:`run_ranks` too.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ import json
 import re
 
 from .files import resolve_data_file
-from .frame import THREAD_ID, _pairs_to_frame
+from .frame import THREAD_ID
+from .pairs import _pairs_to_frame
 
 __all__ = ["load_covidet"]
 

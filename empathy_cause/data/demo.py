@@ -3,7 +3,8 @@
 import json
 from importlib import resources
 
-from .frame import THREAD_ID, _pairs_to_frame
+from .frame import THREAD_ID
+from .pairs import _pairs_to_frame
 
 __all__ = ["load_demo", "DEMO_PARAMS"]
 

@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 
 from .files import resolve_data_file
-from .frame import THREAD_ID, _pairs_to_frame
+from .frame import THREAD_ID
+from .pairs import _pairs_to_frame
 
 __all__ = ["load_ecf"]
 

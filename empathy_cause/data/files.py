@@ -1,9 +1,10 @@
-"""Locating a dataset file given a folder or the file itself, and naming it in the loaders' errors."""
+"""Where datasets live: the data home, locating a dataset file given a folder or the file, naming it in errors."""
 
 import contextlib
+import os
 from pathlib import Path
 
-__all__ = ["resolve_data_file", "errors_name"]
+__all__ = ["get_data_home", "resolve_data_file", "errors_name"]
 
 
 @contextlib.contextmanager
@@ -54,3 +55,24 @@ def resolve_data_file(path, file_name, dataset):
                else f"the folder {str(folder)!r} does not exist.")
         )
     return file
+
+
+def get_data_home(data_home=None):
+    """Return the folder where datasets are stored, creating it if needed.
+
+    Parameters
+    ----------
+    data_home : str or path-like, optional
+        The folder. Defaults to the environment variable
+        ``EMPATHY_CAUSE_DATA``, else ``~/empathy_cause_data``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if data_home is None:
+        data_home = os.environ.get("EMPATHY_CAUSE_DATA",
+                                   Path("~") / "empathy_cause_data")
+    data_home = Path(data_home).expanduser()
+    data_home.mkdir(parents=True, exist_ok=True)
+    return data_home

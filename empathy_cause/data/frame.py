@@ -1,4 +1,4 @@
-"""The sentence-row frame: the data contract of every estimator.
+"""The sentence-row frame: the data contract of every estimator (columns, pair ids, validation).
 
 One sample is one post sentence seen in the context of its pair: each row of
 ``X`` carries the whole post (a tuple of sentences), the reply, and the
@@ -13,18 +13,19 @@ column             required  meaning
 ``pair_id``        no        the pair; derived from the content when absent
 ``thread_id``      no        the conversation; falls back to ``pair_id``
 =================  ========  ==================================================
+
+Content hashing is in :mod:`empathy_cause.data.hashing`; turning pairs into
+this frame and back in :mod:`empathy_cause.data.pairs`.
 """
 
-import hashlib
-import json
 import math
 import numbers
-from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from .sentences import is_blank, split_sentences
+from .hashing import _pair_hash, _thread_key
+from .sentences import is_blank
 
 __all__ = [
     "POST",
@@ -34,12 +35,9 @@ __all__ = [
     "THREAD_ID",
     "REQUIRED_COLUMNS",
     "LABELS",
-    "content_hash",
     "derive_pair_ids",
     "check_pair_threads",
     "validate_frame",
-    "pairs_to_frame",
-    "frame_to_pairs",
 ]
 
 POST = "post"
@@ -57,45 +55,8 @@ _RESERVED = _FRAME_COLUMNS + (LABELS,)
 
 
 # --------------------------------------------------------------------------
-# Content-derived identifiers
+# Pair ids
 # --------------------------------------------------------------------------
-
-
-def content_hash(*parts):
-    """Return a stable 16-hex-digit identifier of some JSON-able content.
-
-    The parts are serialised with JSON, which quotes and escapes every
-    string, so different contents never collide by concatenation (``("a b",
-    "c")`` and ``("a", "b c")`` hash differently). The value depends only on
-    the content: it is the same across processes, runs and machines.
-
-    Parameters
-    ----------
-    *parts : JSON-serialisable objects
-        Typically the post's sentences (a list of str) and the reply (str).
-
-    Returns
-    -------
-    str
-        The first 16 hex digits of the SHA-1 of the serialised parts.
-    """
-    payload = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
-
-
-def _thread_key(thread):
-    """A thread id as JSON for :func:`content_hash` (numpy scalars as Python ones, others as text)."""
-    if isinstance(thread, np.generic):
-        thread = thread.item()
-    return thread if isinstance(thread, (str, int, float, bool)) else str(thread)
-
-
-def _pair_hash(post, reply, thread=None, has_thread=False):
-    """The derived id of one pair: its sentences and reply, and its thread when the data has threads."""
-    sentences = [str(s) for s in post]
-    if has_thread:
-        return content_hash(_thread_key(thread), sentences, reply)
-    return content_hash(sentences, reply)
 
 
 def derive_pair_ids(X):
@@ -461,223 +422,3 @@ def _check_sentence_labels(pair_ids, sentence_index, y):
             f"{sentence_index[row]}) has labels {y[first]} and {y[row]}; a sentence has one label, "
             "so drop or fix the contradicting row."
         )
-
-
-# --------------------------------------------------------------------------
-# Pairs <-> frame
-# --------------------------------------------------------------------------
-
-
-def _pair_table(pairs):
-    """Return the pairs as a DataFrame with a RangeIndex (dicts -> rows)."""
-    if isinstance(pairs, pd.DataFrame):
-        return pairs.reset_index(drop=True)
-    if isinstance(pairs, (str, bytes, Mapping)) or not isinstance(
-            pairs, Iterable):
-        raise TypeError(
-            "pairs must be a DataFrame with one row per post-reply pair or "
-            f"an iterable of dicts, got {type(pairs).__name__}."
-        )
-    records = list(pairs)
-    keys = {}  # union of the keys, in order of first appearance
-    for i, record in enumerate(records):
-        if not isinstance(record, Mapping):
-            raise TypeError(
-                f"pair {i}: expected a dict, got {type(record).__name__}."
-            )
-        keys.update(dict.fromkeys(record))
-    return pd.DataFrame.from_records(records, columns=list(keys))
-
-
-def _pair_labels(labels, n_sentences, where):
-    """Return one pair's labels as int64, checked against its post."""
-    if isinstance(labels, (str, bytes)) or not isinstance(
-            labels, (list, tuple, np.ndarray)):
-        if _is_missing(labels):
-            raise ValueError(f"{where}: the labels are missing.")
-        raise TypeError(
-            f"{where}: labels must be a list of 0/1, one per post sentence, "
-            f"got {type(labels).__name__}."
-        )
-    if any(isinstance(v, (list, tuple, np.ndarray)) for v in labels):
-        raise ValueError(
-            f"{where}: labels must be a flat list of 0/1, one per post "
-            f"sentence (e.g. [1, 0]), got a nested list "
-            f"{np.asarray(labels, dtype=object).tolist()!r}."
-        )
-    labels = np.asarray(labels)
-    if len(labels) != n_sentences:
-        raise ValueError(
-            f"{where}: {labels.size} labels for {n_sentences} post "
-            "sentences; give exactly one 0/1 label per sentence."
-        )
-    return _check_binary(labels, name=f"{where}: labels")
-
-
-def _pairs_to_frame(pairs, *, post, reply, labels, pair_id, thread_id,
-                    where=lambda i: f"pair {i}"):
-    """Core of :func:`pairs_to_frame`.
-
-    ``where(i)`` names the i-th pair in error messages; loaders pass one
-    that names the line of their file instead.
-    """
-    table = _pair_table(pairs)
-    if len(table) == 0:
-        raise ValueError("pairs is empty: there is no post-reply pair.")
-    for required in (post, reply):
-        if required not in table.columns:
-            raise ValueError(
-                f"the pairs have no '{required}' column/key; they have "
-                f"{list(table.columns)}."
-            )
-    mapped = {post: POST, reply: REPLY, pair_id: PAIR_ID,
-              thread_id: THREAD_ID, labels: LABELS}
-    metadata = [c for c in table.columns if c not in mapped]
-    clashes = [c for c in metadata if c in _RESERVED]
-    if clashes:
-        raise ValueError(
-            f"the pairs have column(s) {clashes} besides the ones mapped to "
-            f"{list(_RESERVED)}; rename them so no metadata is overwritten."
-        )
-    has_pair_id = pair_id in table.columns
-    has_labels = labels in table.columns
-
-    posts, label_arrays = [], []
-    replies = table[reply].to_numpy(dtype=object)
-    given_ids = table[pair_id].to_numpy(dtype=object) if has_pair_id else None
-    label_column = table[labels].to_numpy(dtype=object) if has_labels else None
-    for i, text in enumerate(table[post].to_numpy(dtype=object)):
-        desc = where(i)
-        if has_pair_id:
-            desc = f"{desc} (pair id {given_ids[i]!r})"
-        if isinstance(text, str):
-            sentences = split_sentences(text)
-            if not sentences:
-                raise ValueError(f"{desc}: the post has no text.")
-        else:
-            sentences = text
-        sentences = _check_post(sentences, desc)
-        _check_reply(replies[i], desc)
-        posts.append(sentences)
-        if has_labels:
-            label_arrays.append(
-                _pair_labels(label_column[i], len(sentences), desc))
-
-    # One row per pair, then repeated once per sentence: ``take`` keeps the
-    # metadata dtypes and shares each post tuple between the rows of a pair.
-    per_pair = pd.DataFrame({POST: _object_array(posts), REPLY: table[reply]})
-    has_thread = thread_id in table.columns
-    if has_pair_id:
-        per_pair[PAIR_ID] = table[pair_id]
-    else:
-        threads = table[thread_id].to_numpy(dtype=object) if has_thread else [None] * len(posts)
-        per_pair[PAIR_ID] = [_pair_hash(p, r, t, has_thread) for p, r, t in zip(posts, replies, threads)]
-    if has_thread:
-        _check_ids(table[thread_id], thread_id, where)
-        per_pair[THREAD_ID] = table[thread_id]
-    _check_ids(per_pair[PAIR_ID], pair_id, where)
-    _check_duplicate_pairs(per_pair, label_arrays if has_labels else None, where)
-    per_pair = pd.concat([per_pair, table[metadata]], axis=1)
-
-    counts = np.fromiter(map(len, posts), dtype=np.int64, count=len(posts))
-    X = per_pair.take(np.repeat(np.arange(len(posts)), counts))
-    X = X.reset_index(drop=True)
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    X.insert(2, SENTENCE_INDEX, np.arange(counts.sum()) - starts)
-    y = np.concatenate(label_arrays) if has_labels else None
-    return X, y
-
-
-def pairs_to_frame(pairs, *, post="post", reply="reply", labels="labels",
-                   pair_id="pair_id", thread_id="thread_id"):
-    """Turn post-reply pairs into the sentence-row frame and its labels.
-
-    Parameters
-    ----------
-    pairs : pandas.DataFrame or iterable of dict
-        One row (or dict) per post-reply pair. The post is either a str,
-        split with :func:`~empathy_cause.data.split_sentences`, or a sequence
-        of sentences used as is.
-    post, reply : str, default "post", "reply"
-        Names of the post and reply columns/keys.
-    labels : str, default "labels"
-        Name of the column/key holding one 0/1 label per post sentence. When
-        the pairs have no such column, the returned ``y`` is None.
-    pair_id : str, default "pair_id"
-        Name of the pair id column; when absent, ids are derived from the
-        content (:func:`content_hash` of the sentences and the reply).
-    thread_id : str, default "thread_id"
-        Name of the thread id column, copied when present.
-
-    Returns
-    -------
-    X : pandas.DataFrame
-        One row per post sentence with columns ``post`` (a tuple shared by
-        the rows of a pair), ``reply``, ``sentence_index``, ``pair_id``,
-        ``thread_id`` (when given) and every other column/key of the pairs
-        as metadata, repeated on each row of the pair. ``X`` passes
-        :func:`validate_frame`.
-    y : numpy.ndarray of int64 or None
-        The labels, one per row, or None.
-
-    Raises
-    ------
-    TypeError, ValueError
-        For a bad post, reply or labels (e.g. a label count that does not
-        match the sentence count), naming the pair's position and id.
-
-    See Also
-    --------
-    frame_to_pairs : the reverse.
-    """
-    return _pairs_to_frame(pairs, post=post, reply=reply, labels=labels,
-                           pair_id=pair_id, thread_id=thread_id)
-
-
-def frame_to_pairs(X, y=None):
-    """Collapse a sentence-row frame back into one row per pair.
-
-    Parameters
-    ----------
-    X : pandas.DataFrame
-        A sentence-row frame (see :func:`validate_frame`); its rows may be
-        in any order and a pair may miss some sentences.
-    y : array-like of shape (n_rows,), optional
-        Labels or predictions, one per row of ``X``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per pair in order of first appearance, with columns
-        ``pair_id``, ``thread_id`` (when ``X`` has one), ``post`` (list of
-        str), ``reply``, the metadata columns (values from the pair's first
-        row) and, when ``y`` is given, ``labels``: a list with one entry per
-        post sentence, None for sentences that have no row in ``X``. When a
-        sentence has several rows, its first row's value is used.
-    """
-    has_thread = isinstance(X, pd.DataFrame) and THREAD_ID in X.columns
-    X, _ = validate_frame(X)
-    if y is not None:
-        y = _as_1d(y, len(X)).tolist()
-    first = ~X[PAIR_ID].duplicated().to_numpy()
-    columns = [PAIR_ID] + [THREAD_ID] * has_thread + [POST, REPLY]
-    metadata = [c for c in X.columns if c not in _FRAME_COLUMNS]
-    pairs = X.loc[first, columns + metadata].reset_index(drop=True)
-    position = {pid: i for i, pid in enumerate(pairs[PAIR_ID])}
-    posts = pairs[POST].tolist()
-    lists = [[None] * len(p) for p in posts]
-    values = [None] * len(X) if y is None else y
-    rows = zip(X[PAIR_ID], X[POST], X[SENTENCE_INDEX], values)
-    for row, (pid, post, k, value) in enumerate(rows):
-        i = position[pid]
-        if post is not posts[i] and post != posts[i]:
-            raise ValueError(
-                f"row {row}: pair id {pid!r} is also used by an earlier row "
-                "with a different post; pair ids must identify one pair."
-            )
-        if lists[i][k] is None:
-            lists[i][k] = value
-    pairs[POST] = _object_array(list(p) for p in posts)
-    if y is not None:
-        pairs[LABELS] = _object_array(lists)
-    return pairs

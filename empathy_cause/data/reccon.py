@@ -12,12 +12,12 @@ import json
 import os
 import tempfile
 import urllib.request
-from pathlib import Path
 
-from .files import errors_name, resolve_data_file
-from .frame import THREAD_ID, _pairs_to_frame
+from .files import errors_name, get_data_home, resolve_data_file
+from .frame import THREAD_ID
+from .pairs import _pairs_to_frame
 
-__all__ = ["load_reccon", "fetch_reccon", "get_data_home"]
+__all__ = ["load_reccon", "fetch_reccon"]
 
 SUBSETS = ("train", "valid", "test")
 RECCON_URL = (
@@ -142,27 +142,6 @@ def load_reccon(path, subset="train"):
             where=lambda i: f"{file}: emotional utterance {i}",
         )
     return X, y, X[THREAD_ID].to_numpy()
-
-
-def get_data_home(data_home=None):
-    """Return the folder where datasets are stored, creating it if needed.
-
-    Parameters
-    ----------
-    data_home : str or path-like, optional
-        The folder. Defaults to the environment variable
-        ``EMPATHY_CAUSE_DATA``, else ``~/empathy_cause_data``.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    if data_home is None:
-        data_home = os.environ.get("EMPATHY_CAUSE_DATA",
-                                   Path("~") / "empathy_cause_data")
-    data_home = Path(data_home).expanduser()
-    data_home.mkdir(parents=True, exist_ok=True)
-    return data_home
 
 
 def _download(url, target):

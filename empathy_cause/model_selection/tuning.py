@@ -10,10 +10,10 @@ workers, resuming) is :mod:`empathy_cause.benchmarks.search`.
 
 from __future__ import annotations
 
-from .classifier import EmpathyCauseClassifier
-from .encoders import POOLINGS
-from .losses import LOSSES, make_criterion
-from .modules import ARCHITECTURES
+from ..encoders.encoding import POOLINGS
+from ..network.classifier import EmpathyCauseClassifier
+from ..network.losses import LOSSES, make_criterion
+from ..network.modules import ARCHITECTURES
 
 __all__ = ["SearchableClassifier", "estimator_params", "default_search_space"]
 

@@ -16,7 +16,7 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.model_selection._split import BaseCrossValidator
 from sklearn.utils import check_random_state
 
-from .data.frame import PAIR_ID, POST, REPLY, THREAD_ID, check_pair_threads, derive_pair_ids
+from ..data.frame import PAIR_ID, POST, REPLY, THREAD_ID, check_pair_threads, derive_pair_ids
 
 __all__ = ["ThreadKFold", "ThreadShuffleSplit", "ThreadValidSplit", "train_valid_test_split"]
 
@@ -167,7 +167,7 @@ class ThreadValidSplit:
     The estimators' internal validation split (``validation_fraction``) is
     this object, in the way skorch's default is its ``ValidSplit``; pass one
     as ``train_split=`` to set it yourself. Called with the estimator's
-    dataset (a :class:`~empathy_cause.batching.PairRows`), it returns the
+    dataset (a :class:`~empathy_cause.network.batching.PairRows`), it returns the
     training and validation subsets, split with scikit-learn's
     ``GroupShuffleSplit`` over the rows' threads.
 

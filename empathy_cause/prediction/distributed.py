@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.frame import POST
+from ..data.frame import POST
 from .streaming import prediction_table
 
 __all__ = ["predict_proba_dask", "predict_table_dask", "to_dask_frame", "read_dask_frame", "joblib_backend",
@@ -56,7 +56,7 @@ TABLE_COLUMNS = ["pair_id", "sentence_index", "sentence", "probability", "predic
 _ARROW_STRINGS = (
     "the Dask frame's 'post' column holds strings, not lists of sentences (Dask's Arrow-string "
     "conversion turned each post tuple into its text): build the frame with "
-    "empathy_cause.distributed.to_dask_frame(X), read Parquet files with a list 'post' column, or "
+    "empathy_cause.prediction.distributed.to_dask_frame(X), read Parquet files with a list 'post' column, or "
     "wrap dd.from_pandas in dask.config.set({'dataframe.convert-string': False})")
 
 # Per worker process: model folder -> (its files' modification times, the loaded model).
@@ -140,7 +140,7 @@ def to_dask_frame(X: pd.DataFrame, *, chunk_pairs: int = 2000):
     -------
     dask.dataframe.DataFrame
     """
-    from .data.frame import validate_frame
+    from ..data.frame import validate_frame
     from .streaming import iter_frame_chunks
 
     dd, _ = _require()
@@ -154,8 +154,8 @@ def _identity(frame):
 
 
 def _load_rows(path, loader_kwargs):
-    from .data import load_dataset
-    from .data.acnempathize import csv_columns
+    from ..data import load_dataset
+    from ..data.acnempathize import csv_columns
 
     if str(path).lower().endswith(".csv") and "labels_column" not in loader_kwargs:
         # Scoring needs no labels: an AcnEmpathize-Cause file without them is read as it is.
@@ -209,7 +209,7 @@ def _model_on_worker(model):
     """The model a task scores with: the scattered estimator, or the folder loaded once per process."""
     if not isinstance(model, (str, os.PathLike)):
         return model
-    from .classifier import EmpathyCauseClassifier
+    from ..network.classifier import EmpathyCauseClassifier
 
     folder = os.path.abspath(model)
     stamp = tuple(os.stat(os.path.join(folder, name)).st_mtime_ns for name in ("config.json", "model.safetensors"))
@@ -221,7 +221,7 @@ def _model_on_worker(model):
 
 def _score_partition(part: pd.DataFrame, model, torch_threads: int, table: bool) -> pd.DataFrame:
     """Probabilities (or the prediction table) of one partition, its index kept."""
-    from ._base import _torch_threads
+    from ..network._base import _torch_threads
 
     model = _model_on_worker(model)
     # Workers share the machine's cores: torch's default (one thread per core) in each worker

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data.chunking import run_ranks
-from .data.frame import POST, REPLY, SENTENCE_INDEX
-from .data.sentences import split_sentences
+from ..data.chunking import run_ranks
+from ..data.frame import POST, REPLY, SENTENCE_INDEX
+from ..data.sentences import split_sentences
 
 __all__ = ["PairRows", "PairBatch", "PairCollate", "PairBatchSampler", "ThreadBatchSampler", "RowBatchSampler",
            "InferenceBatchSampler", "token_layout"]

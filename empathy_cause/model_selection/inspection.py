@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 from skorch.helper import predefined_split
 
-from ._base import BaseCauseClassifier
+from ..network._base import BaseCauseClassifier
 
 __all__ = ["find_classifier", "fitted_classifier", "decision_threshold_of", "attach_validation", "warm_cache",
            "criterion_loss"]
@@ -83,7 +83,7 @@ def attach_validation(model, X_train, y_train, X_valid, y_valid):
     """Make the classifier inside ``model`` early-stop on ``(X_valid, y_valid)``.
 
     Sets its ``train_split`` to ``skorch.helper.predefined_split`` of a
-    :class:`~empathy_cause.batching.PairRows` built by the classifier itself
+    :class:`~empathy_cause.network.batching.PairRows` built by the classifier itself
     (``get_dataset``), so validation batches are made exactly like the
     internal split's. Pipeline transformers before the classifier (not
     samplers) are applied to the validation frame. Returns ``model``.

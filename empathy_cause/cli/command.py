@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cliargs import add_param_argument, estimator_params_from_args
-from .data.chunking import DEFAULT_CHUNK_PAIRS
+from ..data.chunking import DEFAULT_CHUNK_PAIRS
+from .args import add_param_argument, estimator_params_from_args
 from .outputs import (
     atomic_output,
     atomic_outputs_into,
@@ -43,6 +43,8 @@ BENCHMARKS = {
     "ablation": "the paper's Table 3: losses, pooling and architecture of the co-attention network",
     "followups": "follow-up experiments with the ablation's protocol",
     "compare": "the paper's Table 4: co-attention vs few-shot prompting, question answering and dummies",
+    "learning-curve": "every model beside its baselines at 50, 150, 500, 1500 and all training pairs, "
+                      "in each regime",
     "quality": "the default estimator on one train/valid split, beside two reference baselines",
     "speed": "fit and predict time as a ratio to the encoder's floor (the bare encoder, each sentence once), "
              "peak memory, and streaming predict at 10k-1M rows",
@@ -63,7 +65,7 @@ def _is_csv(args) -> bool:
 
 def _labels_column(args, required: bool):
     """``"labels"``, or None for a CSV file without a labels column (refused when the command needs labels)."""
-    from .data.acnempathize import csv_columns
+    from ..data.acnempathize import csv_columns
 
     if not _is_csv(args):
         return "labels"  # RECCON, ECF and the demo set are always labelled
@@ -79,7 +81,7 @@ def _labels_column(args, required: bool):
 
 def _load(args):
     """The whole labelled dataset (train and analyze need the labels)."""
-    from .data import load_dataset
+    from ..data import load_dataset
 
     kwargs = {"subset": args.subset} if args.subset else {}
     if _is_csv(args):
@@ -126,10 +128,10 @@ def _print_metrics(args, metrics: dict, **facts) -> None:
 # ----------------------------------------------------------------- commands
 
 def cmd_demo(args) -> int:
-    from . import EmpathyCauseClassifier, ThreadShuffleSplit, load_demo
-    from .data import DEMO_PARAMS
-    from .metrics import cause_metrics
-    from .visualize import plot_attention, render_html
+    from .. import EmpathyCauseClassifier, ThreadShuffleSplit, load_demo
+    from ..data import DEMO_PARAMS
+    from ..metrics import cause_metrics
+    from ..prediction.visualize import plot_attention, render_html
 
     X, y, groups = load_demo()
     train, test = next(ThreadShuffleSplit(test_size=0.25, random_state=args.random_state).split(X))
@@ -171,9 +173,9 @@ def cmd_demo(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from . import EmpathyCauseClassifier
-    from .metrics import cause_metrics
-    from .model_files import check_model_target
+    from .. import EmpathyCauseClassifier
+    from ..metrics import cause_metrics
+    from ..network.model_files import check_model_target
 
     check_model_target(args.model)  # refuse a folder save() would refuse before training, not after
     X, y, _ = _load(args)
@@ -201,8 +203,8 @@ def cmd_train(args) -> int:
 
 def _chunks(args, labels_column):
     """The input as ``(X, y)`` chunks of whole pairs: a CSV file is read chunk by chunk."""
-    from .data import iter_acnempathize_cause, load_dataset
-    from .streaming import iter_frame_chunks
+    from ..data import iter_acnempathize_cause, load_dataset
+    from ..prediction.streaming import iter_frame_chunks
 
     kwargs = {"subset": args.subset} if args.subset else {}
     if _is_csv(args):
@@ -215,7 +217,7 @@ def _chunks(args, labels_column):
 
 
 def _load_model(args):
-    from . import EmpathyCauseClassifier
+    from .. import EmpathyCauseClassifier
 
     return EmpathyCauseClassifier.load(args.model, **dict(args.param))
 
@@ -224,8 +226,8 @@ def _predictions(args, clf, labels_column):
     """Yield ``(X, y, cause probability)`` per chunk: memory bounded by the chunk, not the input."""
     from tqdm.auto import tqdm
 
-    from .callbacks import progress_wanted
-    from .streaming import iter_predict_proba
+    from ..network.callbacks import progress_wanted
+    from ..prediction.streaming import iter_predict_proba
 
     current = []  # the chunk being predicted: iter_predict_proba takes one frame, then yields its result
 
@@ -253,7 +255,7 @@ def _guard_cells(table, raw_text: bool):
 
 def _predict_on_cluster(args) -> int:
     """``predict --scheduler``: the workers read ``--data``; one CSV file per partition, in input order."""
-    from .distributed import _require, predict_table_dask, read_dask_frame, to_dask_frame
+    from ..prediction.distributed import _require, predict_table_dask, read_dask_frame, to_dask_frame
 
     if args.html:
         raise ValueError("--html needs every row in one process: leave it out with --scheduler")
@@ -282,8 +284,8 @@ def _predict_on_cluster(args) -> int:
 def cmd_predict(args) -> int:
     import pandas as pd
 
-    from .streaming import prediction_table
-    from .visualize import render_html
+    from ..prediction.streaming import prediction_table
+    from ..prediction.visualize import render_html
 
     if args.scheduler:
         return _predict_on_cluster(args)
@@ -317,7 +319,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .metrics import cause_metrics
+    from ..metrics import cause_metrics
 
     labels_column = _labels_column(args, required=True)
     clf = _load_model(args)
@@ -332,7 +334,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from .analysis import write_report
+    from ..analysis import write_report
 
     X, y, _ = _load(args)
     with atomic_outputs_into(args.out, protected=_inputs(args)) as folder:
@@ -342,7 +344,7 @@ def cmd_analyze(args) -> int:
 
 
 def _delegate(module_name: str, argv) -> int:
-    module = importlib.import_module(f"empathy_cause.benchmarks.{module_name}")
+    module = importlib.import_module(f"empathy_cause.benchmarks.{module_name.replace('-', '_')}")
     return module.main(argv) or 0
 
 
@@ -367,7 +369,7 @@ def _run_benchmark(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="empathy-cause", description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.split("\n\n")[1])
@@ -377,8 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name, text, **kwargs):
         return commands.add_parser(name, help=text, description=f"{text[:1].upper()}{text[1:]}.", **kwargs)
 
-    from .data import DEMO_PARAMS
-    from .estimator import EmpathyCauseClassifier
+    from ..data import DEMO_PARAMS
+    from ..network.classifier import EmpathyCauseClassifier
 
     demo = command("demo", "train on the built-in demo set and show the causes found")
     _model_args(demo, f"{DEMO_PARAMS['max_epochs']}, the demo's")

@@ -8,7 +8,7 @@ such as :func:`~empathy_cause.data.iter_acnempathize_cause` reading a CSV
 file in chunks, and yields one probability array per chunk. Memory then
 depends on the chunk size, not on the input size (the process-wide
 sentence-vector cache has its own bound: see
-:func:`~empathy_cause.encoders.set_embedding_cache_size`).
+:func:`~empathy_cause.encoders.encoding.set_embedding_cache_size`).
 
 Every row carries its whole post and reply (see ``docs/data.md``), so a row's
 probability does not depend on which other rows share its chunk; chunks end
@@ -32,8 +32,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from .data.chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs, run_ranks
-from .data.frame import PAIR_ID, derive_pair_ids
+from ..data.chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs, run_ranks
+from ..data.frame import PAIR_ID, derive_pair_ids
 
 __all__ = ["iter_frame_chunks", "iter_predict_proba", "prediction_table"]
 

@@ -6,7 +6,7 @@ parameters (declared once, with their valid ranges), validation before
 training, the thread-wise validation split with early stopping on F1, seeded
 training with gradient accumulation, the decision threshold, the fitted-state
 checks, and ``save``/``load`` of a model folder that never unpickles anything
-(the format lives in :mod:`empathy_cause.model_files`).
+(the format lives in :mod:`empathy_cause.network.model_files`).
 """
 
 from __future__ import annotations
@@ -33,24 +33,15 @@ from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
+from ..data.frame import validate_frame
+from ..encoders.encoding import PRECISIONS
+from ..model_selection.splitters import ThreadValidSplit
 from ._params import _DeclaredParameters, _int
 from .batching import PairRows
-from .callbacks import (
-    EarlyStopping,
-    HeldOutScores,
-    PrintLog,
-    TuneThreshold,
-    best_f1_threshold,
-    best_threshold_f1,
-    f1_curve,
-    progress_wanted,
-    warn_if_degenerate,
-)
-from .data.frame import validate_frame
-from .encoders import PRECISIONS
+from .callbacks import EarlyStopping, PrintLog, TuneThreshold, f1_at_chosen_threshold, progress_wanted
 from .losses import LOSSES, make_criterion
 from .model_files import load_model, save_model
-from .model_selection import ThreadValidSplit
+from .selection import AUTO_VALIDATION_FRACTION, crossfit, validation_plan
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
 
@@ -88,7 +79,7 @@ def _refuse_fit_params(name, fit_params) -> None:
 
 
 class _ModelFolder:
-    """``save`` / ``load`` of :class:`BaseCauseClassifier` (the format: :mod:`empathy_cause.model_files`)."""
+    """``save`` / ``load`` of :class:`BaseCauseClassifier` (the format: :mod:`empathy_cause.network.model_files`)."""
 
     def save(self, path) -> Path:
         """Write the fitted model to a folder: ``config.json`` + ``model.safetensors``.
@@ -125,7 +116,7 @@ class _ModelFolder:
         format version, this class, every saved parameter and nothing else, each
         within its valid range; ``model.safetensors`` must hold exactly the
         module's tensors with their shapes, all finite. Anything else raises
-        :class:`~empathy_cause.model_files.ModelFileError` (a ``ValueError``) naming the file. A
+        :class:`~empathy_cause.network.model_files.ModelFileError` (a ``ValueError``) naming the file. A
         ``partial`` model (training was interrupted) loads with a warning.
 
         ``overrides`` replace saved parameters (e.g. ``device="cuda"``,
@@ -160,9 +151,9 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     Training uses skorch's extension points: ``fit`` and ``partial_fit``
     check the parameters and seed torch, then run skorch's ``partial_fit``;
     the validation split is a ``train_split`` object
-    (:class:`~empathy_cause.model_selection.ThreadValidSplit`); the threshold
+    (:class:`~empathy_cause.model_selection.splitters.ThreadValidSplit`); the threshold
     is tuned by a callback at the end of training
-    (:class:`~empathy_cause.callbacks.TuneThreshold`); gradient accumulation
+    (:class:`~empathy_cause.network.callbacks.TuneThreshold`); gradient accumulation
     counts batches in the epoch's history.
 
     Subclasses provide ``_build_module`` (the module for the current
@@ -236,7 +227,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         scheduler = ("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1))
         if self._validation_plan() == "split":
             callbacks += [
-                ("valid_f1", EpochScoring(best_threshold_f1 if self.threshold == "auto" else "f1",
+                ("valid_f1", EpochScoring(f1_at_chosen_threshold if self.threshold == "auto" else "f1",
                                           name="valid_f1", lower_is_better=False)),
                 scheduler,  # before early stopping, so the stopping epoch's row has its lr
                 ("early_stopping", EarlyStopping(monitor="valid_f1", lower_is_better=False,
@@ -291,82 +282,15 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's, with :class:`ThreadValidSplit` of ``validation_fraction`` when ``train_split`` is None."""
         if self.train_split is None and self._validation_plan() == "split":
-            share = self._AUTO_VALIDATION_FRACTION if self.validation_fraction == "auto" else self.validation_fraction
+            share = AUTO_VALIDATION_FRACTION if self.validation_fraction == "auto" else self.validation_fraction
             return ThreadValidSplit(share, random_state=self.seed_)(self.get_dataset(X, y))
         if self.train_split is None:
             return self.get_dataset(X, y), None
         return super().get_split_datasets(X, y, **fit_params)
 
-    # validation_fraction="auto": a held-out share of the threads for data of at least
-    # _CROSSFIT_MAX_PAIRS pairs; below it, cross-fitting over _CROSSFIT_FOLDS thread folds (see _crossfit).
-    _AUTO_VALIDATION_FRACTION = 0.1
-    _CROSSFIT_MAX_PAIRS = 1000
-    _CROSSFIT_FOLDS = 5
-
     def _validation_plan(self, dataset=None):
-        """How the epoch and the threshold are chosen: "split" (held-out threads), "crossfit" or None.
-
-        Decided once per fit from the training data (``validation_plan_``);
-        before a fit, from the parameters alone ("auto" counts as a split).
-        """
-        if self.train_split is not None:
-            return "split"
-        if self.validation_fraction is None:
-            return None
-        if dataset is None:
-            return getattr(self, "validation_plan_", "split")
-        if self.validation_fraction != "auto":
-            return "split"
-        n_pairs = len(np.unique(dataset.row_pair[dataset.rows]))
-        n_threads = len(np.unique(dataset.row_thread[dataset.rows]))
-        small = n_pairs < self._CROSSFIT_MAX_PAIRS and n_threads >= self._CROSSFIT_FOLDS
-        return "crossfit" if small else "split"
-
-    def _crossfit(self, dataset):
-        """The number of epochs and the threshold, chosen on out-of-fold predictions.
-
-        On a few hundred pairs a held-out tenth is a handful of threads, too
-        few to choose an epoch or a threshold (validation F1 moves by 0.1 for
-        one sentence). Instead the threads are split into
-        ``_CROSSFIT_FOLDS`` folds; a copy of this estimator is trained on
-        each fold's complement for ``max_epochs``, scoring the fold after
-        every epoch; the epoch whose pooled out-of-fold F1 (at its best
-        threshold, averaged with its neighbours) is highest is the one the
-        final fit on all the data trains for, and the threshold is chosen on
-        that epoch's out-of-fold predictions. Every training sentence is used
-        for choosing and for the final model.
-
-        Returns ``(epochs, threshold)``; records the pooled out-of-fold F1
-        of each epoch in ``crossfit_f1_``.
-        """
-        from sklearn.base import clone
-        from sklearn.model_selection import GroupKFold
-
-        threads = dataset.row_thread[dataset.rows]
-        labels = dataset.y[dataset.rows]
-        folds = GroupKFold(n_splits=self._CROSSFIT_FOLDS, shuffle=True, random_state=self.seed_ % 2**32)
-        scores = np.zeros((self.max_epochs, len(labels)))
-        for k, (train, held_out) in enumerate(folds.split(threads, groups=threads)):
-            recorder = HeldOutScores(dataset.subset(held_out))
-            callbacks = self.callbacks if isinstance(self.callbacks, list) else []
-            fold_net = clone(self).set_params(
-                validation_fraction=None, verbose=0, random_state=(self.seed_ + 1 + k) % 2**32,
-                callbacks=[*callbacks, ("held_out_scores", recorder)])
-            fold_net.fit(dataset.subset(train))
-            if fold_net.interrupted_:
-                raise KeyboardInterrupt
-            scores[:, held_out] = np.stack(recorder.scores_)
-        if self.threshold == "auto":
-            curve = np.array([f1_curve(labels, epoch_scores).max() for epoch_scores in scores])
-        else:
-            curve = np.array([f1_curve(labels, epoch_scores, grid=[float(self.threshold)])[0]
-                              for epoch_scores in scores])
-        smoothed = np.convolve(np.pad(curve, 1, mode="edge"), np.ones(3) / 3, mode="valid")
-        best = int(np.argmax(smoothed))
-        self.crossfit_f1_ = curve
-        threshold = best_f1_threshold(labels, scores[best]) if self.threshold == "auto" else float(self.threshold)
-        warn_if_degenerate(self, labels, scores[best] >= threshold, "out-of-fold")
-        return best + 1, threshold
+        """How the epoch and the threshold are chosen: "split", "crossfit" or None (see :mod:`.selection`)."""
+        return validation_plan(self, dataset)
 
     def get_iterator(self, dataset, training=False):
         batches = self._training_batches(dataset) if training else self._inference_batches(dataset)
@@ -422,11 +346,12 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         self._warn_if_validation_too_small(dataset)
         epochs = threshold = None
         if initialize and self.validation_plan_ == "crossfit":
-            epochs, threshold = self._crossfit(dataset)
+            epochs, threshold = crossfit(self, dataset)
         with torch.random.fork_rng(devices=[]), self._head_threads():
             torch.manual_seed(torch_seed)
             if initialize:
                 self.initialize()
+                self._start_module(self.get_split_datasets(dataset)[0])
             super().partial_fit(dataset, None, epochs=epochs, **fit_params)
         if threshold is not None and self.threshold == "auto":
             self.tuned_threshold_ = threshold
@@ -489,6 +414,9 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     def _head_threads(self):
         """Context in which training and scoring run (subclasses may limit threads)."""
         return contextlib.nullcontext()
+
+    def _start_module(self, train_dataset) -> None:
+        """Hook: set the new module's starting weights from the training rows (before the first epoch)."""
 
     def _load_pretrained_models(self) -> None:
         """Load (into the process cache) the pretrained models ``initialize_module`` uses."""

@@ -1,6 +1,6 @@
 """The parameter bookkeeping of the skorch estimators: checks, the fitted-model record, ``set_params``.
 
-:class:`~empathy_cause._base.BaseCauseClassifier` mixes :class:`_DeclaredParameters`
+:class:`~empathy_cause.network._base.BaseCauseClassifier` mixes :class:`_DeclaredParameters`
 in; it reads the class's ``_parameter_constraints``, ``_training_params``,
 ``_runtime_params`` and ``_unsaved_params``.
 """

