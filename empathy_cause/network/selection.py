@@ -125,22 +125,24 @@ def crossfit(net, dataset):
     serves both the choice and the final model.
 
     Returns ``(epochs, threshold)``; sets ``net.crossfit_f1_``, the pooled
-    out-of-fold F1 of each epoch. A Ctrl-C in a fold stops the fit.
+    out-of-fold F1 of each epoch. A Ctrl-C here (before the final fit has
+    begun) raises ``KeyboardInterrupt`` out of ``fit``: there is no model yet.
+    The user's callbacks run in the final fit only.
     """
     from sklearn.model_selection import GroupKFold
 
     threads, labels = dataset.row_thread[dataset.rows], dataset.y[dataset.rows]
     folds = GroupKFold(n_splits=CROSSFIT_FOLDS, shuffle=True, random_state=net.seed_ % 2**32)
     scores = np.zeros((net.max_epochs, len(labels)))
-    user_callbacks = net.callbacks if isinstance(net.callbacks, list) else []
     for k, (train, held_out) in enumerate(folds.split(threads, groups=threads)):
         recorder = HeldOutScores(dataset.subset(held_out))
+        # The user's callbacks (checkpoints, logging) belong to the final fit, not to these copies.
         fold_net = _unfitted_copy(net, validation_fraction=None, verbose=0,
                                   random_state=(net.seed_ + 1 + k) % 2**32,
-                                  callbacks=[*user_callbacks, ("held_out_scores", recorder)])
+                                  callbacks=[("held_out_scores", recorder)])
         fold_net.fit(dataset.subset(train))
-        if fold_net.interrupted_:
-            raise KeyboardInterrupt
+        if fold_net.interrupted_:  # skorch's loop swallowed a Ctrl-C: there is no model yet to return
+            raise KeyboardInterrupt("interrupted while cross-fitting, before the final fit: no model")
         scores[:, held_out] = np.stack(recorder.scores_)
     if net.threshold == "auto":
         curve = np.array([f1_curve(labels, epoch_scores).max() for epoch_scores in scores])
