@@ -73,7 +73,7 @@ __all__ = [
     "REGIMES",
     "vector_features",
     "rule_wrong_f1",
-    "best_threshold_f1",
+    "oracle_f1",
     "builtin_configs",
     "run_quality",
     "main",
@@ -157,7 +157,7 @@ def rule_wrong_f1(y_true, y_pred, rule) -> float:
     return float(f1_score(np.asarray(y_true)[wrong], np.asarray(y_pred)[wrong], zero_division=0))
 
 
-def best_threshold_f1(y_true, y_score):
+def oracle_f1(y_true, y_score):
     """The highest F1 over every threshold on ``y_score``, and that threshold (an oracle)."""
     precision, recall, thresholds = precision_recall_curve(y_true, y_score)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -172,7 +172,7 @@ def evaluate(model, X, y):
     y_pred = np.asarray(model.predict(X))
     metrics = cause_metrics(y, y_pred, proba)
     metrics["f1_rule_wrong"] = rule_wrong_f1(y, y_pred, position_rule(X))
-    metrics["f1_best_threshold"], metrics["best_threshold"] = best_threshold_f1(y, proba)
+    metrics["f1_best_threshold"], metrics["best_threshold"] = oracle_f1(y, proba)
     metrics["positive_rate_predicted"] = float(np.mean(y_pred))
     return metrics
 

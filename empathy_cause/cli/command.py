@@ -49,6 +49,8 @@ BENCHMARKS = {
     "ablation": "the paper's Table 3: losses, pooling and architecture of the co-attention network",
     "followups": "follow-up experiments with the ablation's protocol",
     "compare": "the paper's Table 4: co-attention vs few-shot prompting, question answering and dummies",
+    "learning-curve": "every model beside its baselines at 50, 150, 500, 1500 and all training pairs, "
+                      "in each regime",
     "quality": "the default estimator in three regimes (conversations in and across corpora, forum posts), beside "
                "six reference baselines",
     "speed": "fit and predict time as a ratio to the encoder's floor (the bare encoder, each sentence once), "
@@ -327,7 +329,7 @@ def cmd_analyze(args) -> int:
 
 
 def _delegate(module_name: str, argv) -> int:
-    module = importlib.import_module(f"empathy_cause.benchmarks.{module_name}")
+    module = importlib.import_module(f"empathy_cause.benchmarks.{module_name.replace('-', '_')}")
     return module.main(argv) or 0
 
 

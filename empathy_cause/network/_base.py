@@ -39,9 +39,10 @@ from ..encoders.encoding import PRECISIONS
 from ..model_selection.splitters import ThreadValidSplit
 from ._params import LOCAL, RUNTIME, TRAINING, _DeclaredParameters, _int
 from .batching import PairRows
-from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1, progress_wanted
+from .callbacks import EarlyStopping, PrintLog, TuneThreshold, f1_at_chosen_threshold, progress_wanted
 from .losses import LOSSES, make_criterion
 from .model_files import load_model, save_model
+from .selection import AUTO_VALIDATION_FRACTION, crossfit, validation_plan
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
 
@@ -172,7 +173,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "accumulation_steps": [_int(1)],
         "patience": [_int(1)],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"}), None],
         "random_state": [_int(0, 2**32 - 1), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [_int(1)],
@@ -228,9 +229,9 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         callbacks = [(name, PrintLog() if name == "print_log" else cb)
                      for name, cb in super()._default_callbacks if name != "valid_acc"]
         scheduler = ("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1))
-        if self.validation_fraction or self.train_split is not None:
+        if self._validation_plan() == "split":
             callbacks += [
-                ("valid_f1", EpochScoring(best_threshold_f1 if self.threshold == "auto" else "f1",
+                ("valid_f1", EpochScoring(f1_at_chosen_threshold if self.threshold == "auto" else "f1",
                                           name="valid_f1", lower_is_better=False)),
                 scheduler,  # before early stopping, so the stopping epoch's row has its lr
                 ("early_stopping", EarlyStopping(monitor="valid_f1", lower_is_better=False,
@@ -284,9 +285,16 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's, with :class:`ThreadValidSplit` of ``validation_fraction`` when ``train_split`` is None."""
-        if self.train_split is None and self.validation_fraction:
-            return ThreadValidSplit(self.validation_fraction, random_state=self.seed_)(self.get_dataset(X, y))
+        if self.train_split is None and self._validation_plan() == "split":
+            share = AUTO_VALIDATION_FRACTION if self.validation_fraction == "auto" else self.validation_fraction
+            return ThreadValidSplit(share, random_state=self.seed_)(self.get_dataset(X, y))
+        if self.train_split is None:
+            return self.get_dataset(X, y), None
         return super().get_split_datasets(X, y, **fit_params)
+
+    def _validation_plan(self, dataset=None):
+        """How the epoch and the threshold are chosen: "split", "crossfit" or None (see :mod:`.selection`)."""
+        return validation_plan(self, dataset)
 
     def get_iterator(self, dataset, training=False):
         """skorch's hook: a DataLoader over the subclass's batches of whole pairs.
@@ -345,12 +353,20 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         self.interrupted_ = False
         dataset = self.get_dataset(X, y)
         self._check_rows_against_fit(X, fitting=True, initialize=initialize)
+        if initialize:
+            self.validation_plan_ = self._validation_plan(dataset)
         self._warn_if_validation_too_small(dataset)
+        epochs = threshold = None
+        if initialize and self.validation_plan_ == "crossfit":
+            epochs, threshold = crossfit(self, dataset)
         with torch.random.fork_rng(devices=[]), self._head_threads():
             torch.manual_seed(torch_seed)
             if initialize:
                 self.initialize()
-            super().partial_fit(dataset, None, **fit_params)
+                self._start_module(self.get_split_datasets(dataset)[0])
+            super().partial_fit(dataset, None, epochs=epochs, **fit_params)
+        if threshold is not None and self.threshold == "auto":
+            self.tuned_threshold_ = threshold
         return self
 
     def _check_rows_against_fit(self, X, *, fitting=False, initialize=True) -> None:
@@ -393,7 +409,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         sentence, so early stopping keeps an arbitrary epoch (often the first)
         and ``threshold="auto"`` an arbitrary threshold, silently.
         """
-        if not self.validation_fraction and self.train_split is None:
+        if self._validation_plan() != "split":
             return
         _, valid = self.get_split_datasets(dataset)
         if not isinstance(valid, PairRows):
@@ -440,6 +456,9 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     def _head_threads(self):
         """Context in which training and scoring run (subclasses may limit threads)."""
         return contextlib.nullcontext()
+
+    def _start_module(self, train_dataset) -> None:
+        """Hook: set the new module's starting weights from the training rows (before the first epoch)."""
 
     def _load_pretrained_models(self) -> None:
         """Load (into the process cache) the pretrained models ``initialize_module`` uses."""
