@@ -23,9 +23,9 @@ import sys
 
 from .network._base import BaseCauseClassifier, softmax_rows
 from .network.callbacks import best_threshold_f1
-from .network.selection import choose_threshold as best_f1_threshold
 from .network.classifier import EmpathyCauseClassifier
 from .network.model_files import FORMAT_VERSION, ModelFileError
+from .network.selection import choose_threshold as best_f1_threshold
 
 #: The base's former name.
 PairRowsClassifier = BaseCauseClassifier

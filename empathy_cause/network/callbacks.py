@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import sys
 
-import numpy as np
 from skorch.callbacks import Callback
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 from skorch.callbacks import PrintLog as _SkorchPrintLog
