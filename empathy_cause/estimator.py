@@ -22,9 +22,10 @@ import importlib.util
 import sys
 
 from .network._base import BaseCauseClassifier, softmax_rows
-from .network.callbacks import best_f1_threshold, best_threshold_f1
+from .network.callbacks import best_threshold_f1
 from .network.classifier import EmpathyCauseClassifier
 from .network.model_files import FORMAT_VERSION, ModelFileError
+from .network.selection import choose_threshold as best_f1_threshold
 
 #: The base's former name.
 PairRowsClassifier = BaseCauseClassifier
@@ -46,7 +47,7 @@ MOVED = {
     "empathy_cause.cliargs": "empathy_cause.cli.args",
     "empathy_cause.outputs": "empathy_cause.cli.outputs",
     "empathy_cause.tuning": "empathy_cause.model_selection.tuning",
-    "empathy_cause.inspection": "empathy_cause.model_selection.inspection",
+    "empathy_cause.inspection": "empathy_cause.model_selection.unwrap",
 }
 # ``empathy_cause.encoders``, ``.model_selection`` and ``.cli`` are packages now that re-export their
 # modules' public names, so the old paths of those names need no entry.

@@ -8,12 +8,6 @@ import pytest
 from empathy_cause.benchmarks import ablation, followups
 from empathy_cause.benchmarks.common import Config
 from empathy_cause.benchmarks.tables import markdown_table, summarise
-from tests.tiny_models import make_tiny_bert
-
-
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory):
-    return str(make_tiny_bert(tmp_path_factory.mktemp("benchmarks") / "bert"))
 
 
 def _run(module, tmp_path, encoder, *extra):
@@ -33,8 +27,8 @@ def _row(table, label):
     return [cell.strip() for cell in rows[0].strip("|").split("|")]
 
 
-def test_ablation_writes_table_json_and_plot(tmp_path, tiny_encoder):
-    table, results = _run(ablation, tmp_path, tiny_encoder)
+def test_ablation_writes_table_json_and_plot(tmp_path, tiny_bert):
+    table, results = _run(ablation, tmp_path, tiny_bert)
     for config in ablation.CONFIGS.values():
         cells = _row(table, config.label)
         assert len(cells) == 8
@@ -58,18 +52,18 @@ def test_ablation_writes_table_json_and_plot(tmp_path, tiny_encoder):
     assert summary["f1"]["std"] == pytest.approx(np.std(values, ddof=1))
 
 
-def test_ablation_config_subset_and_sample(tmp_path, tiny_encoder):
-    table, results = _run(ablation, tmp_path, tiny_encoder, "--configs", "focal_concat", "random",
+def test_ablation_config_subset_and_sample(tmp_path, tiny_bert):
+    table, results = _run(ablation, tmp_path, tiny_bert, "--configs", "focal_concat", "random",
                           "--sample", "10")
     assert results["n_threads"] == 10
     assert {r["config"] for r in results["runs"]} == {"focal_concat", "random"}
     assert "Binary Focal Loss |" not in table
 
 
-def test_followups_writes_table(tmp_path, tiny_encoder):
+def test_followups_writes_table(tmp_path, tiny_bert):
     configs = ["baseline", "threshold", "undersample", "undersample_sentences", "balanced",
                "stopwords", "synonyms", "backtranslation"]
-    table, results = _run(followups, tmp_path, tiny_encoder, "--configs", *configs)
+    table, results = _run(followups, tmp_path, tiny_bert, "--configs", *configs)
     for name in configs:
         config = followups.CONFIGS[name]
         cells = _row(table, config.label)

@@ -11,8 +11,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def data(four_demo_threads):
-    return four_demo_threads
+def data(demo_threads):
+    X, y, _ = demo_threads
+    return X, y
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ def test_validation_fraction_leaving_no_training_thread_fails_before_any_encodin
     import empathy_cause.encoders.encoding as encoding
 
     monkeypatch.setattr(encoding, "_encode_uncached", lambda *a, **k: pytest.fail("encoded before refusing"))
-    with pytest.raises(ValueError, match=rf"validation_fraction={fraction} of 4 threads .*no thread to train on"):
+    with pytest.raises(ValueError, match=rf"validation_fraction={fraction} of 8 threads .*no thread to train on"):
         EmpathyCauseClassifier(tiny_bert, validation_fraction=fraction).fit(*data)
 
 

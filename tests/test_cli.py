@@ -22,7 +22,7 @@ def test_train_predict_evaluate_round_trip(tiny_bert, tmp_path, capsys):
     table = pd.read_csv(preds)
     X, _, _ = load_demo()
     assert len(table) == len(X)
-    assert set(table.columns) == {"pair_id", "sentence_index", "sentence", "probability", "prediction"}
+    assert list(table.columns) == ["pair_id", "thread_id", "sentence_index", "sentence", "probability", "prediction"]
     assert table["probability"].between(0, 1).all()
     assert "<html" in view.read_text().lower() or "<!doctype html>" in view.read_text()
 

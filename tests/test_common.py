@@ -21,16 +21,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def data():
-    """8 of the demo set's 16 threads: (X, y)."""
-    X, y, groups = load_demo()
-    keep = np.isin(groups, np.unique(groups)[:8])
-    return X[keep].reset_index(drop=True), y[keep]
-
-
-@pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory, data):
-    X, _ = data
+def tiny_lm(tmp_path_factory, demo_threads):
+    X, _, _ = demo_threads
     tokenizer = tiny_bpe_tokenizer([" ".join(post) for post in X["post"]] + ["0,1,0\n"])
     return str(save_tiny_gpt2(tmp_path_factory.mktemp("tiny_lm"), tokenizer, seed=0))
 
@@ -50,16 +42,25 @@ REGISTRY = {
 NAMES = sorted(REGISTRY)
 SAVING = [name for name in NAMES if REGISTRY[name][1]]
 
+# skorch settings the skorch-based estimators cannot honour (their own dataset, DataLoader and batches):
+# refused by name at fit instead of silently doing nothing.
+SKORCH_ROUTES_REFUSED = [
+    {"iterator_train__batch_size": 8}, {"iterator_valid__batch_size": 64}, {"iterator_train__shuffle": True},
+    {"iterator_train__collate_fn": list}, {"iterator_valid__in_order": False}, {"iterator_train": list},
+    {"dataset__length": 3},
+]
+
 # Per estimator: parameter values that must be refused when fit starts, before any training.
 BAD_PARAMS = {
     "EmpathyCauseClassifier": [
         {"threshold": 1.5}, {"accumulation_steps": 0}, {"batch_size": 0}, {"max_epochs": 0},
         {"lr": -1.0}, {"loss": "hinge"}, {"validation_fraction": 1.0}, {"class_weight": (1.0, -3.0)},
         {"pooling": "max"}, {"finetune_layers": -1}, {"hidden_size": 0}, {"threshold": float("nan")},
+        *SKORCH_ROUTES_REFUSED,
     ],
     "QAClassifier": [
         {"threshold": 7.0}, {"max_length": 4}, {"question_template": "no slot"}, {"max_rows_per_epoch": 0},
-        {"batch_size": 0},
+        {"batch_size": 0}, *SKORCH_ROUTES_REFUSED,
     ],
     "PromptingClassifier": [{"n_shots": -1}, {"max_new_tokens": 0}],
 }
@@ -73,8 +74,8 @@ def make(tiny_bert, tiny_lm):
 
 
 @pytest.fixture(scope="module")
-def fitted(make, data):
-    X, y = data
+def fitted_by_name(make, demo_threads):
+    X, y, _ = demo_threads
     cache = {}
 
     def get(name):
@@ -85,7 +86,7 @@ def fitted(make, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_clone_get_params_set_params(make, fitted, name):
+def test_clone_get_params_set_params(make, fitted_by_name, name):
     est = make(name)
     params = est.get_params()
     copy = clone(est)
@@ -94,16 +95,16 @@ def test_clone_get_params_set_params(make, fitted, name):
         assert copy.get_params(deep=False)[key] is value or copy.get_params(deep=False)[key] == value, key
     copy.set_params(random_state=7)
     assert copy.random_state == 7 and est.random_state == 0
-    unfitted = clone(fitted(name))
+    unfitted = clone(fitted_by_name(name))
     assert unfitted.get_params().keys() == params.keys()
     with pytest.raises((NotFittedError, AttributeError)):
         unfitted.predict(load_demo()[0].iloc[:3])
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_rows_in_any_order_and_subset(fitted, data, name):
-    X, _ = data
-    est = fitted(name)
+def test_rows_in_any_order_and_subset(fitted_by_name, demo_threads, name):
+    X, _, _ = demo_threads
+    est = fitted_by_name(name)
     expected = est.predict_proba(X)
     assert expected.shape == (len(X), 2) and list(est.classes_) == [0, 1]
     np.testing.assert_allclose(expected.sum(1), 1.0, atol=1e-5)
@@ -115,19 +116,19 @@ def test_rows_in_any_order_and_subset(fitted, data, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_same_random_state_same_predictions(make, fitted, data, name):
-    X, y = data
+def test_same_random_state_same_predictions(make, fitted_by_name, demo_threads, name):
+    X, y, _ = demo_threads
     again = make(name).fit(X, y)
-    np.testing.assert_array_equal(again.predict_proba(X), fitted(name).predict_proba(X))
+    np.testing.assert_array_equal(again.predict_proba(X), fitted_by_name(name).predict_proba(X))
     if hasattr(again, "module_"):  # trained weights: another seed gives another model
         other = make(name, random_state=4).fit(X, y)
         assert not np.allclose(other.predict_proba(X), again.predict_proba(X))
 
 
 @pytest.mark.parametrize("name", SAVING)
-def test_save_load_round_trip(fitted, data, tmp_path, name):
-    X, _ = data
-    est = fitted(name)
+def test_save_load_round_trip(fitted_by_name, demo_threads, tmp_path, name):
+    X, _, _ = demo_threads
+    est = fitted_by_name(name)
     folder = est.save(tmp_path / "model")
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temporary folder left behind
@@ -149,16 +150,16 @@ def test_save_load_round_trip(fitted, data, tmp_path, name):
     (lambda X, y: (X.assign(sentence_index=99), y), ValueError, "sentence_index"),
     (lambda X, y: (X.assign(post=X["post"].map(" ".join)), y), TypeError, "plain str"),
 ])
-def test_bad_data_gets_a_clear_error(make, data, name, mutate, error, message):
-    X, y = data
+def test_bad_data_gets_a_clear_error(make, demo_threads, name, mutate, error, message):
+    X, y, _ = demo_threads
     with pytest.raises(error, match=message):
         make(name).fit(*mutate(X, y))
 
 
 @pytest.mark.parametrize("name, params", [(n, p) for n in NAMES for p in BAD_PARAMS[n]],
                          ids=lambda v: str(v))
-def test_bad_params_are_refused_before_training(make, data, name, params):
-    X, y = data
+def test_bad_params_are_refused_before_training(make, demo_threads, name, params):
+    X, y, _ = demo_threads
     est = make(name, **params)
     with pytest.raises(ValueError, match=next(iter(params))):
         est.fit(X, y)
@@ -169,14 +170,14 @@ def test_bad_params_are_refused_before_training(make, data, name, params):
         assert not getattr(est, "initialized_", False)
 
 
-# A parameter that defines the fitted model, changed after fit: predict and save must ask for a refit.
+# A parameter that defines the fitted_by_name model, changed after fit: predict and save must ask for a refit.
 MODEL_CHANGES = {"EmpathyCauseClassifier": {"max_length": 8}, "QAClassifier": {"max_length": 16}}
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_CHANGES))
-def test_changing_the_fitted_model_asks_for_a_refit(fitted, data, tmp_path, name):
-    X, _ = data
-    est = fitted(name)
+def test_changing_the_fitted_model_asks_for_a_refit(fitted_by_name, demo_threads, tmp_path, name):
+    X, _, _ = demo_threads
+    est = fitted_by_name(name)
     expected = est.predict_proba(X)
     original = {key: getattr(est, key) for key in MODEL_CHANGES[name]}
     est.set_params(**MODEL_CHANGES[name])
@@ -188,6 +189,27 @@ def test_changing_the_fitted_model_asks_for_a_refit(fitted, data, tmp_path, name
     finally:
         est.set_params(**original)
     np.testing.assert_array_equal(est.predict_proba(X), expected)
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CHANGES))
+def test_training_only_changes_keep_the_fitted_model(fitted_by_name, demo_threads, name):
+    """A parameter the lifecycle table calls training-only takes effect at the next fit, not at predict."""
+    X, _, _ = demo_threads
+    est = fitted_by_name(name)
+    expected = est.predict_proba(X)
+    original = est.get_params()
+    est.set_params(lr=0.5, max_epochs=9, patience=7)
+    try:
+        np.testing.assert_array_equal(est.predict_proba(X), expected)
+    finally:
+        est.set_params(**{key: original[key] for key in ("lr", "max_epochs", "patience")})
+
+
+def test_the_lifecycle_table_lists_declared_parameters_only():
+    with pytest.raises(TypeError, match="no_such_parameter"):
+        type("Bad", (EmpathyCauseClassifier,), {"_parameter_lifecycle": {"no_such_parameter": "training"}})
+    with pytest.raises(TypeError, match="forever"):
+        type("Bad", (EmpathyCauseClassifier,), {"_parameter_lifecycle": {"lr": "forever"}})
 
 
 CLASSES = {"EmpathyCauseClassifier": EmpathyCauseClassifier, "QAClassifier": QAClassifier,
@@ -218,12 +240,12 @@ SKORCH = ["EmpathyCauseClassifier", "QAClassifier"]
 
 
 @pytest.mark.parametrize("name", SKORCH)
-def test_partial_fit_then_predict(make, fitted, data, name):
+def test_partial_fit_then_predict(make, fitted_by_name, demo_threads, name):
     """partial_fit trains like fit (same seed, same model, threshold tuned) and a second call continues."""
-    X, y = data
+    X, y, _ = demo_threads
     est = make(name).partial_fit(X, y)
-    np.testing.assert_array_equal(est.predict_proba(X), fitted(name).predict_proba(X))
-    assert est.decision_threshold() == fitted(name).decision_threshold() == est.tuned_threshold_
+    np.testing.assert_array_equal(est.predict_proba(X), fitted_by_name(name).predict_proba(X))
+    assert est.decision_threshold() == fitted_by_name(name).decision_threshold() == est.tuned_threshold_
     assert est.predict(X).shape == (len(X),)
     epochs = len(est.history_)
     before = est.predict_proba(X)
@@ -231,3 +253,20 @@ def test_partial_fit_then_predict(make, fitted, data, name):
     assert len(est.history_) > epochs  # continued, not restarted
     assert not np.allclose(est.predict_proba(X), before)
     assert est.predict(X).shape == (len(X),)
+
+
+@pytest.mark.parametrize("name", SKORCH)
+def test_dataloader_settings_reach_the_loader(make, demo_threads, name):
+    """iterator_train__* / iterator_valid__* that make sense pass to the DataLoader, deterministically.
+
+    (Training in worker processes draws torch's seed differently from training
+    in-process, so the reference is a fit with the same training loader.)
+    """
+    X, y, _ = demo_threads
+    est = make(name, iterator_train__num_workers=1, iterator_valid__num_workers=1, iterator_valid__timeout=30)
+    est.fit(X, y)
+    dataset = est.get_dataset(X, y)
+    assert est.get_iterator(dataset, training=True).num_workers == 1
+    assert (est.get_iterator(dataset).num_workers, est.get_iterator(dataset).timeout) == (1, 30)
+    reference = make(name, iterator_train__num_workers=1).fit(X, y)
+    np.testing.assert_array_equal(est.predict_proba(X), reference.predict_proba(X))

@@ -167,7 +167,7 @@ def test_predict_cli_writes_part_files_in_input_order(client, fitted, tmp_path, 
 
 
 def test_predict_cli_workers_read_csv_files_from_a_glob(client, fitted, demo, tmp_path):
-    from empathy_cause.benchmarks.speed import write_recombined_csv
+    from empathy_cause.benchmarks.scaling import write_recombined_csv
     from empathy_cause.cli.command import main
 
     folder = fitted.save(tmp_path / "model")
@@ -187,6 +187,37 @@ def test_predict_cli_workers_read_csv_files_from_a_glob(client, fitted, demo, tm
         got = pd.read_csv(part)
         pd.testing.assert_frame_equal(got.drop(columns="probability"), want.drop(columns="probability"))
         np.testing.assert_allclose(got["probability"], want["probability"], rtol=0, atol=1e-6)
+
+
+def test_workers_read_your_own_files_and_keep_your_ids(client, fitted, tmp_path):
+    """A JSON Lines and a Parquet file of raw-text posts with the user's ids and column names: the workers
+    read them through the format registry and write the single-process rows, ids and kept column included."""
+    from empathy_cause.cli.command import main
+
+    folder = fitted.save(tmp_path / "model")
+    pairs = pd.DataFrame({"id": ["007", "7", "1e5"], "conv": ["t-007", "t7", "t1e5"],
+                          "body": ["I feel alone. Nobody calls.", "My skin hurts. I use a wash.", "I lost my job."],
+                          "answer": ["You are not alone.", "Hang in there.", "So sorry."], "title": ["a", "b", "c"]})
+    (tmp_path / "in-0.jsonl").write_text(pairs.iloc[:2].to_json(orient="records", lines=True), encoding="utf-8")
+    pairs.iloc[2:].to_parquet(tmp_path / "in-1.parquet")
+    options = ["--columns", "post=body,reply=answer,pair_id=id,thread_id=conv", "--keep-columns", "title"]
+    expected = []
+    for name in ("in-0.jsonl", "in-1.parquet"):
+        out = tmp_path / f"single-{name}.csv"
+        assert main(["predict", "--data", str(tmp_path / name), "--model", str(folder), "--out", str(out),
+                     *options]) == 0
+        expected.append(pd.read_csv(out, dtype=str))
+    out = tmp_path / "parts"
+    assert main(["predict", "--data", str(tmp_path / "in-*"), "--model", str(folder), "--scheduler",
+                 client.scheduler.address, "--out", str(out), *options]) == 0
+    got = [pd.read_csv(p, dtype=str) for p in sorted(out.glob("part-*.csv"))]
+    assert len(got) == 2
+    for part, want in zip(got, expected):
+        assert list(part.columns) == list(want.columns) == ["pair_id", "thread_id", "sentence_index", "sentence",
+                                                             "probability", "prediction", "title"]
+        pd.testing.assert_frame_equal(part.drop(columns="probability"), want.drop(columns="probability"))
+        np.testing.assert_allclose(part["probability"].astype(float), want["probability"].astype(float), atol=1e-6)
+    assert pd.concat(got)["pair_id"].unique().tolist() == ["007", "7", "1e5"]
 
 
 # ------------------------------------------------------------------ search on the cluster

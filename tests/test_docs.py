@@ -72,7 +72,8 @@ API_MODULES = [
     "empathy_cause.network._base",
     "empathy_cause.network.model_files",
     "empathy_cause.network.callbacks",
-    "empathy_cause.model_selection.inspection",
+    "empathy_cause.network.selection",
+    "empathy_cause.model_selection.unwrap",
     "empathy_cause.model_selection.tuning",
     "empathy_cause.prediction.distributed",
 ]

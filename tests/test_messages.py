@@ -65,10 +65,14 @@ def test_a_validation_split_too_small_to_choose_warns_with_what_to_pass(tiny_ber
         _small(tiny_bert, validation_fraction=None, threshold=0.3, random_state=0).fit(X, y)
 
 
-def test_train_on_the_demo_set_with_the_defaults_warns_in_one_line(tiny_bert, tmp_path, capsys):
-    """`empathy-cause train --data demo` keeps an epoch and a threshold chosen on a few threads: it says so."""
+def test_train_on_the_demo_set_with_a_small_split_warns_in_one_line(tiny_bert, tmp_path, capsys):
+    """A tenth of the demo's threads chooses an epoch and a threshold on a few threads: it says so, in one line.
+
+    (With the default validation_fraction="auto", 40 pairs are cross-fitted instead, and nothing is said.)
+    """
     assert main(["train", "--data", "demo", "--model", str(tmp_path / "m"), "--encoder", tiny_bert,
-                 "--max-epochs", "1", "--quiet", "--param", "hidden_size=16"]) == 0
+                 "--max-epochs", "1", "--quiet", "--param", "hidden_size=16",
+                 "--param", "validation_fraction=0.1"]) == 0
     warning = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warning) == 1 and warning[0].startswith("empathy-cause train: warning: EmpathyCauseClassifier: "
                                                        "the validation split")

@@ -132,3 +132,41 @@ def test_train_valid_test_split_options_and_errors(demo):
         train_valid_test_split(X, [0, 1, 0])
     with pytest.raises(TypeError, match="DataFrame"):
         train_valid_test_split(np.zeros((3, 2)), [0, 1, 0])
+
+
+# ------------------------------------------- plain integer cv: folds split posts
+
+
+def _leak_warnings(record):
+    return [w for w in record if "folds split posts" in str(w.message)]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_plain_integer_cv_warns_that_folds_split_posts_and_thread_folds_do_not(tiny_bert, demo):
+    import warnings
+
+    from imblearn.pipeline import make_pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+
+    from empathy_cause import EmpathyCauseClassifier
+
+    X, y, groups = demo
+    keep = np.isin(groups, np.unique(groups)[:6])
+    X, y = X[keep].reset_index(drop=True), y[keep]
+    clf = EmpathyCauseClassifier(encoder=tiny_bert, max_epochs=1, validation_fraction=None, threshold=0.5,
+                                 hidden_size=16, precision="fp32", random_state=0, verbose=0)
+    grid = {"lr": [1e-3]}
+    with pytest.warns(UserWarning, match=r"folds split posts\. Pass cv=ThreadKFold\(n\)"):
+        GridSearchCV(clf, grid, cv=3, scoring="f1").fit(X, y)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        GridSearchCV(clf, grid, cv=ThreadKFold(3), scoring="f1").fit(X, y)
+        fitted = clf.fit(X, y)
+        fitted.predict(X)  # fit(X).predict(X): every row was trained on
+        train, test = next(ThreadShuffleSplit(test_size=0.3, random_state=0).split(X))
+        pipe = make_pipeline(RandomUnderSampler(random_state=0), clf).fit(X.iloc[train], y[train])
+        pipe.predict(X.iloc[train])  # the sampler dropped rows of training pairs: still no leak
+        pipe.predict(X.iloc[test])
+    assert not _leak_warnings(record)
+    with pytest.warns(UserWarning, match="folds split posts"):  # held-out sentences of trained pairs
+        clf.fit(X.iloc[::2], y[::2]).predict_proba(X.iloc[1::2])

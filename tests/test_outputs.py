@@ -190,7 +190,7 @@ def test_predict_reads_an_unlabelled_csv_and_evaluate_says_it_needs_labels(model
     assert len(pd.read_csv(out)) == len(X)
     capsys.readouterr()
     status = main(["evaluate", "--data", str(data), "--model", str(model)])
-    _one_line_error(capsys, status, "has no 'labels' column: evaluate needs the true labels")
+    _one_line_error(capsys, status, "--columns labels=COLUMN): evaluate needs the true labels")
     status = main(["train", "--data", str(data), "--model", str(tmp_path / "m")])
     _one_line_error(capsys, status, "train needs the true labels")
     assert not (tmp_path / "m").exists()
@@ -275,7 +275,7 @@ def test_special_files_are_written_directly_and_a_file_is_no_output_folder(model
     data = _csv(tmp_path / "in.csv")
     assert main(["predict", "--data", str(data), "--model", str(model), "--out", str(fifo)]) == 0
     out, _ = reader.communicate(timeout=60)
-    assert out.startswith("pair_id,sentence_index,sentence,probability,prediction\n")
+    assert out.startswith("pair_id,thread_id,sentence_index,sentence,probability,prediction\n")
     assert fifo.exists() and not fifo.is_file()  # still the FIFO, nothing renamed over it
     assert main(["predict", "--data", str(data), "--model", str(model), "--out", os.devnull]) == 0
     if os.path.exists("/dev/full"):  # a disk that is always full: one line, not a traceback

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def data(four_demo_threads):
-    return four_demo_threads
+def data(demo_threads):
+    X, y, _ = demo_threads
+    return X, y
 
 
 def _fit(encoder, data, **params):

@@ -9,13 +9,9 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from empathy_cause.baselines import PromptingClassifier
-from empathy_cause.baselines.prompting import (
-    ALPACA_PROMPT,
-    FIXED_INSTRUCTION,
-    build_prompt,
-    parse_answer,
-)
-from empathy_cause.baselines.scoring import _label_probabilities, _label_token_ids
+from empathy_cause.baselines.prompting import build_prompt
+from empathy_cause.baselines.prompts import ALPACA_PROMPT, FIXED_INSTRUCTION
+from empathy_cause.baselines.scoring import _label_probabilities, _label_token_ids, parse_answer
 from tests.tiny_models import save_tiny_gpt2 as _save_tiny_lm
 from tests.tiny_models import tiny_bpe_tokenizer as _tiny_tokenizer
 
@@ -300,6 +296,17 @@ def test_tiny_lm_fit_predict_predict_proba(tiny_lm_path):
     np.testing.assert_array_equal(clf.predict(X)[perm], pred)
 
 
+def test_scoring_changed_after_fit_is_not_served_from_the_cache(tiny_answering_lm_path):
+    X, y = make_frame()
+    clf = PromptingClassifier(model=str(tiny_answering_lm_path), n_shots=1, random_state=0).fit(X, y)
+    clf.predict_proba(X)  # fills the cache with the forward answers
+    generated = clf.set_params(scoring="generate").predict_proba(X)
+    fresh = PromptingClassifier(model=str(tiny_answering_lm_path), n_shots=1, scoring="generate",
+                                random_state=0).fit(X, y)
+    np.testing.assert_array_equal(generated, fresh.predict_proba(X))
+    assert clf.answers_ == fresh.answers_
+
+
 def test_tiny_lm_probabilities_match_the_generated_labels(
         tiny_answering_lm_path):
     X, y = make_frame()
@@ -310,7 +317,7 @@ def test_tiny_lm_probabilities_match_the_generated_labels(
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_array_equal(pred, (proba[:, 1] > 0.5).astype(int))
     read = 0
-    for (_, n), (text, p1) in clf._generation_cache_.items():
+    for (_, n, *_), (text, p1) in clf._generation_cache_.items():
         assert set(text) <= set("01,")
         labels, _ = parse_answer(text, n)
         for k, item in enumerate(text.split(",")[:n]):
@@ -413,3 +420,29 @@ def test_verbose_shows_a_bar_over_the_pairs_on_a_terminal_only(monkeypatch, caps
     clf.predict(X)
     err = capsys.readouterr().err
     assert f"0/{X['pair_id'].nunique()}" in err and "pairs" in err  # a bar whose total is the pairs
+
+
+def test_get_examples_and_get_prompt_are_the_hooks_fit_and_predict_use():
+    """As in skorch.llm: override get_examples to choose the shots, get_prompt to change the prompt."""
+    X, y = make_frame()
+    seen = []
+
+    class FirstPairShown(PromptingClassifier):
+        def get_examples(self, X, y, n_samples):
+            examples = super().get_examples(X, y, len(PAIRS))
+            return {"p0": examples["p0"]}
+
+        def get_prompt(self, post, reply):
+            return "Be kind.\n" + super().get_prompt(post, reply)
+
+    def record(prompt):
+        seen.append(prompt)
+        return keyword_generator(prompt)
+
+    clf = FirstPairShown(model=record, n_shots=2, random_state=0).fit(X, y)
+    assert clf.example_pair_ids_ == ["p0"] and clf.examples_ == [(PAIRS[0][1], PAIRS[0][2], PAIRS[0][3])]
+    np.testing.assert_array_equal(clf.predict(X), expected_keyword_labels(X))
+    assert len(seen) == len(PAIRS)
+    post, reply = PAIRS[1][1], PAIRS[1][2]
+    assert clf.get_prompt(post, reply) == "Be kind.\n" + build_prompt(post, reply, clf.examples_)
+    assert clf.get_prompt(post, reply) in seen

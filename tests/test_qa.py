@@ -10,20 +10,13 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from empathy_cause.baselines import QAClassifier
-from empathy_cause.baselines.qa import DEFAULT_QUESTION, QARows, _QACollate, clear_model_cache
+from empathy_cause.baselines.qa import DEFAULT_QUESTION, QARows, _QACollate
 from empathy_cause.benchmarks.speed import qa_throughput
-from empathy_cause.data import load_demo, pairs_to_frame, validate_frame
+from empathy_cause.data import pairs_to_frame, validate_frame
+from empathy_cause.encoders import clear_model_cache
 from tests.tiny_models import make_tiny_bert
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def data():
-    """The demo set and a subset of 8 of its 16 threads."""
-    X, y, groups = load_demo()
-    keep = np.isin(groups, np.unique(groups)[:8])
-    return X, y, groups, X[keep].reset_index(drop=True), y[keep], groups[keep]
 
 
 def make(tiny_bert, **params):
@@ -33,33 +26,33 @@ def make(tiny_bert, **params):
 
 
 @pytest.fixture(scope="module")
-def fitted(tiny_bert, data):
-    _, _, _, X, y, _ = data
+def fitted_qa(tiny_bert, demo_threads):
+    X, y, _ = demo_threads
     return make(tiny_bert).fit(X, y)
 
 
-def test_fit_predict_contract(fitted, data):
-    X, y, *_ = data
-    proba = fitted.predict_proba(X)
+def test_fit_predict_contract(fitted_qa, demo):
+    X, y, _ = demo
+    proba = fitted_qa.predict_proba(X)
     assert proba.shape == (len(X), 2) and proba.dtype == np.float32
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
-    assert list(fitted.classes_) == [0, 1]
-    assert fitted.decision_threshold() == fitted.tuned_threshold_  # threshold="auto" by default
-    np.testing.assert_array_equal(fitted.predict(X), (proba[:, 1] >= fitted.tuned_threshold_).astype(int))
-    assert "valid_f1" in fitted.history[-1] and len(fitted.history) == 1
-    assert type(fitted.module_).__name__ == "BertForSequenceClassification"
+    assert list(fitted_qa.classes_) == [0, 1]
+    assert fitted_qa.decision_threshold() == fitted_qa.tuned_threshold_  # threshold="auto" by default
+    np.testing.assert_array_equal(fitted_qa.predict(X), (proba[:, 1] >= fitted_qa.tuned_threshold_).astype(int))
+    assert "valid_f1" in fitted_qa.history[-1] and len(fitted_qa.history) == 1
+    assert type(fitted_qa.module_).__name__ == "BertForSequenceClassification"
 
 
-def test_threshold_drives_predict(fitted, data):
-    X = data[0]
-    low = clone(fitted).set_params(threshold=0.0)
+def test_threshold_drives_predict(fitted_qa, demo):
+    X = demo[0]
+    low = clone(fitted_qa).set_params(threshold=0.0)
     low.initialize()
-    low.module_.load_state_dict(fitted.module_.state_dict())
+    low.module_.load_state_dict(fitted_qa.module_.state_dict())
     assert low.predict(X).all()
 
 
-def test_threshold_auto_is_tuned_on_the_validation_split(tiny_bert, data):
-    _, _, _, X, y, _ = data
+def test_threshold_auto_is_tuned_on_the_validation_split(tiny_bert, demo_threads):
+    X, y, _ = demo_threads
     clf = make(tiny_bert).fit(X, y)
     assert 0.05 <= clf.tuned_threshold_ <= 0.95
     proba = clf.predict_proba(X)[:, 1]
@@ -88,8 +81,8 @@ def test_params_clone_and_set_params(tiny_bert):
     assert (twin.max_length, twin.loss, clf.max_length) == (32, "focal", 64)
 
 
-def test_grid_search_with_group_kfold(tiny_bert, data):
-    _, _, _, X, y, groups = data
+def test_grid_search_with_group_kfold(tiny_bert, demo_threads):
+    X, y, groups = demo_threads
     search = GridSearchCV(make(tiny_bert, validation_fraction=None), {"loss": ["ce", "focal"]},
                           cv=GroupKFold(2), scoring="roc_auc")
     search.fit(X, y, groups=groups)
@@ -97,8 +90,8 @@ def test_grid_search_with_group_kfold(tiny_bert, data):
     assert search.best_estimator_.predict_proba(X).shape == (len(X), 2)
 
 
-def test_max_rows_per_epoch_caps_training_batches(tiny_bert, data):
-    _, _, _, X, y, _ = data
+def test_max_rows_per_epoch_caps_training_batches(tiny_bert, demo_threads):
+    X, y, _ = demo_threads
     clf = make(tiny_bert, max_rows_per_epoch=40, batch_size=16, validation_fraction=None).fit(X, y)
     assert len(clf.history[-1, "batches"]) == 3  # 16 + 16 + 8 rows
 
@@ -123,8 +116,8 @@ def test_truncation_cuts_the_reply_first_and_falls_back(tiny_bert):
     assert dataset.row_length.tolist() == [64, 64]
 
 
-def test_loads_quietly(tiny_bert, data, capfd):
-    X, y, *_ = data
+def test_loads_quietly(tiny_bert, demo, capfd):
+    X, y, _ = demo
     clear_model_cache()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -135,45 +128,45 @@ def test_loads_quietly(tiny_bert, data, capfd):
     assert "MISSING" not in captured.out + captured.err
 
 
-def test_half_precision_checkpoint_trains_in_float32(tmp_path, data):
+def test_half_precision_checkpoint_trains_in_float32(tmp_path, demo_threads):
     from transformers import AutoModel, AutoTokenizer
 
     path = make_tiny_bert(tmp_path / "bert32")
     AutoModel.from_pretrained(path, local_files_only=True).half().save_pretrained(tmp_path / "bert16")
     AutoTokenizer.from_pretrained(path, local_files_only=True).save_pretrained(tmp_path / "bert16")
-    _, _, _, X, y, _ = data
+    X, y, _ = demo_threads
     clf = make(str(tmp_path / "bert16"), validation_fraction=None).fit(X.iloc[:20], y[:20])
     assert {p.dtype for p in clf.module_.parameters()} == {torch.float32}
 
 
-def test_missing_model_path_is_named(data):
-    X, y, *_ = data
+def test_missing_model_path_is_named(demo):
+    X, y, _ = demo
     with pytest.raises(FileNotFoundError, match="no/such/model"):
         QAClassifier("./no/such/model").fit(X, y)
 
 
-def test_explain_is_not_offered(fitted):
+def test_explain_is_not_offered(fitted_qa):
     # No co-attention, so nothing to explain: the method does not exist.
-    assert not hasattr(fitted, "explain")
+    assert not hasattr(fitted_qa, "explain")
 
 
-def test_save_load_and_joblib_round_trip(fitted, data, tmp_path):
-    X = data[0]
-    expected = fitted.predict_proba(X)
-    loaded = QAClassifier.load(fitted.save(tmp_path / "qa"))
-    assert loaded.question_template == fitted.question_template
+def test_save_load_and_joblib_round_trip(fitted_qa, demo, tmp_path):
+    X = demo[0]
+    expected = fitted_qa.predict_proba(X)
+    loaded = QAClassifier.load(fitted_qa.save(tmp_path / "qa"))
+    assert loaded.question_template == fitted_qa.question_template
     np.testing.assert_allclose(loaded.predict_proba(X), expected, atol=1e-6)
-    joblib.dump(fitted, tmp_path / "qa.joblib")
+    joblib.dump(fitted_qa, tmp_path / "qa.joblib")
     np.testing.assert_allclose(joblib.load(tmp_path / "qa.joblib").predict_proba(X), expected, atol=1e-6)
 
 
-def test_a_saved_qa_model_pins_its_pretrained_model(fitted, tmp_path):
+def test_a_saved_qa_model_pins_its_pretrained_model(fitted_qa, tmp_path):
     import json
 
     from empathy_cause.network.model_files import ModelFileError
     from tests.tiny_models import make_tiny_bert
 
-    folder = fitted.save(tmp_path / "qa")
+    folder = fitted_qa.save(tmp_path / "qa")
     config = json.loads((folder / "config.json").read_text())
     assert len(config["pretrained"]["sha256"]) == 64 and config["params"]["model"] == config["pretrained"]["location"]
     other = make_tiny_bert(tmp_path / "other", seed=3)
@@ -183,8 +176,8 @@ def test_a_saved_qa_model_pins_its_pretrained_model(fitted, tmp_path):
         QAClassifier.load(folder, question_template="Is {sentence} a cause?")
 
 
-def test_qa_throughput_reports_costs_per_row(tiny_bert, data):
-    _, _, _, X, y, _ = data
+def test_qa_throughput_reports_costs_per_row(tiny_bert, demo_threads):
+    X, y, _ = demo_threads
     result = qa_throughput(X.iloc[:32], y[:32], model=tiny_bert, batch_size=8)
     assert result["rows"] == 32
     for key in ("fit_seconds", "predict_seconds", "fit_ms_per_row", "predict_ms_per_row",

@@ -115,7 +115,7 @@ def test_metric_helpers():
     assert quality.rule_wrong_f1(y, np.array([0, 0, 1, 0, 0]), rule) == 1.0
     assert quality.rule_wrong_f1(y, rule, rule) == 0.0
     assert np.isnan(quality.rule_wrong_f1(y, y, y))
-    f1, threshold = quality.best_threshold_f1(y, np.array([0.9, 0.1, 0.8, 0.2, 0.7]))
+    f1, threshold = quality.oracle_f1(y, np.array([0.9, 0.1, 0.8, 0.2, 0.7]))
     assert f1 == 1.0 and threshold == pytest.approx(0.7)
 
 

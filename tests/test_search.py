@@ -25,7 +25,6 @@ from empathy_cause.benchmarks.search import (  # noqa: E402
     make_storage,
     run_search,
 )
-from tests.tiny_models import make_tiny_bert  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 #: SQLAlchemy URL of a PostgreSQL database for the multi-machine tests (``.ci/run`` starts one).
@@ -69,16 +68,11 @@ def _trials(url, name):
     return study.get_trials(deepcopy=False)
 
 
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory):
-    return str(make_tiny_bert(tmp_path_factory.mktemp("search") / "bert"))
-
-
 @pytest.mark.slow
-def test_two_worker_processes_share_one_study(tmp_path, tiny_encoder, storage_url):
+def test_two_worker_processes_share_one_study(tmp_path, tiny_bert, storage_url):
     """Two CLI workers started at once (racing to create the study) add up their trials."""
     url, name = storage_url, _study_name("shared")
-    args = ["--data", "demo", "--encoder", tiny_encoder, "--max-epochs", "1", "--folds", "2",
+    args = ["--data", "demo", "--encoder", tiny_bert, "--max-epochs", "1", "--folds", "2",
             "--storage", url, "--study-name", name, "--n-trials", "2"]
     workers = [subprocess.Popen([sys.executable, "-m", "empathy_cause.benchmarks.search", *args,
                                  "--seed", str(i), "--out", str(tmp_path / f"w{i}")],
@@ -257,10 +251,10 @@ def test_killed_worker_loses_nothing_while_another_runs(tmp_path, storage_url):
     assert len(trials) == 5
 
 
-def test_searchable_classifier_maps_cause_weight(tiny_encoder):
+def test_searchable_classifier_maps_cause_weight(tiny_bert):
     from sklearn.base import clone
 
-    clf = SearchableClassifier(tiny_encoder, loss="weighted", cause_weight=5.0)
+    clf = SearchableClassifier(tiny_bert, loss="weighted", cause_weight=5.0)
     assert clone(clf).get_params()["cause_weight"] == 5.0
     assert estimator_params({"loss": "weighted", "cause_weight": 5.0, "alpha": 0.3, "lr": 1e-3}) == {
         "loss": "weighted", "class_weight": (1.0, 5.0), "lr": 1e-3}
@@ -274,3 +268,20 @@ def test_search_needs_a_stopping_rule(tmp_path):
     study = create_study(make_storage(f"sqlite:///{tmp_path / 's.db'}"), "x")
     with pytest.raises(ValueError, match="never ends"):
         run_search(None, None, study=study)
+
+
+def test_search_prints_the_baseline_beside_the_best_score(tmp_path, tiny_encoder, capsys):
+    from empathy_cause import load_demo
+    from empathy_cause.benchmarks.search import build_parser, main
+    from empathy_cause.metrics import cause_metrics
+
+    assert main(["--data", "demo", "--encoder", tiny_encoder, "--max-epochs", "1", "--folds", "2", "--n-trials", "1",
+                 "--random-state", "0", "--out", str(tmp_path), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    y = load_demo()[1]
+    every = cause_metrics(y, np.ones_like(y))["f1"]
+    assert f"every_sentence_a_cause_f1 {every:.4f}" in printed and "best score" in printed
+    assert json.loads((tmp_path / "best.json").read_text())["every_sentence_a_cause_f1"] == pytest.approx(every)
+    # One name for the seed: --random-state, listed; --seed, the old spelling, still read and not listed.
+    assert build_parser().parse_args(["--seed", "7"]).seed == 7
+    assert "--random-state" in build_parser().format_help() and "--seed" not in build_parser().format_help()

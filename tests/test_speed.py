@@ -5,7 +5,8 @@ import json
 import pandas as pd
 
 from empathy_cause import load_acnempathize_cause
-from empathy_cause.benchmarks.speed import distinct_sentences, main, write_recombined_csv
+from empathy_cause.benchmarks.scaling import write_recombined_csv
+from empathy_cause.benchmarks.speed import distinct_sentences, main
 
 
 def test_speed_benchmark_reports_ratios_memory_and_scaling(tiny_bert, tmp_path, capsys):

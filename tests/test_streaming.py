@@ -123,7 +123,8 @@ def test_streamed_cli_predict_equals_the_whole_input(tiny_bert, demo, tmp_path, 
     clf = EmpathyCauseClassifier.load(model)
     clear_embedding_cache()
     proba = clf.predict_proba(X_csv)[:, 1]
-    expected = pd.DataFrame({"pair_id": X_csv["pair_id"], "sentence_index": X_csv["sentence_index"],
+    expected = pd.DataFrame({"pair_id": X_csv["pair_id"], "thread_id": X_csv["thread_id"],
+                             "sentence_index": X_csv["sentence_index"],
                              "sentence": [p[i] for p, i in zip(X_csv["post"], X_csv["sentence_index"], strict=True)],
                              "probability": proba,
                              "prediction": (proba >= clf.decision_threshold()).astype(int)})
@@ -134,10 +135,10 @@ def test_streamed_cli_predict_equals_the_whole_input(tiny_bert, demo, tmp_path, 
         assert main(["predict", "--model", str(model), "--data", str(data), "--out", str(out),
                      "--chunk-pairs", str(chunk_pairs)]) == 0
         assert f"Wrote {len(X_csv)} predictions" in capsys.readouterr().out
-        outputs[chunk_pairs] = pd.read_csv(out)
+        outputs[chunk_pairs] = pd.read_csv(out, dtype={"pair_id": str, "thread_id": str})
     for table in outputs.values():
         assert list(table.columns) == list(expected.columns) and len(table) == len(expected)
-        for column in ("pair_id", "sentence_index", "sentence", "prediction"):
+        for column in ("pair_id", "thread_id", "sentence_index", "sentence", "prediction"):
             assert table[column].tolist() == expected[column].tolist()
         np.testing.assert_allclose(table["probability"], expected["probability"], atol=1e-5)
 

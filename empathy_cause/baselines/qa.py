@@ -28,11 +28,12 @@ from sklearn.utils._param_validation import Interval
 
 from ..data.frame import REPLY
 from ..encoders.encoding import autocast_context, resolve_encoder
-from ..encoders.pretrained import clear_model_cache, load_pretrained
+from ..encoders.pretrained import load_pretrained
 from ..network._base import BaseCauseClassifier, softmax_rows
+from ..network._params import TRAINING
 from ..network.batching import INFERENCE_ROWS, InferenceBatchSampler, PairBatch, PairRows, RowBatchSampler
 
-__all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION", "clear_model_cache"]
+__all__ = ["QAClassifier", "QARows", "DEFAULT_QUESTION"]
 
 #: The default question template; ``{sentence}`` is replaced by the post sentence.
 DEFAULT_QUESTION = 'Does the sentence "{sentence}" cause the empathy in the reply?'
@@ -227,7 +228,7 @@ class QAClassifier(BaseCauseClassifier):
         "max_length": [Interval(Integral, 8, 8192, closed="both")],
         "max_rows_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
     }
-    _training_params = BaseCauseClassifier._training_params + ("max_rows_per_epoch",)
+    _parameter_lifecycle = {**BaseCauseClassifier._parameter_lifecycle, "max_rows_per_epoch": TRAINING}
 
     def __init__(self, model=None, *, question_template=DEFAULT_QUESTION, max_length=128, loss="ce", alpha=None,
                  gamma=2.0, class_weight=None, precision="auto", threshold="auto", batch_size=16,

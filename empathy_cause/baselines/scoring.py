@@ -1,4 +1,9 @@
-"""Reading a causal LM's answer: P(1) per post sentence from its "0"/"1" logits.
+"""A causal LM's answer: how it is written (:func:`format_answer`), read (:func:`parse_answer`) and scored.
+
+An answer is the labels joined by a bare comma, e.g. ``0,1,0``: without
+spaces the digits are separate, bare tokens in the common BPE and
+SentencePiece vocabularies, which keeps the probabilities of "0" and "1"
+readable; P(1) per post sentence comes from those "0"/"1" logits.
 
 :class:`~empathy_cause.baselines.PromptingClassifier` scores a prompt
 (:mod:`empathy_cause.baselines.prompts`) in one of two ways, its ``scoring``
@@ -14,9 +19,128 @@ import inspect
 
 import numpy as np
 
-from .prompts import _LABEL_TOKENS, _answer_items, format_answer
+__all__ = ["REPAIRS", "format_answer", "parse_answer", "prompt_ids", "forward_scores", "generate_scores"]
 
-__all__ = ["prompt_ids", "forward_scores", "generate_scores"]
+#: The names :func:`parse_answer` gives its repairs.
+REPAIRS = ("unparsable", "invalid_token", "too_short", "too_long")
+
+_LABEL_TOKENS = ("0", "1")
+
+
+def format_answer(labels):
+    """Format 0/1 labels as an answer: the digits joined by a bare comma.
+
+    Parameters
+    ----------
+    labels : sequence of int
+        One 0/1 label per post sentence.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_answer([0, 1, 0])
+    '0,1,0'
+    """
+    return ",".join(str(int(label)) for label in labels)
+
+
+def _answer_items(text):
+    """Split the answer line of ``text`` into comma-separated items.
+
+    Returns a list of ``(item, start)``: each item stripped of surrounding
+    whitespace and the position of its first character in ``text``.
+    """
+    start = len(text) - len(text.lstrip())
+    end = text.find("\n", start)
+    if end == -1:
+        end = len(text)
+    line = text[start:end]
+    if not line.strip():
+        return []
+    items = []
+    position = start
+    for piece in line.split(","):
+        lead = len(piece) - len(piece.lstrip())
+        items.append((piece.strip(), position + lead))
+        position += len(piece) + 1
+    return items
+
+
+def parse_answer(text, n_sentences):
+    """Read one 0/1 label per post sentence from a generated answer.
+
+    The rule, strict about what it accepts:
+
+    1. The *answer line* is the first line of ``text`` that is not blank
+       (leading whitespace and line breaks are skipped; everything after the
+       next line break is ignored, such as a following ``### Instruction:``
+       the model may go on to write).
+    2. The answer line is split on commas and each item stripped of
+       surrounding whitespace. Only the items ``"0"`` and ``"1"`` are
+       accepted; anything else (``"1."``, ``"yes"``, ``"Answer: 1"``, an
+       empty item between two commas, ``"0 1"``) is invalid.
+
+    Everything else is a repair, named in the returned tuple (in this order):
+
+    ``"unparsable"``
+        No item of the answer line is a valid label, or there is no answer
+        line (empty or blank text): every label is 0. No other repair is
+        named.
+    ``"invalid_token"``
+        An item kept (one of the first ``n_sentences``) is invalid; it is
+        read as 0.
+    ``"too_short"``
+        Fewer items than sentences: the missing labels at the end are 0.
+    ``"too_long"``
+        More items than sentences: the extra items are dropped (a trailing
+        comma, as in ``"0,1,"``, counts as one extra empty item).
+
+    Parameters
+    ----------
+    text : str
+        The generated text (the model's answer, without the prompt).
+    n_sentences : int
+        The number of sentences of the post.
+
+    Returns
+    -------
+    labels : numpy.ndarray of int64, shape (n_sentences,)
+        The labels.
+    repair : tuple of str
+        The repairs applied (names from :data:`REPAIRS`); empty when the
+        answer was exactly ``n_sentences`` valid labels.
+
+    Examples
+    --------
+    >>> parse_answer("0,1, 0", 3)
+    (array([0, 1, 0]), ())
+    >>> parse_answer("1,x", 3)
+    (array([1, 0, 0]), ('invalid_token', 'too_short'))
+    >>> parse_answer("I cannot answer that.", 2)
+    (array([0, 0]), ('unparsable',))
+    """
+    n_sentences = int(n_sentences)
+    if n_sentences < 0:
+        raise ValueError(f"n_sentences must be >= 0, got {n_sentences}.")
+    items = [item for item, _ in _answer_items(str(text))]
+    if not any(item in _LABEL_TOKENS for item in items):
+        repair = ("unparsable",) if n_sentences else ()
+        return np.zeros(n_sentences, dtype=np.int64), repair
+    kept = items[:n_sentences]
+    repair = []
+    if any(item not in _LABEL_TOKENS for item in kept):
+        repair.append("invalid_token")
+    if len(items) < n_sentences:
+        repair.append("too_short")
+    elif len(items) > n_sentences:
+        repair.append("too_long")
+    labels = np.zeros(n_sentences, dtype=np.int64)
+    labels[:len(kept)] = [int(item == "1") for item in kept]
+    return labels, tuple(repair)
+
 
 
 def _label_token_ids(tokenizer):

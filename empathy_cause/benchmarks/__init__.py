@@ -8,4 +8,4 @@
 Submodules are imported on demand (the search needs Optuna).
 """
 
-__all__ = ["ablation", "common", "followups", "search"]
+__all__ = ["ablation", "common", "followups", "learning_curve", "search"]

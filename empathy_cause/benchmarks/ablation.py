@@ -18,7 +18,7 @@ import argparse
 from sklearn.dummy import DummyClassifier
 
 from .. import EmpathyCauseClassifier
-from .common import Config, add_common_arguments, run_from_args
+from .common import Config, add_common_arguments, run_from_args, runs_caption
 
 __all__ = ["CONFIGS", "PAPER_RECIPE", "build_parser", "main"]
 
@@ -62,10 +62,9 @@ CONFIGS = {
 
 
 def _caption(args):
-    return (f"Mean ± standard deviation over {args.runs} run(s) (seeds {args.seed}.."
-            f"{args.seed + args.runs - 1}); precision, recall and F1 of the cause class; "
-            "test loss is each configuration's own criterion on the test rows "
-            "(not comparable across losses). Fit (s): mean training time per fit.")
+    return runs_caption(args, "precision, recall and F1 of the cause class; test loss is each configuration's "
+                              "own criterion on the test rows (not comparable across losses). Fit (s): mean "
+                              "training time per fit.")
 
 
 def build_parser(prog=None) -> argparse.ArgumentParser:

@@ -34,11 +34,18 @@ import pandas as pd
 import torch
 
 from .. import EmpathyCauseClassifier
-from ..cli.args import add_param_argument, estimator_params_from_args
+from ..cli.args import (
+    add_data_arguments,
+    add_param_argument,
+    add_random_state_argument,
+    data_options,
+    estimator_params_from_args,
+)
 from ..data import load_dataset, validate_frame
 from ..data.frame import THREAD_ID
 from ..metrics import cause_metrics
-from ..model_selection.inspection import (
+from ..model_selection.splitters import train_valid_test_split
+from ..model_selection.unwrap import (
     attach_validation,
     criterion_loss,
     decision_threshold_of,
@@ -46,7 +53,6 @@ from ..model_selection.inspection import (
     fitted_classifier,
     warm_cache,
 )
-from ..model_selection.splitters import train_valid_test_split
 from .tables import (
     markdown_table,
     plot_precision_recall,
@@ -62,6 +68,7 @@ __all__ = [
     "run_protocol",
     "write_outputs",
     "add_common_arguments",
+    "runs_caption",
     "run_from_args",
 ]
 
@@ -131,12 +138,14 @@ def sample_threads(X, y, n_threads, random_state=None):
     return X.iloc[keep].reset_index(drop=True), np.asarray(y)[keep]
 
 
-def load_benchmark_data(data, subset=None, sample=None, random_state=0):
-    """Load and validate a dataset; optionally keep a random sample of threads.
+def load_benchmark_data(data, subset=None, sample=None, random_state=0, *, columns=None):
+    """Load and validate a dataset (any format; ``columns`` for a file of pairs); optionally a sample of threads.
 
     Returns ``(X, y)`` with ``pair_id`` and ``thread_id`` columns present.
     """
     kwargs = {} if subset is None else {"subset": subset}
+    if columns:
+        kwargs["columns"] = columns
     X, y, _ = load_dataset(data, **kwargs)
     if y is None:
         raise ValueError(f"{data!r} has no labels: the benchmarks need a labelled dataset")
@@ -348,14 +357,10 @@ def add_common_arguments(parser, *, default_out, config_names, runs=5,
     defaults = EmpathyCauseClassifier()  # the help states the real defaults
     if max_epochs_help is None:
         max_epochs_help = f"epochs per fit (default: the estimator's, {defaults.max_epochs}, with early stopping)"
-    parser.add_argument("--data", default="demo",
-                        help="dataset: a RECCON folder or .json, an AcnEmpathize-Cause .csv, "
-                             "or 'demo' (default: demo)")
-    parser.add_argument("--subset", default=None,
-                        help="loader subset, e.g. 'train' or 'valid' for RECCON (default: the loader's)")
+    add_data_arguments(parser, default="demo")
     parser.add_argument("--runs", type=int, default=runs, help=runs_help)
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the first run; run r uses seed+r for split and model (default: 0)")
+    add_random_state_argument(parser, dest="seed",
+                              help="seed of the first run; run r uses seed+r for split and model")
     parser.add_argument("--sample", type=int, default=None, metavar="N",
                         help="use a random sample of N threads (conversations/posts) for a quick look")
     parser.add_argument("--configs", nargs="+", default=None, metavar="NAME",
@@ -390,6 +395,12 @@ def select_configs(all_configs, names):
     return [all_configs[n] for n in names]
 
 
+def runs_caption(args, detail, *, seeds_note="") -> str:
+    """A protocol table's caption: mean ± sd over ``--runs`` runs and their seeds, then ``detail``."""
+    return (f"Mean ± standard deviation over {args.runs} run(s) (seeds {args.seed}.."
+            f"{args.seed + args.runs - 1}{seeds_note}); {detail}")
+
+
 def run_from_args(name, args, all_configs, *, title_column, caption):
     """Load data, run the selected configurations, write and print the outputs. Returns 0."""
     log = not args.quiet
@@ -400,7 +411,8 @@ def run_from_args(name, args, all_configs, *, title_column, caption):
     if args.runs < 1:
         raise SystemExit("--runs must be at least 1")
     started = time.perf_counter()
-    X, y = load_benchmark_data(args.data, args.subset, args.sample, args.seed)
+    X, y = load_benchmark_data(args.data, args.subset, args.sample, args.seed,
+                               columns=data_options(args).get("columns"))
     n_threads = int(X[THREAD_ID].nunique())
     _log(f"{name}: {len(X)} rows, {X['pair_id'].nunique()} pairs, {n_threads} threads, "
          f"{np.mean(y):.2%} causes; {args.runs} run(s); "

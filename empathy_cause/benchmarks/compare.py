@@ -32,7 +32,7 @@ import sys
 from ..baselines.prompting import PromptingClassifier
 from ..baselines.qa import QAClassifier
 from .ablation import CONFIGS as ABLATION_CONFIGS
-from .common import Config, add_common_arguments, run_from_args
+from .common import Config, add_common_arguments, run_from_args, runs_caption
 
 __all__ = ["build_configs", "build_parser", "main", "QA_ROWS_PER_EPOCH"]
 
@@ -109,10 +109,9 @@ def build_configs(*, llm=None, n_shots=3, qa_model=None, qa_rows_per_epoch=QA_RO
 
 
 def _caption(args):
-    return (f"Mean ± standard deviation over {args.runs} run(s) (seeds {args.seed}.."
-            f"{args.seed + args.runs - 1}; the paper averaged 5 runs: pass --runs 5); precision, "
-            "recall and F1 of the cause class; test loss is each neural model's own criterion "
-            "(not comparable across models). Fit (s): mean training time per fit.")
+    return runs_caption(args, "precision, recall and F1 of the cause class; test loss is each neural model's own "
+                              "criterion (not comparable across models). Fit (s): mean training time per fit.",
+                        seeds_note="; the paper averaged 5 runs: pass --runs 5")
 
 
 def build_parser(prog=None) -> argparse.ArgumentParser:

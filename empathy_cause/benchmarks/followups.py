@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 
 from ..model_selection.splitters import ThreadKFold
 from ..preprocessing import TextPreprocessor, balance_dataset, lemmatizer_available
-from .common import Config, add_common_arguments, run_from_args
+from .common import Config, add_common_arguments, run_from_args, runs_caption
 
 __all__ = ["CONFIGS", "build_parser", "main"]
 
@@ -117,9 +117,8 @@ CONFIGS = {
 
 
 def _caption(args):
-    return (f"Mean ± standard deviation over {args.runs} run(s) (seeds {args.seed}.."
-            f"{args.seed + args.runs - 1}); every row is binary focal loss with one change. "
-            "Precision, recall and F1 of the cause class.")
+    return runs_caption(args, "every row is binary focal loss with one change. Precision, recall and F1 of the "
+                              "cause class.")
 
 
 def build_parser(prog=None) -> argparse.ArgumentParser:

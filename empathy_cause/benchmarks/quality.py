@@ -61,19 +61,19 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from .. import EmpathyCauseClassifier
 from ..baselines.positional import AllCauses, PositionRule, position_features, position_rule
 from ..baselines.similarity import similarity_baseline
-from ..cli.args import add_param_argument
+from ..cli.args import add_param_argument, add_random_state_argument
 from ..data import split_sentences
 from ..encoders.encoding import SentenceEncoder
 from ..metrics import cause_metrics
-from ..model_selection.inspection import decision_threshold_of, fitted_classifier
+from ..model_selection.unwrap import decision_threshold_of, fitted_classifier
 from .common import Config, describe_model, jsonable, load_benchmark_data, warm_models
-from .tables import mean_sd, stat_cell, table_header
+from .tables import markdown_table, stat_cell, summarise, summary_key, table_header
 
 __all__ = [
     "REGIMES",
     "vector_features",
     "rule_wrong_f1",
-    "best_threshold_f1",
+    "oracle_f1",
     "builtin_configs",
     "run_quality",
     "main",
@@ -157,7 +157,7 @@ def rule_wrong_f1(y_true, y_pred, rule) -> float:
     return float(f1_score(np.asarray(y_true)[wrong], np.asarray(y_pred)[wrong], zero_division=0))
 
 
-def best_threshold_f1(y_true, y_score):
+def oracle_f1(y_true, y_score):
     """The highest F1 over every threshold on ``y_score``, and that threshold (an oracle)."""
     precision, recall, thresholds = precision_recall_curve(y_true, y_score)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -172,7 +172,7 @@ def evaluate(model, X, y):
     y_pred = np.asarray(model.predict(X))
     metrics = cause_metrics(y, y_pred, proba)
     metrics["f1_rule_wrong"] = rule_wrong_f1(y, y_pred, position_rule(X))
-    metrics["f1_best_threshold"], metrics["best_threshold"] = best_threshold_f1(y, proba)
+    metrics["f1_best_threshold"], metrics["best_threshold"] = oracle_f1(y, proba)
     metrics["positive_rate_predicted"] = float(np.mean(y_pred))
     return metrics
 
@@ -231,28 +231,12 @@ def run_quality(configs, train, evals, *, seeds=3, seed=0, estimator_params=None
     return records
 
 
-def summarise(records, configs, eval_names):
-    """Mean and sd (ddof=1; 0 for one seed) of each metric, per configuration and evaluation set."""
-    summary = {}
-    for config in configs:
-        for name in eval_names:
-            rows = [r for r in records if r["config"] == config.name and r["eval"] == name]
-            if not rows:
-                continue
-            entry = {"config": config.name, "label": config.label, "eval": name, "seeds": len(rows),
-                     "fit_seconds": float(np.mean([r["fit_seconds"] for r in rows]))}
-            for metric in METRICS:
-                entry[metric] = mean_sd([r["metrics"][metric] for r in rows])
-            summary[f"{config.name} | {name}"] = entry
-    return summary
-
-
 def regime_table(summary, configs, eval_names, metric="f1"):
     """Models x evaluation sets, one metric (mean ± sd), then the best baseline row and each model's margin."""
     lines = table_header(["Model", *eval_names])
 
     def stat(name, eval_name):
-        entry = summary.get(f"{name} | {eval_name}")
+        entry = summary.get(summary_key(name, eval_name))
         return None if entry is None else entry[metric]
 
     for config in configs:
@@ -279,15 +263,6 @@ def regime_table(summary, configs, eval_names, metric="f1"):
                 cells.append("" if value is None or eval_name not in best
                              else f"{value['mean'] - best[eval_name][0]:+.4f}")
             lines.append(f"| {config.name} minus best baseline | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def markdown_table(summary):
-    header = ["Model", "Evaluated on"] + [TITLES[m] for m in METRICS]
-    lines = table_header(header, n_left=2)
-    for entry in summary.values():
-        cells = [stat_cell(entry[metric]) for metric in METRICS]
-        lines.append("| " + " | ".join([entry["label"], entry["eval"]] + cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -319,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shared-data", default="../shared/data",
                         help="folder holding reccon/, ecf/ and covidet/ (default: %(default)s)")
     parser.add_argument("--data", default=None,
-                        help="instead of the built-in regimes: training data, any form load_dataset reads")
+                        help="instead of the built-in regimes: training data, any format --data of train takes "
+                             "(a corpus folder or file, or a file of pairs: .csv, .tsv, .jsonl, .parquet)")
     parser.add_argument("--train-subset", default="train",
                         help="subset of --data to train on; '-' for none (default: %(default)s)")
     parser.add_argument("--eval", nargs=3, action="append", metavar=("LABEL", "PATH", "SUBSET"),
@@ -333,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="""a candidate configuration, e.g. --config big='{"hidden_size": 512}' """
                              "(EmpathyCauseClassifier parameters; repeatable)")
     parser.add_argument("--seeds", type=int, default=3, help="fits per model, seeds SEED.. (default: 3)")
-    parser.add_argument("--seed", type=int, default=0, help="first seed (default: 0)")
+    add_random_state_argument(parser, dest="seed", help="first seed")
     parser.add_argument("--sample", type=int, default=None, metavar="N",
                         help="use a random sample of N threads of every set, for a quick look")
     parser.add_argument("--encoder", default=None,
@@ -419,12 +395,13 @@ def main(argv=None) -> int:
                                   estimator_params=estimator_params, log=log):
             records.append({"regime": label, **record})
         eval_names += list(eval_sets)
-    summary = summarise(records, configs, eval_names)
+    summary = summarise(records, configs, evals=eval_names, metrics=METRICS)
     caption = (f"Mean ± sd over {args.seeds} seed(s) ({args.seed}..{args.seed + args.seeds - 1}); each model "
                "is trained on its regime's training set. F1 and ROC AUC are for the cause class.")
     tables = ("## F1\n\n" + regime_table(summary, configs, eval_names)
               + "\n## ROC AUC\n\n" + regime_table(summary, configs, eval_names, "roc_auc")
-              + "\n## Every metric\n\n" + markdown_table(summary))
+              + "\n## Every metric\n\n"
+              + markdown_table(summary, configs, evals=eval_names, metrics=METRICS, titles=TITLES, fit_column=False))
     print(tables + "\n" + caption)
 
     out = Path(args.out)

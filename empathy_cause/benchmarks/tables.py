@@ -1,8 +1,9 @@
 """The benchmark tables: per-configuration summaries (mean ± sd over runs), markdown and a precision-recall plot.
 
-Shared by the protocol (:mod:`empathy_cause.benchmarks.common`) and the
-quality benchmark, which summarise records of their own shape with the same
-cells (:func:`mean_sd`, :func:`stat_cell`) and headers (:func:`table_header`).
+The one table writer of the benchmarks: the protocol
+(:mod:`empathy_cause.benchmarks.common`) summarises per configuration, the
+quality benchmark per configuration and evaluation set (``evals``), both with
+:func:`summarise` and :func:`markdown_table`.
 """
 
 from __future__ import annotations
@@ -11,36 +12,46 @@ import math
 
 import numpy as np
 
-__all__ = ["METRICS", "COLUMN_TITLES", "summarise", "mean_sd", "stat_cell", "table_header", "markdown_table",
-           "plot_precision_recall"]
+__all__ = ["METRICS", "COLUMN_TITLES", "summarise", "summary_key", "mean_sd", "stat_cell", "table_header",
+           "markdown_table", "plot_precision_recall"]
 
 METRICS = ("test_loss", "precision", "recall", "f1", "accuracy", "roc_auc")
 COLUMN_TITLES = {"test_loss": "Test Loss", "precision": "Precision", "recall": "Recall",
                  "f1": "F1", "accuracy": "Accuracy", "roc_auc": "ROC AUC"}
 
 
-def summarise(records, configs):
-    """Mean and standard deviation (ddof=1; 0 for one run) of every metric, per configuration."""
+def summary_key(config_name, eval_name=None) -> str:
+    """The key of a :func:`summarise` entry: the configuration's name, and ``" | "`` and its evaluation set."""
+    return config_name if eval_name is None else f"{config_name} | {eval_name}"
+
+
+def summarise(records, configs, *, evals=(None,), metrics=METRICS):
+    """Mean and standard deviation (ddof=1; 0 for one run) of every metric, per configuration.
+
+    With ``evals`` (names of evaluation sets, the records' ``"eval"``), per
+    configuration and evaluation set; the entries are keyed by
+    :func:`summary_key`. A metric that is None in any run is None.
+    """
     summary = {}
     for config in configs:
-        rows = [r for r in records if r["config"] == config.name]
         if config.kind == "unavailable":
             summary[config.name] = {"label": config.label, "kind": config.kind, "note": config.note}
             continue
-        if not rows:
-            continue
-        entry = {"label": config.label, "kind": config.kind, "runs": len(rows)}
-        for metric in METRICS:
-            values = [r["metrics"][metric] for r in rows]
-            if any(v is None for v in values):
-                entry[metric] = None
+        for eval_name in evals:
+            rows = [r for r in records if r["config"] == config.name and (eval_name is None or r["eval"] == eval_name)]
+            if not rows:
                 continue
-            entry[metric] = mean_sd(values)
-        entry["fit_seconds"] = float(np.mean([r["fit_seconds"] for r in rows]))
-        entry["fit_cpu_seconds"] = float(np.mean([r.get("fit_cpu_seconds", np.nan) for r in rows]))
-        epochs = [r["epochs"] for r in rows if r["epochs"] is not None]
-        entry["epochs"] = float(np.mean(epochs)) if epochs else None
-        summary[config.name] = entry
+            entry = {"label": config.label, "kind": config.kind, "runs": len(rows)}
+            if eval_name is not None:
+                entry.update(config=config.name, eval=eval_name)
+            for metric in metrics:
+                values = [r["metrics"][metric] for r in rows]
+                entry[metric] = None if any(v is None for v in values) else mean_sd(values)
+            entry["fit_seconds"] = float(np.mean([r["fit_seconds"] for r in rows]))
+            entry["fit_cpu_seconds"] = float(np.mean([r.get("fit_cpu_seconds", np.nan) for r in rows]))
+            epochs = [r["epochs"] for r in rows if r.get("epochs") is not None]
+            entry["epochs"] = float(np.mean(epochs)) if epochs else None
+            summary[summary_key(config.name, eval_name)] = entry
     return summary
 
 
@@ -65,24 +76,35 @@ def table_header(header, n_left=1) -> list:
             "|" + "|".join([" --- "] * n_left + [" ---: "] * (len(header) - n_left)) + "|"]
 
 
-def markdown_table(summary, configs, *, title_column="Model", caption=None):
-    """The paper-style table (mean ± std), with footnotes for configurations with notes."""
-    header = [title_column] + [COLUMN_TITLES[m] for m in METRICS] + ["Fit (s)"]
-    lines = table_header(header)
+def markdown_table(summary, configs, *, evals=(None,), metrics=METRICS, titles=COLUMN_TITLES,
+                   title_column="Model", caption=None, fit_column=True):
+    """The paper-style table of a :func:`summarise` (mean ± std), footnotes for configurations with notes.
+
+    One row per configuration, or with ``evals`` per configuration and
+    evaluation set (an "Evaluated on" column); ``fit_column`` adds the mean
+    fit time.
+    """
+    by_eval = tuple(evals) != (None,)
+    header = ([title_column] + ["Evaluated on"] * by_eval + [titles[m] for m in metrics]
+              + ["Fit (s)"] * fit_column)
+    lines = table_header(header, n_left=1 + by_eval)
     notes = []
     for config in configs:
-        entry = summary.get(config.name)
-        if entry is None:
-            continue
         label = config.label
         if config.note:
             notes.append(config.note)
             label += f" [{len(notes)}]"
         if config.kind == "unavailable":
-            cells = ["not available offline"] + ["-"] * (len(METRICS) - 1) + ["-"]
-        else:
-            cells = [stat_cell(entry[m]) for m in METRICS] + [f"{entry['fit_seconds']:.1f}"]
-        lines.append("| " + " | ".join([label] + cells) + " |")
+            if config.name in summary:
+                cells = ["not available offline"] + ["-"] * (len(metrics) - 1) + ["-"] * fit_column
+                lines.append("| " + " | ".join([label] + ["-"] * by_eval + cells) + " |")
+            continue
+        for eval_name in evals:
+            entry = summary.get(summary_key(config.name, eval_name))
+            if entry is None:
+                continue
+            cells = [stat_cell(entry[m]) for m in metrics] + [f"{entry['fit_seconds']:.1f}"] * fit_column
+            lines.append("| " + " | ".join([label] + [eval_name] * by_eval + cells) + " |")
     out = "\n".join(lines) + "\n"
     if caption:
         out += f"\n{caption}\n"

@@ -1,4 +1,9 @@
-"""Command-line glue shared by ``empathy-cause`` and every benchmark: ``--param`` and estimator options.
+"""Command-line glue shared by ``empathy-cause`` and every benchmark: ``--data``, ``--param``, the seed.
+
+``--data PATH`` takes every format of :data:`empathy_cause.data.FORMATS`, with
+``--subset`` for the corpora and ``--columns ROLE=COLUMN,...`` naming the
+columns of a file of pairs (``--columns post=body,reply=answer,pair_id=id``;
+``ROLE=`` with nothing after it: the file has none, e.g. ``labels=``).
 
 ``--param KEY=VALUE`` sets any estimator parameter. VALUE is read as **JSON**
 (one rule everywhere): ``--param lr=3e-4`` is a float, ``--param
@@ -13,7 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 
-__all__ = ["parse_param", "add_param_argument", "estimator_params_from_args", "at_least"]
+__all__ = ["parse_param", "add_param_argument", "estimator_params_from_args", "parse_columns", "add_data_arguments",
+           "data_options", "add_random_state_argument", "at_least"]
 
 
 def parse_param(text: str):
@@ -66,3 +72,61 @@ def estimator_params_from_args(args, names=("encoder", "cache_dir", "max_epochs"
     params = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     params.update(dict(getattr(args, "param", None) or []))
     return params
+
+
+def parse_columns(text: str) -> dict:
+    """``"post=body,reply=answer,labels="`` -> ``{"post": "body", "reply": "answer", "labels": None}``.
+
+    Examples
+    --------
+    >>> parse_columns("post=body, pair_id=id,labels=")
+    {'post': 'body', 'pair_id': 'id', 'labels': None}
+    """
+    from ..data.tables import ROLES
+
+    mapping = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        role, sep, column = item.partition("=")
+        role, column = role.strip(), column.strip()
+        if not sep or role not in ROLES:
+            raise argparse.ArgumentTypeError(f"expected ROLE=COLUMN with ROLE one of {', '.join(ROLES)}, got {item!r}")
+        mapping[role] = column or None
+    return mapping
+
+
+def add_data_arguments(parser, *, default=None):
+    """``--data`` (every format, stated), ``--subset`` and ``--columns``; ``default`` None makes --data required."""
+    from ..data.formats import formats_help
+
+    parser.add_argument("--data", required=default is None, default=default,
+                        help=f"{formats_help()}" + (f" (default: {default})" if default else ""))
+    parser.add_argument("--subset", default=None,
+                        help="which split of a corpus: RECCON train/valid/test, ECF train/dev/test, CovidET-EXT "
+                             "train/val/test (default: train); files of pairs take none")
+    parser.add_argument("--columns", type=parse_columns, action="append", default=[], metavar="ROLE=COLUMN,...",
+                        help="the columns of a file of pairs, for roles post, reply, labels, pair_id, thread_id, "
+                             "e.g. --columns post=body,reply=answer,pair_id=id; 'labels=' reads it unlabelled "
+                             "(default: post_sentences or post, reply, labels, pair_id, thread_id, each used when "
+                             "the file has it; without labels the file is unlabelled, without ids they are derived)")
+    return parser
+
+
+def data_options(args) -> dict:
+    """The reader's keyword arguments from :func:`add_data_arguments`' options (only those given)."""
+    options = {}
+    if getattr(args, "subset", None):
+        options["subset"] = args.subset
+    columns = {}
+    for mapping in getattr(args, "columns", None) or []:
+        columns.update(mapping)
+    if columns:
+        options["columns"] = columns
+    return options
+
+
+def add_random_state_argument(parser, *, default=0, help="seed of the split and the model", dest="random_state"):
+    """``--random-state N``, the one name of the seed on every command (``--seed`` still works, unlisted)."""
+    parser.add_argument("--random-state", dest=dest, type=int, default=default,
+                        help=f"{help} (default: {default})")
+    parser.add_argument("--seed", dest=dest, type=int, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser

@@ -21,7 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from ..data.chunking import DEFAULT_CHUNK_PAIRS
-from .args import add_param_argument, at_least, estimator_params_from_args
+from .args import (
+    add_data_arguments,
+    add_param_argument,
+    add_random_state_argument,
+    at_least,
+    data_options,
+    estimator_params_from_args,
+)
 from .outputs import (
     atomic_output,
     atomic_outputs_into,
@@ -43,48 +50,45 @@ BENCHMARKS = {
     "ablation": "the paper's Table 3: losses, pooling and architecture of the co-attention network",
     "followups": "follow-up experiments with the ablation's protocol",
     "compare": "the paper's Table 4: co-attention vs few-shot prompting, question answering and dummies",
-    "quality": "the default estimator on one train/valid split, beside two reference baselines",
+    "learning-curve": "every model beside its baselines at 50, 150, 500, 1500 and all training pairs, "
+                      "in each regime",
+    "quality": "the default estimator in three regimes (conversations in and across corpora, forum posts), beside "
+               "six reference baselines",
     "speed": "fit and predict time as a ratio to the encoder's floor (the bare encoder, each sentence once), "
              "peak memory, and streaming predict at 10k-1M rows",
 }
 
 
-def _data_args(parser):
-    parser.add_argument("--data", required=True,
-                        help="'demo', a RECCON folder/.json, an ECF folder/.txt, or an AcnEmpathize-Cause .csv")
-    parser.add_argument("--subset", default=None,
-                        help="RECCON subset (train, valid, test), ECF subset (train, dev, test) or CovidET subset "
-                             "(train, val, test) (default: train)")
+def _source(args, *, needs_labels: bool) -> dict:
+    """The reader's options for ``--data``, its format checked before any model loads (labels too, if needed)."""
+    import glob
 
+    from ..data import find_format
 
-def _is_csv(args) -> bool:
-    return args.data != "demo" and Path(args.data).suffix.lower() == ".csv"
-
-
-def _labels_column(args, required: bool):
-    """``"labels"``, or None for a CSV file without a labels column (refused when the command needs labels)."""
-    from ..data.acnempathize import csv_columns
-
-    if not _is_csv(args):
-        return "labels"  # RECCON, ECF and the demo set are always labelled
-    if not Path(args.data).is_file():
-        raise FileNotFoundError(f"{args.data} not found")
-    if "labels" in csv_columns(args.data):
-        return "labels"
-    if required:
-        raise ValueError(f"{args.data} has no 'labels' column: {args.command} needs the true labels"
+    # predict --scheduler takes a glob: its files are checked one by one by the Dask reader; the first names the format.
+    pattern = glob.has_magic(args.data) and not Path(args.data).exists()  # a file may have [ ] in its name
+    matched = sorted(glob.glob(args.data)) if pattern else [args.data]
+    if len(matched) != 1 and not getattr(args, "scheduler", None):
+        raise ValueError(f"--data {args.data} is a pattern ({len(matched)} files match): {args.command} reads one "
+                         "input; give one file, or score many on a Dask cluster with predict --scheduler ADDRESS")
+    fmt = find_format(matched[0] if matched else args.data)
+    options = data_options(args)
+    fmt.check_options(args.data, options)
+    if args.command == "predict" and not args.html and "columns" in fmt.options:
+        # Scores need no labels (only the HTML view shows them): a partly labelled file predicts as well.
+        options["columns"] = {**options.get("columns", {}), "labels": None}
+    if needs_labels and not fmt.labelled(args.data, **options):
+        raise ValueError(f"{args.data} has no labels (a 'labels' column, or yours named with --columns "
+                         f"labels=COLUMN): {args.command} needs the true labels"
                          + (" (predict reads unlabelled files)" if args.command == "evaluate" else ""))
-    return None
+    return options
 
 
 def _load(args):
     """The whole labelled dataset (train and analyze need the labels)."""
     from ..data import load_dataset
 
-    kwargs = {"subset": args.subset} if args.subset else {}
-    if _is_csv(args):
-        kwargs["labels_column"] = _labels_column(args, required=True)
-    return load_dataset(args.data, **kwargs)
+    return load_dataset(args.data, **_source(args, needs_labels=True))
 
 
 def _estimator_params(args, base=None) -> dict:
@@ -109,8 +113,8 @@ def _common_args(parser, *, trains=True, metrics=True):
 
 def _model_args(parser, max_epochs):
     parser.add_argument("--encoder", default=None, help="encoder folder or local HF name (default: embedded MiniLM)")
-    parser.add_argument("--max-epochs", type=int, default=None, help=f"(default: {max_epochs})")
-    parser.add_argument("--random-state", type=int, default=0, help="(default: 0)")
+    parser.add_argument("--max-epochs", type=int, default=None, help=f"training epochs at most (default: {max_epochs})")
+    add_random_state_argument(parser, help="seed of the model's weights, batches and validation split")
     _common_args(parser)
 
 
@@ -155,13 +159,11 @@ def cmd_demo(args) -> int:
             print(textwrap.fill(f"{mark} {proba[row]:.2f}  {sentence}{gold}", width=100,
                                 subsequent_indent=" " * 14))
         print(textwrap.fill(f"  Reply: {X_test['reply'].iat[rows[0]]}", width=100, subsequent_indent="    "))
-    # The figure to beat: calling every sentence a cause has recall 1 and precision = the share of causes.
-    every = cause_metrics(y_test, np.ones_like(y_test))["f1"]
     print("\n" + textwrap.fill("Held-out metrics of the cause class. every_sentence_a_cause_f1 is the F1 of "
                               "calling every held-out sentence a cause, the figure to beat (the demo set is "
                               "tiny: README has results on RECCON).", width=100))
     _print_metrics(args, cause_metrics(y_test, predicted, proba), n_sentences=len(y_test),
-                   threshold=clf.decision_threshold(), every_sentence_a_cause_f1=every)
+                   threshold=clf.decision_threshold())
     out = Path(args.out)
     first = X_test.iloc[0]
     _, attention = clf.explain(first["post"], first["reply"])
@@ -202,55 +204,38 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _chunks(args, labels_column):
-    """The input as ``(X, y)`` chunks of whole pairs: a CSV file is read chunk by chunk."""
-    from ..data import iter_acnempathize_cause, load_dataset
-    from ..prediction.streaming import iter_frame_chunks
-
-    kwargs = {"subset": args.subset} if args.subset else {}
-    if _is_csv(args):
-        for X, y, _ in iter_acnempathize_cause(args.data, chunk_pairs=args.chunk_pairs,
-                                               labels_column=labels_column, **kwargs):
-            yield X, y
-    else:  # RECCON JSON and the demo set are small files: load, then predict in chunks
-        X, y, _ = load_dataset(args.data, **kwargs)
-        yield from iter_frame_chunks(X, y, chunk_pairs=args.chunk_pairs)
-
-
 def _load_model(args):
-    from .. import EmpathyCauseClassifier
+    """The model folder, loaded by the class it records, with --param overrides."""
+    from ..prediction.job import load_model_folder
 
-    return EmpathyCauseClassifier.load(args.model, **dict(args.param))
+    return load_model_folder(args.model, **dict(args.param))
 
 
-def _predictions(args, clf, labels_column):
-    """Yield ``(X, y, cause probability)`` per chunk: memory bounded by the chunk, not the input."""
+def _scored_chunks(args, clf, options):
+    """Yield ``(X, y, prediction table)`` per chunk of whole pairs: memory bounded by the chunk, not the input."""
     from tqdm.auto import tqdm
 
+    from ..data import iter_dataset
     from ..network.callbacks import progress_wanted
-    from ..prediction.streaming import iter_predict_proba
-
-    current = []  # the chunk being predicted: iter_predict_proba takes one frame, then yields its result
-
-    def frames():
-        for X, y in _chunks(args, labels_column):
-            current.append((X, y))
-            yield X
+    from ..prediction.job import score_chunk
 
     # A bar over the rows scored, on a terminal only (a log file gets no bar: callbacks.progress_wanted).
     with tqdm(desc=f"empathy-cause {args.command}", unit=" rows", leave=False,
               disable=not progress_wanted(not args.quiet)) as bar:
-        for proba in iter_predict_proba(clf, frames()):
-            X, y = current.pop()
+        for X, y, _ in iter_dataset(args.data, chunk_pairs=args.chunk_pairs, **options):
+            table = score_chunk(clf, X, keep_columns=getattr(args, "keep_columns", None))
             bar.update(len(X))
-            yield X, y, proba[:, 1]
+            yield X, y, table
 
 
 def _guard_cells(table, raw_text: bool):
     """CSV injection: unless --raw-text, text a spreadsheet would run as a formula gets a leading '."""
+    from pandas.api.types import is_numeric_dtype
+
     if not raw_text:
-        for column in ("pair_id", "sentence"):
-            table[column] = table[column].map(guard_csv_cell)
+        for column in table.columns:
+            if not is_numeric_dtype(table[column].dtype):  # every text column: ids, sentence, kept ones
+                table[column] = table[column].map(guard_csv_cell)
     return table
 
 
@@ -267,13 +252,15 @@ def _predict_on_cluster(args) -> int:
         raise FileExistsError(f"{out} exists: give --out a new folder for the part-*.csv files")
     _require()  # the extra is missing: one line naming it
 
+    options = _source(args, needs_labels=False)
     with connect(args.scheduler) as client:   # a silent or foreign server: one line, in bounded time
         clf = _load_model(args)  # checked here, then shipped to every worker once
         if args.data == "demo":  # the built-in set is small: loaded here, sent in partitions of whole pairs
             X = to_dask_frame(_load(args)[0], chunk_pairs=args.chunk_pairs)
         else:  # read by the workers: the files must be at this path on every worker
-            X = read_dask_frame(args.data, **({"subset": args.subset} if args.subset else {}))
-        table = predict_table_dask(clf, X, client=client).map_partitions(_guard_cells, args.raw_text)
+            X = read_dask_frame(args.data, **options)
+        table = predict_table_dask(clf, X, client=client, keep_columns=args.keep_columns)
+        table = table.map_partitions(_guard_cells, args.raw_text)
         # Written into a temporary folder, moved into --out when every part is in (outputs.py).
         with atomic_outputs_into(out, protected=_inputs(args)) as folder:
             files = table.to_csv(str(Path(folder) / "part-*.csv"), name_function=lambda i: f"{i:05d}",
@@ -285,12 +272,11 @@ def _predict_on_cluster(args) -> int:
 def cmd_predict(args) -> int:
     import pandas as pd
 
-    from ..prediction.streaming import prediction_table
     from ..prediction.visualize import render_html
 
     if args.scheduler:
         return _predict_on_cluster(args)
-    labels_column = _labels_column(args, required=False)
+    options = _source(args, needs_labels=False)
     clf = _load_model(args)
     n_rows, kept = 0, []
     with contextlib.ExitStack() as files:
@@ -298,15 +284,15 @@ def cmd_predict(args) -> int:
         out = (files.enter_context(open(files.enter_context(atomic_output(args.out, keep_partial=args.keep_partial)),
                                         "w", encoding="utf-8", newline=""))
                if args.out else sys.stdout)
-        for X, y, proba in _predictions(args, clf, labels_column):
-            table = _guard_cells(prediction_table(X, proba, clf.decision_threshold()), args.raw_text)
+        for X, y, table in _scored_chunks(args, clf, options):
             # One write per chunk: an interrupt lands between rows, never inside one.
-            out.write(table.to_csv(index=False, header=n_rows == 0, lineterminator="\n"))
+            out.write(_guard_cells(table.copy(), args.raw_text).to_csv(index=False, header=n_rows == 0,
+                                                                      lineterminator="\n"))
             out.flush()
             check_stop()
             n_rows += len(table)
             if args.html:  # the HTML view shows every row, so it keeps them all
-                kept.append((X, y, proba))
+                kept.append((X, y, table["probability"].to_numpy()))
         if args.html:
             X = pd.concat([k[0] for k in kept], ignore_index=True)
             y = None if kept[0][1] is None else np.concatenate([k[1] for k in kept])
@@ -320,16 +306,18 @@ def cmd_predict(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    import pandas as pd
+
     from ..metrics import cause_metrics
 
-    labels_column = _labels_column(args, required=True)
+    options = _source(args, needs_labels=True)
     clf = _load_model(args)
-    ys, probas = [], []
-    for _, y, proba in _predictions(args, clf, labels_column):
+    ys, tables = [], []
+    for _, y, table in _scored_chunks(args, clf, options):
         ys.append(y)
-        probas.append(proba)
-    y, proba = np.concatenate(ys), np.concatenate(probas)
-    metrics = cause_metrics(y, (proba >= clf.decision_threshold()).astype(int), proba)
+        tables.append(table[["probability", "prediction"]])
+    y, scored = np.concatenate(ys), pd.concat(tables, ignore_index=True)
+    metrics = cause_metrics(y, scored["prediction"].to_numpy(), scored["probability"].to_numpy())
     _print_metrics(args, metrics, n_sentences=len(y), threshold=clf.decision_threshold())
     return 0
 
@@ -345,7 +333,7 @@ def cmd_analyze(args) -> int:
 
 
 def _delegate(module_name: str, argv) -> int:
-    module = importlib.import_module(f"empathy_cause.benchmarks.{module_name}")
+    module = importlib.import_module(f"empathy_cause.benchmarks.{module_name.replace('-', '_')}")
     return module.main(argv) or 0
 
 
@@ -390,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo, reads=("encoder",), folders=("out",))
 
     train = command("train", "train on labelled data and save the model folder")
-    _data_args(train)
+    add_data_arguments(train)
     _model_args(train, f"{EmpathyCauseClassifier().max_epochs}, with early stopping")
     train.add_argument("--model", required=True, help="output model folder")
     train.add_argument("--keep-partial", action="store_true",
@@ -400,15 +388,22 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (("predict", cmd_predict, "cause probabilities for every post sentence"),
                              ("evaluate", cmd_evaluate, "the paper's metrics on labelled data")):
         sub = command(name, text)
-        _data_args(sub)
+        add_data_arguments(sub)
         sub.add_argument("--model", required=True, help="model folder written by train")
         sub.add_argument("--chunk-pairs", type=at_least(1), default=DEFAULT_CHUNK_PAIRS,
                          help="pairs read and predicted at a time; memory depends on this, not on the "
-                              "input size (a CSV file is read chunk by chunk) (default: %(default)s)")
+                              "input size (files of pairs are read chunk by chunk; the corpora are loaded whole, then "
+                              "cut) (default: %(default)s)")
         _common_args(sub, trains=False, metrics=name == "evaluate")
         if name == "predict":
             sub.add_argument("--out", help="CSV file, written whole or not at all; - or none: standard output")
-            sub.add_argument("--html", help="also write an HTML view with causes highlighted")
+            sub.add_argument("--html", help="also write an HTML view with causes highlighted, each post named by "
+                                            "its pair id")
+            sub.add_argument("--keep-columns", type=_keep_columns, default=None, metavar="COL,COL|all",
+                             help="input columns to copy into the output beside pair_id and thread_id (always "
+                                  "there), e.g. --keep-columns title,url, or 'all' for every other column "
+                                  "(default: none, so merging the output back onto your file adds no _x/_y "
+                                  "duplicates)")
             sub.add_argument("--keep-partial", action="store_true",
                              help="if the run stops early, keep the rows written so far as NAME.partial.csv "
                                   "(default: nothing is left at --out)")
@@ -423,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func, reads=("data", "model"), writes=("out", "html"), model_read="model")
 
     analyze = command("analyze", "the paper's dataset analyses as a Markdown report")
-    _data_args(analyze)
+    add_data_arguments(analyze)
     analyze.add_argument("--out", required=True, help="output folder")
     analyze.set_defaults(func=cmd_analyze, reads=("data",), folders=("out",))
 
@@ -439,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("rest", nargs=argparse.REMAINDER)
     search.set_defaults(func=lambda a: _delegate("search", a.rest))
     return parser
+
+
+def _keep_columns(text):
+    """``--keep-columns``: ``all``, or column names separated by commas."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return "all" if names == ["all"] else names
 
 
 def _option(args, name):
@@ -474,28 +475,12 @@ def _check_stdout_dash(args) -> None:
                          "give a path")
 
 
-# Characters of a shell file pattern: a --data holding them that is no path is a glob the shell did not expand.
-_GLOB_CHARACTERS = "*?["
-
-
-def _check_data_option(args) -> None:
-    """Before any model is loaded: --data demo beside a ./demo folder, --subset where there is none, a glob."""
-    data = getattr(args, "data", None)
-    if data is None:
-        return
-    if data == "demo" and Path("demo").exists():
+def _note_demo_folder(args) -> None:
+    """``--data demo`` is the built-in set even where a ./demo exists: say so (the data options are checked by
+    ``_source`` before any model loads)."""
+    if getattr(args, "data", None) == "demo" and Path("demo").exists():
         print(f"empathy-cause {args.command}: note: --data demo is the built-in demo set, not the ./demo here; "
               "give --data ./demo for that", file=sys.stderr)
-    subset = getattr(args, "subset", None)
-    if subset and (data == "demo" or _is_csv(args)):
-        kind = "the built-in demo set" if data == "demo" else f"a CSV file ({data})"
-        raise ValueError(f"--subset {subset} selects a split of a RECCON, ECF or CovidET folder; {kind} has no "
-                         "subsets: leave --subset out")
-    if (data != "demo" and any(c in data for c in _GLOB_CHARACTERS) and not Path(data).exists()
-            and not getattr(args, "scheduler", None)):
-        raise FileNotFoundError(f"--data {data} not found: it looks like a file pattern, which only predict "
-                                "--scheduler reads (on a Dask cluster); without one, give one file or folder per "
-                                "run (e.g. in a shell loop)")
 
 
 def _warning_line(command):
@@ -516,7 +501,7 @@ def main(argv=None) -> int:
     previous = handle_termination() if threading.current_thread() is threading.main_thread() else {}
     try:
         _check_stdout_dash(args)
-        _check_data_option(args)
+        _note_demo_folder(args)
         _check_paths(args)
         # With --json, standard output carries the JSON alone; the epoch table and notes go to standard error.
         with contextlib.redirect_stdout(sys.stderr) if getattr(args, "json", False) else contextlib.nullcontext(), \

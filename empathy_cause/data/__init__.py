@@ -4,15 +4,12 @@ See ``docs/data.md`` for the layout. Every loader returns ``(X, y, groups)``:
 the sentence-row frame, one 0/1 label per row and the thread id of each row.
 """
 
-from pathlib import Path
-
 from .acnempathize import iter_acnempathize_cause, load_acnempathize_cause
-from .covidet import EXTRACTIVE_FILE as _COVIDET_FILE
 from .covidet import load_covidet
 from .demo import DEMO_PARAMS, load_demo
-from .ecf import SUBSETS as _ECF_SUBSETS
 from .ecf import load_ecf
 from .files import get_data_home
+from .formats import FORMATS, find_format, iter_dataset
 from .frame import (
     PAIR_ID,
     POST,
@@ -49,62 +46,52 @@ __all__ = [
     "load_demo",
     "DEMO_PARAMS",
     "load_dataset",
+    "iter_dataset",
+    "find_format",
+    "FORMATS",
 ]
 
 
-def load_dataset(path, **kwargs):
-    """Load a dataset by name or path.
+def load_dataset(path, **options):
+    """Load a dataset by name or path: any format of :data:`~empathy_cause.data.formats.FORMATS`.
 
     Parameters
     ----------
     path : str or path-like
-        ``"demo"`` for the built-in demo set (:func:`load_demo`); a
-        ``.json`` file, or a folder holding ``dailydialog_*.json`` files,
-        for RECCON (:func:`load_reccon`); a ``.txt`` file, or a folder
-        holding ``train.txt`` / ``dev.txt`` / ``test.txt``, for ECF
-        (:func:`load_ecf`); a folder holding ``CovidET-EXT_anonymized.json``
-        for CovidET-EXT (:func:`load_covidet`); a ``.csv`` file in the AcnEmpathize-Cause
-        layout (:func:`load_acnempathize_cause`). A folder with neither kind
-        of file is read as RECCON (whose error lists the folder).
-    **kwargs
-        Passed to the loader, e.g. ``subset="valid"`` for RECCON,
-        ``subset="dev"`` for ECF or ``post_column=...`` for a CSV.
+        ``"demo"`` for the built-in demo set (:func:`load_demo`); a folder
+        holding ``CovidET-EXT_anonymized.json`` (or one of CovidET's files) for
+        CovidET-EXT (:func:`load_covidet`); a folder holding ``train.txt`` /
+        ``dev.txt`` / ``test.txt``, or a ``.txt`` file, for ECF
+        (:func:`load_ecf`); a folder holding ``dailydialog_*.json``, or a
+        ``.json`` file, for RECCON (:func:`load_reccon`); a file of pairs:
+        ``.csv`` (the AcnEmpathize-Cause layout among others), ``.tsv``,
+        ``.jsonl`` or ``.parquet``, one record per post-reply pair. Anything
+        else raises one error that names every format.
+    **options
+        Passed to the reader: ``subset=`` for the corpora (RECCON, ECF and
+        CovidET default to ``"train"``); for a pairs file ``columns=``, a
+        mapping of role (``post``, ``reply``, ``labels``, ``pair_id``,
+        ``thread_id``) to the file's column name, e.g.
+        ``columns={"post": "body", "pair_id": "id"}``; a role left out takes
+        its default column (``post_sentences`` or ``post``, ``reply``,
+        ``labels``, ``pair_id``, ``thread_id``) when the file has it.
 
     Returns
     -------
     X : pandas.DataFrame
         The sentence-row frame.
     y : numpy.ndarray of int64 or None
-        The labels, one per row.
+        The labels, one per row (None for an unlabelled pairs file).
     groups : numpy.ndarray
         The thread id of each row.
 
     Raises
     ------
     ValueError
-        When ``path`` is none of the accepted forms.
+        When ``path`` is none of the accepted forms, or an option is not one its format takes.
+    FileNotFoundError
+        When ``path`` does not exist.
     """
-    if isinstance(path, str) and path == "demo":
-        return load_demo(**kwargs)
-    if not isinstance(path, (str, Path)):
-        raise TypeError(
-            f"path must be a str or path, got {type(path).__name__}."
-        )
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if path.is_dir() and (path / _COVIDET_FILE).is_file():
-        return load_covidet(path, **{"subset": "train", **kwargs})
-    if path.is_dir() and not any(path.glob("dailydialog_*.json")) and any(
-            (path / f"{subset}.txt").is_file() for subset in _ECF_SUBSETS):
-        return load_ecf(path, **{"subset": "train", **kwargs})
-    if path.is_dir() or suffix == ".json":
-        return load_reccon(path, **{"subset": "train", **kwargs})
-    if suffix == ".txt":
-        return load_ecf(path, **kwargs)
-    if suffix == ".csv":
-        return load_acnempathize_cause(path, **kwargs)
-    raise ValueError(
-        f"cannot tell which dataset {str(path)!r} is. Pass 'demo' for the "
-        "built-in demo set, a RECCON folder or .json file, an ECF folder or "
-        ".txt file, or an AcnEmpathize-Cause .csv file."
-    )
+    fmt = find_format(path)
+    fmt.check_options(path, options)
+    return next(iter(fmt.read(path, None, **options)))

@@ -116,7 +116,7 @@ def _is_missing(value):
     )
 
 
-def _shows_nothing(text):
+def _invisible_note(text):
     """How an error names a blank text that is not plain whitespace (it holds invisible characters)."""
     if not text.strip():
         return ""
@@ -146,7 +146,7 @@ def _check_post(post, where):
                 f"{type(sentence).__name__}, not str."
             )
         if is_blank(sentence):
-            raise ValueError(f"{where}: sentence {k} of the post is empty{_shows_nothing(sentence)}.")
+            raise ValueError(f"{where}: sentence {k} of the post is empty{_invisible_note(sentence)}.")
     if type(post) is tuple and all(type(s) is str for s in post):
         return post
     return tuple(str(s) for s in post)
@@ -160,7 +160,7 @@ def _check_reply(reply, where):
             f"{where}: the reply must be a str, got {type(reply).__name__}."
         )
     if is_blank(reply):
-        raise ValueError(f"{where}: the reply is empty{_shows_nothing(reply)}.")
+        raise ValueError(f"{where}: the reply is empty{_invisible_note(reply)}.")
 
 
 def _check_posts(column):

@@ -30,6 +30,7 @@ from .frame import (
     validate_frame,
 )
 from .hashing import _pair_hash
+from .literals import READ_CSV_FIX, is_list_literal
 from .sentences import split_sentences
 
 __all__ = ["pairs_to_frame", "frame_to_pairs"]
@@ -58,6 +59,9 @@ def _pair_table(pairs):
 
 def _pair_labels(labels, n_sentences, where):
     """Return one pair's labels as int64, checked against its post."""
+    if isinstance(labels, str) and is_list_literal(labels):
+        raise TypeError(f"{where}: the labels are the text of a list ({labels[:40]!r}), not a list; "
+                        f"{READ_CSV_FIX}.")
     if isinstance(labels, (str, bytes)) or not isinstance(
             labels, (list, tuple, np.ndarray)):
         if _is_missing(labels):
@@ -117,6 +121,9 @@ def _pairs_to_frame(pairs, *, post, reply, labels, pair_id, thread_id,
         desc = where(i)
         if has_pair_id:
             desc = f"{desc} (pair id {given_ids[i]!r})"
+        if is_list_literal(text):  # read_csv's text of a list: never split it as a post
+            raise ValueError(f"{desc}: the post is the text of a Python list ({text[:40]!r}...), not a "
+                             f"list; {READ_CSV_FIX}.")
         if isinstance(text, str):
             sentences = split_sentences(text)
             if not sentences:

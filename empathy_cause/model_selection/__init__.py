@@ -1,7 +1,7 @@
 """Model selection: thread-aware splitters (``splitters``).
 
 The searches over the estimator's parameters (``tuning``) and the helpers that reach the
-estimator inside pipelines and searches (``inspection``) are submodules this package does not
+estimator inside pipelines and searches (``unwrap``) are submodules this package does not
 import (they import the network estimator, which itself uses the splitters).
 """
 

@@ -19,6 +19,7 @@ from numbers import Real
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
@@ -34,15 +35,16 @@ from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
-from ..data.frame import validate_frame
+from ..data.frame import derive_pair_ids, validate_frame
 from ..encoders.encoding import PRECISIONS
 from ..encoders.pretrained import model_identity
 from ..model_selection.splitters import ThreadValidSplit
-from ._params import _DeclaredParameters, _int, _refuse_bool_numbers
+from ._params import LOCAL, RUNTIME, TRAINING, _DeclaredParameters, _int, _refuse_bool_numbers
 from .batching import PairRows
-from .callbacks import EarlyStopping, PrintLog, TuneThreshold, best_threshold_f1, progress_wanted
+from .callbacks import EarlyStopping, PrintLog, TuneThreshold, f1_at_chosen_threshold, progress_wanted
 from .losses import LOSSES, make_criterion
 from .model_files import load_model, save_model
+from .selection import AUTO_VALIDATION_FRACTION, crossfit, validation_plan
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
 
@@ -144,10 +146,11 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     ``StrOptions`` style, built from the constants the code uses), which
     ``fit`` and ``partial_fit`` check before any training starts. Adding a
     parameter to a subclass: its ``__init__`` argument (stored as given) and
-    one ``_parameter_constraints`` entry. Every declared parameter defines the
-    fitted model (changing it after ``fit`` makes predict, save and explain ask
-    for a refit) unless it is listed in ``_training_params`` (used by fit only)
-    or ``_runtime_params`` (takes effect at once).
+    one ``_parameter_constraints`` entry. Beside it, ``_parameter_lifecycle``
+    says what the parameter is to a fitted model (see
+    :mod:`empathy_cause.network._params`): every declared parameter defines it
+    (changing it after ``fit`` makes predict, save and explain ask for a refit)
+    unless listed there as training-only, runtime or local (never saved).
 
     Training uses skorch's extension points: ``fit`` and ``partial_fit``
     check the parameters and seed torch, then run skorch's ``partial_fit``;
@@ -172,7 +175,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "accumulation_steps": [_int(1)],
         "patience": [_int(1)],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"}), None],
         "random_state": [_int(0, 2**32 - 1), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [_int(1)],
@@ -180,12 +183,14 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         "verbose": ["verbose"],
         "device": [str, torch.device],
     }
-    #: Parameters only ``fit`` reads: changing them after fit has no effect until the next fit.
-    _training_params = ("loss", "alpha", "gamma", "class_weight", "accumulation_steps", "patience",
-                        "validation_fraction", "random_state", "lr", "max_epochs", "batch_size")
-    #: Parameters that may change after fit and take effect at once (not written by ``save``
-    #: except ``threshold``).
-    _runtime_params = ("threshold", "verbose", "device")
+    #: What each parameter is to a fitted model (network/_params.py: MODEL unless listed here).
+    _parameter_lifecycle: dict = {
+        **dict.fromkeys(("loss", "alpha", "gamma", "class_weight", "accumulation_steps", "patience",
+                         "validation_fraction", "random_state", "lr", "max_epochs", "batch_size"), TRAINING),
+        "threshold": RUNTIME,
+        "verbose": LOCAL,
+        "device": LOCAL,
+    }
 
     # No defaults here: the subclasses' signatures hold them (see the class docstring).
     def __init__(self, module, *, loss, alpha, gamma, class_weight, precision, threshold, accumulation_steps,
@@ -226,9 +231,9 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         callbacks = [(name, PrintLog() if name == "print_log" else cb)
                      for name, cb in super()._default_callbacks if name != "valid_acc"]
         scheduler = ("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1))
-        if self.validation_fraction or self.train_split is not None:
+        if self._validation_plan() == "split":
             callbacks += [
-                ("valid_f1", EpochScoring(best_threshold_f1 if self.threshold == "auto" else "f1",
+                ("valid_f1", EpochScoring(f1_at_chosen_threshold if self.threshold == "auto" else "f1",
                                           name="valid_f1", lower_is_better=False)),
                 scheduler,  # before early stopping, so the stopping epoch's row has its lr
                 ("early_stopping", EarlyStopping(monitor="valid_f1", lower_is_better=False,
@@ -290,13 +295,27 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's, with :class:`ThreadValidSplit` of ``validation_fraction`` when ``train_split`` is None."""
-        if self.train_split is None and self.validation_fraction:
-            return ThreadValidSplit(self.validation_fraction, random_state=self.seed_)(self.get_dataset(X, y))
+        if self.train_split is None and self._validation_plan() == "split":
+            share = AUTO_VALIDATION_FRACTION if self.validation_fraction == "auto" else self.validation_fraction
+            return ThreadValidSplit(share, random_state=self.seed_)(self.get_dataset(X, y))
+        if self.train_split is None:
+            return self.get_dataset(X, y), None
         return super().get_split_datasets(X, y, **fit_params)
 
+    def _validation_plan(self, dataset=None):
+        """How the epoch and the threshold are chosen: "split", "crossfit" or None (see :mod:`.selection`)."""
+        return validation_plan(self, dataset)
+
     def get_iterator(self, dataset, training=False):
+        """skorch's hook: a DataLoader over the subclass's batches of whole pairs.
+
+        ``iterator_train__*`` / ``iterator_valid__*`` settings reach it where
+        they make sense (``num_workers``, ``pin_memory``, ...: see
+        :data:`~empathy_cause.network._params.LOADER_SETTINGS`); fit refuses the others by name.
+        """
         batches = self._training_batches(dataset) if training else self._inference_batches(dataset)
-        return DataLoader(dataset, batch_sampler=batches, collate_fn=self._collate_fn(dataset))
+        settings = self._loader_settings("iterator_train" if training else "iterator_valid")
+        return DataLoader(dataset, batch_sampler=batches, collate_fn=self._collate_fn(dataset), **settings)
 
     # --------------------------------------------------------------- training
 
@@ -371,14 +390,53 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         self.interrupted_ = False
         # The validation split is checked before the (costly) encoding: a bad fraction fails at once.
         unprepared = self._unprepared_dataset(X, y)
+        self._check_rows_against_fit(X, fitting=True, initialize=initialize)
+        if initialize:
+            self.validation_plan_ = self._validation_plan(unprepared)
         self._warn_if_validation_too_small(unprepared)
         dataset = unprepared if isinstance(X, PairRows) else self._prepare_dataset(unprepared)
+        epochs = threshold = None
+        if initialize and self.validation_plan_ == "crossfit":
+            epochs, threshold = crossfit(self, dataset)
         with torch.random.fork_rng(devices=[]), self._head_threads():
             torch.manual_seed(torch_seed)
             if initialize:
                 self.initialize()
-            super().partial_fit(dataset, None, **fit_params)
+                self._start_module(self.get_split_datasets(dataset)[0])
+            super().partial_fit(dataset, None, epochs=epochs, **fit_params)
+        if threshold is not None and self.threshold == "auto":
+            self.tuned_threshold_ = threshold
         return self
+
+    def _check_rows_against_fit(self, X, *, fitting=False, initialize=True) -> None:
+        """Remember the (pair, sentence) rows fit saw; warn once when scoring held-out rows of those pairs.
+
+        That is what ``GridSearchCV(..., cv=3)`` does on the sentence-row frame: a
+        plain KFold puts sentences of one post on both sides, so the scores leak.
+        Scoring rows that were trained on (``fit(X).predict(X)``, or an
+        undersampler's pipeline predicting its whole training frame) or rows of
+        new pairs says nothing; only rows of trained pairs, none of them trained
+        on, warn. ``trained_rows_`` holds a 64-bit hash per (pair id, sentence).
+        """
+        if isinstance(X, PairRows) or not hasattr(X, "columns"):
+            return
+        pair_ids = X["pair_id"].to_numpy(dtype=object) if "pair_id" in X.columns else derive_pair_ids(X)
+        pairs = pd.util.hash_array(pair_ids)
+        rows = pairs * np.uint64(1_000_003) + X["sentence_index"].to_numpy().astype(np.uint64)
+        if fitting:
+            previous = getattr(self, "trained_rows_", None)
+            self.trained_pairs_ = np.unique(pairs if initialize or previous is None
+                                            else np.r_[self.trained_pairs_, pairs])
+            self.trained_rows_ = np.unique(rows if initialize or previous is None else np.r_[previous, rows])
+            return
+        if getattr(self, "trained_rows_", None) is None:
+            return  # loaded from a folder: the training rows are not saved
+        seen_pair = np.isin(pairs, self.trained_pairs_)
+        if seen_pair.any() and not np.isin(rows, self.trained_rows_).any():
+            warnings.warn(f"{type(self).__name__}: scoring sentences of posts it was trained on (other sentences "
+                          "of the same pairs were training rows), so the scores leak: cross-validation folds "
+                          "split posts. Pass cv=ThreadKFold(n) (from empathy_cause), which keeps each thread "
+                          "on one side.", UserWarning, stacklevel=3)
 
     #: Fewer cause sentences than this in the validation split: fit warns (see below).
     _MIN_VALIDATION_CAUSES = 20
@@ -390,7 +448,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         sentence, so early stopping keeps an arbitrary epoch (often the first)
         and ``threshold="auto"`` an arbitrary threshold, silently.
         """
-        if not self.validation_fraction and self.train_split is None:
+        if self._validation_plan() != "split":
             return
         _, valid = self.get_split_datasets(dataset)
         if not isinstance(valid, PairRows):
@@ -439,6 +497,9 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         """Context in which training and scoring run (subclasses may limit threads)."""
         return contextlib.nullcontext()
 
+    def _start_module(self, train_dataset) -> None:
+        """Hook: set the new module's starting weights from the training rows (before the first epoch)."""
+
     def _load_pretrained_models(self) -> None:
         """Load (into the process cache) the pretrained models ``initialize_module`` uses."""
 
@@ -474,8 +535,10 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
                     param.grad.div_(self.accumulation_steps)
         self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
                     batch=batch, training=True)
-        self._step_optimizer(None)
-        self._zero_grad_optimizer()
+        # skorch has no public hook for an optimizer step outside train_step: its FAQ's gradient
+        # accumulation recipe steps optimizer_ itself, as here (instead of the private _step_optimizer).
+        self.optimizer_.step()
+        self.optimizer_.zero_grad()
 
     # ------------------------------------------------------------- prediction
 
@@ -486,6 +549,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         self.check_is_fitted()
         self._check_unchanged()
         dataset = self.get_dataset(X)
+        self._check_rows_against_fit(X)
         # Score in the order that batches best, then restore X's order.
         order = self._scoring_order(dataset)
         proba = np.empty((len(dataset), 2), dtype=np.float32)

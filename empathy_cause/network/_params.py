@@ -1,8 +1,9 @@
-"""The parameter bookkeeping of the skorch estimators: checks, the fitted-model record, ``set_params``.
+"""The parameter bookkeeping of the skorch estimators: checks, the lifecycle, the fitted-model record.
 
 :class:`~empathy_cause.network._base.BaseCauseClassifier` mixes :class:`_DeclaredParameters`
-in; it reads the class's ``_parameter_constraints``, ``_training_params``,
-``_runtime_params`` and ``_unsaved_params``.
+in; it reads the class's two tables, side by side: ``_parameter_constraints``
+(scikit-learn's valid values) and ``_parameter_lifecycle`` (what a parameter
+is to a fitted model: one of the four kinds below).
 """
 
 from __future__ import annotations
@@ -15,13 +16,39 @@ import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval, InvalidParameterError, validate_parameter_constraints
+from skorch.dataset import Dataset as SkorchDataset
 from skorch.exceptions import NotInitializedError
+from torch.utils.data import DataLoader
 
 from ..encoders.pretrained import identity_text, same_identity
-from .model_files import _SAVED_PREFIXES
+
+# The lifecycle of a parameter: what changing it after fit does, and whether save writes it.
+#: Defines the fitted model: after a change, predict, save and explain ask for a refit. Saved.
+MODEL = "model"
+#: Read by fit only: a change takes effect at the next fit. Saved (the model says how it was trained).
+TRAINING = "training"
+#: Takes effect at once. Saved (the model's decision threshold).
+RUNTIME = "runtime"
+#: Takes effect at once; never saved: this machine's settings (a received model folder cannot set them).
+LOCAL = "local"
+LIFECYCLES = (MODEL, TRAINING, RUNTIME, LOCAL)
+_SAVED = (MODEL, TRAINING, RUNTIME)
+#: The routed parameters' lifecycle, by prefix (skorch's other prefixes neither define the model nor are saved).
+ROUTED_LIFECYCLE = {"module__": MODEL, "optimizer__": TRAINING}
+#: skorch's parameters that define the module; not saved as values (save takes only the class's own).
+_SKORCH_MODEL_PARAMS = ("module", "predict_nonlinearity")
+
+#: The DataLoader settings that ``iterator_train__*`` / ``iterator_valid__*`` pass on (skorch's routing).
+#: The estimators build their own loader (batches of whole pairs from their samplers, their collate
+#: function), so the other DataLoader arguments (batch_size, shuffle, sampler, batch_sampler,
+#: collate_fn, drop_last, generator, in_order) are refused by name: they would be ignored or break
+#: the row order predict_proba restores.
+LOADER_SETTINGS = ("num_workers", "pin_memory", "pin_memory_device", "timeout", "worker_init_fn",
+                   "multiprocessing_context", "prefetch_factor", "persistent_workers")
+_LOADERS = ("iterator_train", "iterator_valid")
 
 
-def _same(a, b) -> bool:
+def _same_setting(a, b) -> bool:
     """Whether two parameter values are the same setting (numpy-safe)."""
     if a is b:
         return True
@@ -121,11 +148,27 @@ def _check_code_params(net) -> None:
 
 
 class _DeclaredParameters:
-    """The parameter bookkeeping of :class:`BaseCauseClassifier`: checks, the fitted-model record, set_params.
+    """The parameter bookkeeping of :class:`BaseCauseClassifier`: checks, the lifecycle, set_params.
 
-    Reads the class's ``_parameter_constraints``, ``_training_params``,
-    ``_runtime_params`` and ``_unsaved_params``.
+    Reads the class's ``_parameter_constraints`` and ``_parameter_lifecycle``
+    (a declared parameter it does not list is :data:`MODEL`).
     """
+
+    _parameter_constraints: dict = {}
+    _parameter_lifecycle: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        undeclared = sorted(set(cls._parameter_lifecycle) - set(cls._parameter_constraints))
+        unknown = sorted({v for v in cls._parameter_lifecycle.values()} - set(LIFECYCLES))
+        if undeclared or unknown:
+            raise TypeError(f"{cls.__name__}._parameter_lifecycle: {undeclared or unknown} "
+                            f"(each entry a declared parameter, each value one of {LIFECYCLES})")
+
+    @classmethod
+    def _lifecycle(cls, name) -> str:
+        """The lifecycle of a declared parameter (:data:`MODEL` unless the table says otherwise)."""
+        return cls._parameter_lifecycle.get(name, MODEL)
 
     def _check_params(self) -> None:
         """Check every declared parameter against ``_parameter_constraints`` (before any training).
@@ -158,6 +201,44 @@ class _DeclaredParameters:
         given = self._params_to_validate  # the arguments skorch's own __init__ did not bind
         known = {k for k in self.get_params(deep=False) if k not in given} | set(self.prefixes_)
         _refuse_unknown_names(type(self).__name__, [k for k in given if not k.endswith("_")], known)
+        self._check_skorch_routes()
+
+    def _check_skorch_routes(self) -> None:
+        """Refuse, by name, the skorch settings these estimators cannot honour.
+
+        skorch would accept them and they would do nothing: the estimators
+        build their dataset from the frame (:class:`~empathy_cause.network.batching.PairRows`)
+        and their own DataLoader (see :meth:`_loader_settings`).
+        """
+        owner = type(self).__name__
+        for loader in _LOADERS:
+            if getattr(self, loader) is not DataLoader:
+                raise InvalidParameterError(
+                    f"{owner} builds its own torch DataLoader (batches of whole pairs): {loader}= cannot replace "
+                    f"it; pass DataLoader settings as {loader}__<name> ({', '.join(LOADER_SETTINGS)})")
+            self._loader_settings(loader)
+        dataset_settings = sorted(k for k in vars(self) if k.startswith("dataset__"))
+        if self.dataset is not SkorchDataset or dataset_settings:
+            given = ", ".join(dataset_settings) or "dataset="
+            raise InvalidParameterError(
+                f"{owner} does not use {given}: its dataset is built from the sentence-row frame "
+                "(pass a frame, or a PairRows, to fit)")
+
+    def _loader_settings(self, loader) -> dict:
+        """The DataLoader settings given as ``{loader}__*`` (``loader``: "iterator_train" or "iterator_valid").
+
+        Only :data:`LOADER_SETTINGS` are taken; any other name raises an
+        ``InvalidParameterError`` (a ``ValueError``) naming it.
+        """
+        settings = self.get_params_for(loader)
+        refused = sorted(k for k in settings if k not in LOADER_SETTINGS)
+        if refused:
+            names = ", ".join(f"{loader}__{k}" for k in refused)
+            raise InvalidParameterError(
+                f"{type(self).__name__} does not take {names}: batches are whole pairs from its own samplers "
+                f"(batch_size= sets the pairs per training batch); {loader}__ takes only "
+                f"{', '.join(LOADER_SETTINGS)}")
+        return settings
 
     def get_params(self, deep=True, **kwargs):
         """The estimator's parameters, without skorch's callback internals.
@@ -173,21 +254,19 @@ class _DeclaredParameters:
         return {k: own[k] if k.startswith("callbacks__") else v for k, v in params.items()
                 if k != "_params_to_validate" and (not k.startswith("callbacks__") or k in own)}
 
+    def _routed_names(self, lifecycles) -> list:
+        prefixes = tuple(p for p, kind in ROUTED_LIFECYCLE.items() if kind in lifecycles)
+        return sorted(k for k in vars(self) if k.startswith(prefixes)) if prefixes else []
+
     def _model_param_names(self) -> list:
-        """The parameters that define the fitted model: declared ones, ``module`` and ``module__*``."""
-        skip = set(self._training_params) | set(self._runtime_params)
-        names = [n for n in self._parameter_constraints if n not in skip]
-        names += ["module", "predict_nonlinearity"]
-        return names + sorted(k for k in vars(self) if k.startswith("module__"))
+        """The parameters that define the fitted model: :data:`MODEL` ones, ``module`` and ``module__*``."""
+        names = [n for n in self._parameter_constraints if self._lifecycle(n) == MODEL]
+        return names + list(_SKORCH_MODEL_PARAMS) + self._routed_names((MODEL,))
 
     def _saved_param_names(self) -> list:
-        """What ``save`` writes: every declared parameter but the runtime ones, ``threshold`` and routed ones."""
-        names = [n for n in self._parameter_constraints if n not in self._runtime_params or n == "threshold"]
-        names = [n for n in names if n not in self._unsaved_params]
-        return names + sorted(k for k in vars(self) if k.startswith(_SAVED_PREFIXES))
-
-    #: Declared parameters ``save`` never writes (a received file cannot switch them on).
-    _unsaved_params: tuple = ()
+        """What ``save`` writes: every declared parameter but the :data:`LOCAL` ones, and the routed ones."""
+        names = [n for n in self._parameter_constraints if self._lifecycle(n) in _SAVED]
+        return names + self._routed_names(_SAVED)
 
     def set_params(self, **kwargs):
         """As skorch's, except that a fitted module is never silently re-initialised.
@@ -220,7 +299,7 @@ class _DeclaredParameters:
         if fitted is None:
             return
         current = set(self._model_param_names())
-        changed = sorted({n for n in current if n not in fitted or not _same(getattr(self, n), fitted[n])}
+        changed = sorted({n for n in current if n not in fitted or not _same_setting(getattr(self, n), fitted[n])}
                          | {n for n in fitted if n.startswith("module__") and n not in current})
         if changed:
             detail = ", ".join(f"{n}={fitted.get(n, '<unset>')!r} -> {getattr(self, n, '<unset>')!r}"

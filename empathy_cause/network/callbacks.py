@@ -1,9 +1,9 @@
 """The estimators' skorch callbacks and the scoring they use.
 
-Threshold tuning: :func:`best_f1_threshold` picks the F1-maximising threshold
-on a coarse grid, :func:`best_threshold_f1` is the epoch scorer that early
-stopping monitors under ``threshold="auto"``, and :class:`TuneThreshold` sets
-``tuned_threshold_`` when training ends (after the best epoch is restored).
+Threshold tuning (the rule itself is :func:`~.selection.choose_threshold`):
+:func:`f1_at_chosen_threshold` is the epoch scorer that early stopping monitors
+under ``threshold="auto"``, and :class:`TuneThreshold` sets ``tuned_threshold_``
+on the validation split when training ends (after the best epoch is restored).
 
 The epoch table: skorch puts :class:`~skorch.callbacks.PrintLog` after every
 other callback, and :class:`~skorch.callbacks.EarlyStopping` ends training by
@@ -19,36 +19,27 @@ from __future__ import annotations
 import re
 import sys
 
-import numpy as np
 from skorch.callbacks import Callback
 from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
 from skorch.callbacks import PrintLog as _SkorchPrintLog
 
-__all__ = ["PrintLog", "EarlyStopping", "TuneThreshold", "best_f1_threshold", "best_threshold_f1",
-           "progress_wanted"]
+from .selection import choose_threshold, warn_if_degenerate
 
-_THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
+__all__ = ["PrintLog", "EarlyStopping", "TuneThreshold", "f1_at_chosen_threshold", "progress_wanted"]
 
+def f1_at_chosen_threshold(net, X, y) -> float:
+    """Epoch scorer: validation F1 at the threshold :func:`~.selection.choose_threshold` picks on it.
 
-def best_f1_threshold(y_true, proba, grid=_THRESHOLD_GRID) -> float:
-    """The threshold on a coarse grid that maximises F1 (ties: the one nearest 0.5).
-
-    A coarse grid, not every distinct probability, so a small validation
-    split does not pick a threshold that only fits its own few examples.
+    What early stopping monitors under ``threshold="auto"``.
     """
     from sklearn.metrics import f1_score
 
-    scores = [f1_score(y_true, proba >= t, zero_division=0) for t in grid]
-    best = max(scores)
-    return float(min((t for t, f in zip(grid, scores) if f == best), key=lambda t: abs(t - 0.5)))
-
-
-def best_threshold_f1(net, X, y) -> float:
-    """Scorer: validation F1 at its best threshold (early stopping for threshold="auto")."""
-    from sklearn.metrics import f1_score
-
     proba = net.predict_proba(X)[:, 1]
-    return f1_score(y, proba >= best_f1_threshold(y, proba), zero_division=0)
+    return f1_score(y, proba >= choose_threshold(y, proba), zero_division=0)
+
+
+#: The scorer's former name, kept because pickled models name it in their callbacks.
+best_threshold_f1 = f1_at_chosen_threshold
 
 
 class TuneThreshold(Callback):
@@ -60,11 +51,17 @@ class TuneThreshold(Callback):
     """
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        if net.threshold != "auto":
-            return
+        if getattr(net, "validation_plan_", None) == "crossfit":
+            return  # cross-fitting chose the threshold on out-of-fold predictions before this fit
         _, valid = net.get_split_datasets(X, y)
-        net.tuned_threshold_ = (0.5 if valid is None else
-                                best_f1_threshold(valid.y[valid.rows], net.predict_proba(valid)[:, 1]))
+        if valid is None:
+            if net.threshold == "auto":
+                net.tuned_threshold_ = 0.5
+            return
+        labels, proba = valid.y[valid.rows], net.predict_proba(valid)[:, 1]
+        if net.threshold == "auto":
+            net.tuned_threshold_ = choose_threshold(labels, proba)
+        warn_if_degenerate(net, labels, proba >= net.decision_threshold(), "validation")
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

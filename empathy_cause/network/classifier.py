@@ -19,12 +19,15 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..data.frame import POST
 from ..data.pairs import pairs_to_frame
 from ..encoders.encoding import POOLINGS, SentenceEncoder, load_encoder
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
+from ._params import LOCAL
 from .batching import INFERENCE_PAIRS, InferenceBatchSampler, PairBatchSampler, PairCollate, ThreadBatchSampler
 from .modules import ARCHITECTURES, EmpathyCauseNet
 
@@ -50,8 +53,9 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         ``"concat"`` is the paper's simpler model (mean reply vector, no attention).
     pooling : {"mean", "cls"}, default="mean"
     loss : {"focal", "weighted", "ce"}, default="ce"
-        ``"focal"`` is the paper's best; here plain cross-entropy scored as well
-        on RECCON-DD and steadier across seeds (see ``docs/decisions.md``).
+        ``"focal"``: binary focal loss (the paper's); ``"weighted"``:
+        class-weighted cross-entropy; ``"ce"``: plain cross-entropy. Why the
+        defaults differ from the paper's: ``docs/decisions.md``.
     alpha : float or None, default=None
         Focal loss weight of the cause class (None: both classes weighted alike).
     gamma : float, default=2.0
@@ -63,17 +67,22 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     position_features : bool, default=True
         Learned embeddings of each sentence's distance from the start and end of its post.
     context_layers : int, default=0
-        Transformer layers across the sentences of a post (0: none). With
-        ``token_features`` one layer no longer helped in any regime (see
-        ``docs/decisions.md``).
+        Transformer layers across the sentences of a post (0: none).
     token_features : bool, default=True
         Late interaction between the tokens of each sentence and of the
         reply (frozen token states, cached as float16, and a learned
-        projection of them), beside the sentence-level co-attention. On
-        forum-like posts it is what lets content beat similarity baselines
-        (see ``docs/decisions.md``); False is the sentence-vector network.
+        projection of them), beside the sentence-level co-attention. False
+        is the sentence-vector network.
     interaction_size : int, default=64
         Width of the learned token projection.
+    similarity_start : bool, default=True
+        With ``token_features``: a linear path from the frozen similarity
+        features (the token features and the sentence cosine, beside their
+        differences from the post's mean and max) to the cause logit, set
+        before the first epoch to the logistic regression fitted on the
+        training rows, with the rest of the head starting at zero. Training
+        starts from that regression's predictions instead of from chance,
+        which is what lets a few dozen pairs beat it (see ``docs/decisions.md``).
     finetune_layers : int or "all", default=0
         0 keeps the encoder frozen (sentence vectors cached); k fine-tunes its
         top k layers; "all" fine-tunes every layer.
@@ -151,20 +160,21 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         "position_features": ["boolean"],
         "token_features": ["boolean"],
         "interaction_size": [_int(1, 8192)],
+        "similarity_start": ["boolean"],
         "context_layers": [_int(0, 24)],
         "finetune_layers": [_int(0, 1000), StrOptions({"all"})],
         "max_length": [_int(1, 8192)],
         "cache_dir": [str, os.PathLike, None],
     }
-    _runtime_params = BaseCauseClassifier._runtime_params + ("cache_dir",)
-    _unsaved_params = ("cache_dir",)
+    _parameter_lifecycle = {**BaseCauseClassifier._parameter_lifecycle, "cache_dir": LOCAL}
 
-    # Not the paper's 4 pairs x accumulation 4, lr 1e-4, focal loss: see docs/decisions.md (issue 8 evidence).
+    # Defaults that differ from the paper's (4 pairs x accumulation 4, lr 1e-4, focal loss): docs/decisions.md.
     def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="ce", alpha=None,
                  gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3, position_features=True,
-                 context_layers=0, token_features=True, interaction_size=64, finetune_layers=0, max_length=64,
+                 context_layers=0, token_features=True, interaction_size=64, similarity_start=True,
+                 finetune_layers=0, max_length=64,
                  precision="auto", threshold="auto",
-                 batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction=0.1,
+                 batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction="auto",
                  cache_dir=None, random_state=None, verbose=0, device="cpu", module=EmpathyCauseNet,
                  criterion=None, optimizer=torch.optim.AdamW, train_split=None, predict_nonlinearity=softmax_rows,
                  **kwargs):
@@ -183,6 +193,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         self.context_layers = context_layers
         self.token_features = token_features
         self.interaction_size = interaction_size
+        self.similarity_start = similarity_start
         self.finetune_layers = finetune_layers
         self.max_length = max_length
         self.cache_dir = cache_dir
@@ -208,8 +219,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         """One torch thread while only the small head runs (frozen encoder on CPU).
 
         The head's matrices are tiny: a second thread buys nothing, and on a
-        busy machine its spin-waiting made a training step 5-10x slower
-        (measured here: 14 ms with one thread, 125 ms with two).
+        busy machine its spin-waiting makes a training step several times
+        slower (the measurement: ``docs/decisions.md``).
         """
         if not self.frozen_encoder or torch.device(self.device).type != "cpu":
             return super()._head_threads()
@@ -225,11 +236,34 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
                       architecture=self.architecture, dropout=self.dropout,
                       position_features=self.position_features, context_layers=self.context_layers,
                       encoder=encoder_module, pooling=self.pooling, precision=self.precision,
-                      token_features=self.token_features, interaction_size=self.interaction_size)
+                      token_features=self.token_features, interaction_size=self.interaction_size,
+                      similarity_start=self.similarity_start)
         params.update(self.get_params_for("module"))
         return self.initialized_instance(self.module, params)
 
     # ------------------------------------------------------------------- data
+
+    def _start_module(self, train_dataset) -> None:
+        """With ``similarity_start``: the wide path set to the logistic regression on the training rows.
+
+        The regression is fitted on standardised features (so its
+        regularisation treats them alike) and mapped back to the raw ones.
+        """
+        wide = self.module_.head.wide
+        labels = train_dataset.y[train_dataset.rows]
+        if wide is None or len(np.unique(labels)) < 2:
+            return
+        self.module_.eval()
+        with torch.no_grad():
+            features = np.concatenate([self.infer(batch, return_similarity=True).float().cpu().numpy()
+                                       for batch, _ in self.get_iterator(train_dataset, training=False)])
+        scaler = StandardScaler().fit(features)
+        regression = LogisticRegression(max_iter=1000).fit(scaler.transform(features), labels)
+        weight = regression.coef_[0] / scaler.scale_
+        bias = regression.intercept_[0] - float(weight @ scaler.mean_)
+        with torch.no_grad():
+            wide.weight.copy_(torch.as_tensor(weight[None, :], dtype=wide.weight.dtype))
+            wide.bias.fill_(bias)
 
     def _prepare_dataset(self, dataset):
         """With a frozen encoder, the sentence vectors (and token states) of the dataset's sentences (cached)."""

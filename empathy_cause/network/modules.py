@@ -24,6 +24,9 @@ __all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction",
 ARCHITECTURES = ("coattention", "concat")
 # Token-level features per (sentence, reply): see token_interaction.
 N_TOKEN_FEATURES = 4
+# The similarity features the wide path reads: the frozen token features and the sentence cosine,
+# each beside its difference from the post's mean and max (see CauseHead.similarity_features).
+N_SIMILARITY_FEATURES = 3 * (N_TOKEN_FEATURES + 1)
 _NO_MATCH = -2.0  # below any cosine: padding never wins a max
 
 
@@ -96,7 +99,7 @@ class CauseHead(nn.Module):
 
     def __init__(self, embedding_dim: int, hidden_size: int, architecture: str, dropout: float,
                  position_features: bool, context_layers: int, max_position: int, token_features: bool = True,
-                 interaction_size: int = 64):
+                 interaction_size: int = 64, similarity_start: bool = False):
         super().__init__()
         self.max_position = max_position
         self.post_proj = nn.Linear(embedding_dim, hidden_size)
@@ -118,6 +121,15 @@ class CauseHead(nn.Module):
             n_features += hidden_size
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(n_features, 2)
+        self.wide = None
+        if token_features and similarity_start:
+            # A linear path from the similarity features to the cause logit, set by the estimator to the
+            # logistic regression fitted on them; with the deep classifier at zero, training starts
+            # from that regression's predictions.
+            self.wide = nn.Linear(N_SIMILARITY_FEATURES, 1)
+            for layer in (self.wide, self.classifier):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     def _positions(self, post_mask):
         positions = torch.arange(post_mask.shape[1], device=post_mask.device).expand_as(post_mask)
@@ -126,17 +138,29 @@ class CauseHead(nn.Module):
         return positions.clamp(max=last), from_end.clamp(min=0, max=last)
 
     def _token_features(self, post_vectors, reply_vectors, post_mask, reply_mask, tokens):
-        """(P, S, hidden) summary of the token-level interaction of each post sentence with its reply."""
+        """The token-level interaction of each post sentence with its reply.
+
+        Returns the ``(P, S, hidden)`` summary the deep part reads and the
+        ``(P, S, N_SIMILARITY_FEATURES)`` parameter-free similarity features
+        the wide path reads.
+        """
         table, post_index, post_slot, reply_index = (tokens["table"], tokens["post_index"],
                                                      tokens["post_slot"], tokens["reply_index"])
         reply_token_mask = reply_index >= 0
         n_slots = post_mask.shape[1]
         raw_post, raw_reply = _gather(table, post_index).float(), _gather(table, reply_index).float()
-        features = [token_interaction(raw_post, post_slot, n_slots, raw_reply, reply_token_mask),
-                    token_interaction(self.token_proj(raw_post), post_slot, n_slots, self.token_proj(raw_reply),
-                                      reply_token_mask),
-                    reply_cosine(post_vectors, reply_vectors, reply_mask)[:, :, None]]
-        return self.token_mlp(_relative(torch.cat(features, -1), post_mask))
+        frozen = token_interaction(raw_post, post_slot, n_slots, raw_reply, reply_token_mask)
+        learned = token_interaction(self.token_proj(raw_post), post_slot, n_slots, self.token_proj(raw_reply),
+                                    reply_token_mask)
+        cosine = reply_cosine(post_vectors, reply_vectors, reply_mask)[:, :, None]
+        summary = self.token_mlp(_relative(torch.cat([frozen, learned, cosine], -1), post_mask))
+        return summary, _relative(torch.cat([frozen, cosine], -1), post_mask)
+
+    def similarity_features(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence,
+                            tokens):
+        """``(n, N_SIMILARITY_FEATURES)``: what the wide path reads for the requested rows."""
+        _, similarity = self._token_features(post_vectors, reply_vectors, post_mask, reply_mask, tokens)
+        return similarity[row_pair, row_sentence]
 
     def forward(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence, tokens=None):
         """Logits ``(n, 2)`` and attention ``(n, R)`` of the requested rows."""
@@ -147,9 +171,10 @@ class CauseHead(nn.Module):
             post = post + self.from_start(from_start) + self.from_end(from_end)
         if self.context is not None:
             post = self.context(post, src_key_padding_mask=~post_mask)
-        token_summary = None
+        token_summary = similarity = None
         if self.token_mlp is not None:
-            token_summary = self._token_features(post_vectors, reply_vectors, post_mask, reply_mask, tokens)
+            token_summary, similarity = self._token_features(post_vectors, reply_vectors, post_mask, reply_mask,
+                                                             tokens)
 
         # From here on only the requested rows, (n, h), each against its pair's reply (n, R, h):
         # padding slots and unrequested sentences cost nothing.
@@ -165,6 +190,9 @@ class CauseHead(nn.Module):
         if token_summary is not None:
             features.append(token_summary[row_pair, row_sentence])
         logits = self.classifier(self.dropout(torch.cat(features, dim=-1)))          # (n, 2)
+        if self.wide is not None:
+            wide = self.wide(similarity[row_pair, row_sentence])[:, 0]
+            logits = logits + torch.stack([torch.zeros_like(wide), wide], -1)
         return logits, attention
 
 
@@ -216,7 +244,8 @@ class EmpathyCauseNet(nn.Module):
     def __init__(self, embedding_dim: int, hidden_size: int = 256, architecture: str = "coattention",
                  dropout: float = 0.3, position_features: bool = True, context_layers: int = 0,
                  max_position: int = 16, encoder: nn.Module | None = None, pooling: str = "mean",
-                 precision: str = "auto", token_features: bool = True, interaction_size: int = 64):
+                 precision: str = "auto", token_features: bool = True, interaction_size: int = 64,
+                 similarity_start: bool = False):
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
@@ -224,7 +253,7 @@ class EmpathyCauseNet(nn.Module):
         self.pooling = pooling
         self.precision = precision
         self.head = CauseHead(embedding_dim, hidden_size, architecture, dropout, position_features,
-                              context_layers, max_position, token_features, interaction_size)
+                              context_layers, max_position, token_features, interaction_size, similarity_start)
 
     def encode(self, embeddings=None, token_table=None, input_ids=None, attention_mask=None,
                token_type_ids=None):
@@ -246,13 +275,21 @@ class EmpathyCauseNet(nn.Module):
     def forward(self, post_index, post_mask, reply_index, reply_mask, row_pair, row_sentence,
                 embeddings=None, input_ids=None, attention_mask=None, token_type_ids=None,
                 token_table=None, post_token_index=None, post_token_slot=None, reply_token_index=None,
-                return_attention: bool = False):
+                return_attention: bool = False, return_similarity: bool = False):
+        """Logits ``(n, 2)`` of the requested rows (and their attention over the reply).
+
+        ``return_similarity``: instead, the ``(n, N_SIMILARITY_FEATURES)``
+        features of the wide path (token features only), which the estimator
+        fits its starting regression on.
+        """
         vectors, token_table = self.encode(embeddings, token_table, input_ids, attention_mask, token_type_ids)
         post, reply = _gather(vectors, post_index), _gather(vectors, reply_index)
         tokens = None
         if post_token_index is not None:
             tokens = {"table": token_table, "post_index": post_token_index, "post_slot": post_token_slot,
                       "reply_index": reply_token_index}
+        if return_similarity:
+            return self.head.similarity_features(post, post_mask, reply, reply_mask, row_pair, row_sentence, tokens)
         logits, attention = self.head(post, post_mask, reply, reply_mask, row_pair, row_sentence, tokens)
         return (logits, attention) if return_attention else logits
 

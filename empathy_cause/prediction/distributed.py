@@ -44,15 +44,13 @@ import numpy as np
 import pandas as pd
 
 from ..data.frame import POST
-from .streaming import prediction_table
+from .job import load_model_folder, score_chunk
 
 __all__ = ["predict_proba_dask", "predict_table_dask", "to_dask_frame", "read_dask_frame", "joblib_backend",
            "get_client", "connect", "check_scheduler", "CONNECT_TIMEOUT"]
 
 INSTALL_HINT = 'pip install "empathy_cause[distributed]"'
 PROBA_COLUMNS = ["proba_0", "proba_1"]
-#: Columns of the table :func:`predict_table_dask` returns (and ``empathy-cause predict`` writes).
-TABLE_COLUMNS = ["pair_id", "sentence_index", "sentence", "probability", "prediction"]
 _ARROW_STRINGS = (
     "the Dask frame's 'post' column holds strings, not lists of sentences (Dask's Arrow-string "
     "conversion turned each post tuple into its text): build the frame with "
@@ -243,15 +241,19 @@ def _identity(frame):
     return frame
 
 
-def _load_rows(path, loader_kwargs):
+def _load_rows(path, options):
+    """One file's sentence rows, read on a worker by the format registry (labels are not needed to score)."""
     from ..data import load_dataset
-    from ..data.acnempathize import csv_columns
 
-    if str(path).lower().endswith(".csv") and "labels_column" not in loader_kwargs:
-        # Scoring needs no labels: an AcnEmpathize-Cause file without them is read as it is.
-        loader_kwargs = {**loader_kwargs, "labels_column": "labels" if "labels" in csv_columns(path) else None}
-    X, _, _ = load_dataset(path, **loader_kwargs)
+    X, _, _ = load_dataset(path, **options)
     return _post_as_arrow_lists(X)
+
+
+def _is_row_parquet(file) -> bool:
+    """A Parquet file of the sentence-row frame itself (``X.to_parquet``), not of pairs."""
+    import pyarrow.parquet as pq
+
+    return file.lower().endswith(".parquet") and "sentence_index" in pq.read_schema(file).names
 
 
 def read_dask_frame(paths, **loader_kwargs):
@@ -261,13 +263,13 @@ def read_dask_frame(paths, **loader_kwargs):
     ----------
     paths : str, path-like or list of them
         Files (glob patterns allowed) at the same path on every worker (shared
-        storage, or copies): Parquet files of the sentence-row frame (``.parquet``,
-        read with ``dd.read_parquet``), or any file
-        :func:`~empathy_cause.load_dataset` reads (an AcnEmpathize-Cause ``.csv``,
-        a RECCON ``.json``, an ECF ``.txt``), one partition each, in the order given.
-        The client reads the first non-Parquet file once to learn its columns.
+        storage, or copies): Parquet files of the sentence-row frame (``.parquet``
+        with a ``sentence_index`` column, read with ``dd.read_parquet``), or any
+        file of :data:`~empathy_cause.data.FORMATS` (CSV, TSV, JSON Lines or
+        Parquet files of pairs, a RECCON ``.json``, an ECF ``.txt``), one
+        partition each, in the order given.
     **loader_kwargs
-        Passed to :func:`~empathy_cause.load_dataset` (e.g. ``subset=``).
+        Passed to :func:`~empathy_cause.load_dataset` (e.g. ``subset=``, ``columns=``).
 
     Returns
     -------
@@ -284,11 +286,15 @@ def read_dask_frame(paths, **loader_kwargs):
     for file in files:
         if not Path(file).exists():
             raise FileNotFoundError(f"{file} not found")
-    parquet = [f.lower().endswith(".parquet") for f in files]
-    if all(parquet):
+    from ..data import find_format
+
+    for file in files:  # every file is a format we read (one line naming them all, before any work)
+        find_format(file).check_options(file, loader_kwargs)
+    rows = [_is_row_parquet(f) for f in files]
+    if all(rows):
         return dd.read_parquet(files)
-    if any(parquet):
-        raise ValueError("a mix of Parquet and other files: read them as two Dask frames")
+    if any(rows):
+        raise ValueError("a mix of sentence-row Parquet files and files of pairs: read them as two Dask frames")
     return dd.from_map(_load_rows, files, args=(loader_kwargs,), label="read-sentence-rows",
                        enforce_metadata=False)
 
@@ -299,29 +305,26 @@ def _model_on_worker(model):
     """The model a task scores with: the scattered estimator, or the folder loaded once per process."""
     if not isinstance(model, (str, os.PathLike)):
         return model
-    from ..network.classifier import EmpathyCauseClassifier
-
     folder = os.path.abspath(model)
     stamp = tuple(os.stat(os.path.join(folder, name)).st_mtime_ns for name in ("config.json", "model.safetensors"))
     cached = _LOADED.get(folder)
     if cached is None or cached[0] != stamp:  # a re-saved folder is read again
-        _LOADED[folder] = cached = (stamp, EmpathyCauseClassifier.load(folder))
+        _LOADED[folder] = cached = (stamp, load_model_folder(folder))  # by the class the folder records
     return cached[1]
 
 
-def _score_partition(part: pd.DataFrame, model, torch_threads: int, table: bool) -> pd.DataFrame:
-    """Probabilities (or the prediction table) of one partition, its index kept."""
+def _score_partition(part: pd.DataFrame, model, torch_threads: int, table: bool, keep_columns=None) -> pd.DataFrame:
+    """Probabilities (or the prediction table, :func:`~empathy_cause.prediction.job.score_chunk`) of one partition."""
     from ..network._base import _torch_threads
 
     model = _model_on_worker(model)
     # Workers share the machine's cores: torch's default (one thread per core) in each worker
     # process oversubscribes them. Set in the task: torch's thread count is per calling thread.
     with _torch_threads(torch_threads):
+        if table:
+            return score_chunk(model, part, keep_columns=keep_columns)
         proba = model.predict_proba(part) if len(part) else np.empty((0, 2), dtype=np.float32)
-    proba = np.asarray(proba, dtype=np.float32)
-    if not table:
-        return pd.DataFrame(proba, index=part.index, columns=PROBA_COLUMNS)
-    return prediction_table(part, proba[:, 1], model.decision_threshold())
+    return pd.DataFrame(np.asarray(proba, dtype=np.float32), index=part.index, columns=PROBA_COLUMNS)
 
 
 def _check_frame(X):
@@ -342,7 +345,7 @@ def _arrow_string_types():
     return (pa.string(), pa.large_string(), pa.string_view())
 
 
-def _map(model, X, *, client, torch_threads, table):
+def _map(model, X, *, client, torch_threads, table, keep_columns=None):
     _check_frame(X)
     if not isinstance(torch_threads, (int, np.integer)) or isinstance(torch_threads, bool) or torch_threads < 1:
         raise ValueError(f"torch_threads must be a positive int, got {torch_threads!r}")
@@ -360,12 +363,16 @@ def _map(model, X, *, client, torch_threads, table):
         # Once to every worker now, not once per task; workers that join later fetch it from a peer.
         shipped = client.scatter(model, broadcast=True, hash=False)
     if table:
-        meta = pd.DataFrame({"pair_id": pd.Series(dtype=object), "sentence_index": pd.Series(dtype=np.int64),
-                             "sentence": pd.Series(dtype=object), "probability": pd.Series(dtype=np.float32),
-                             "prediction": pd.Series(dtype=np.int64)})
+        from .job import PREDICTION_COLUMNS, kept_columns
+
+        kept = kept_columns(list(X.columns), keep_columns)
+        meta = pd.DataFrame({c: pd.Series(dtype=object) for c in PREDICTION_COLUMNS}).astype(
+            {"sentence_index": np.int64, "probability": np.float64, "prediction": np.int64})
+        for column in kept:
+            meta[column] = X._meta[column]
     else:
         meta = pd.DataFrame({c: pd.Series(dtype=np.float32) for c in PROBA_COLUMNS})
-    return X.map_partitions(_score_partition, shipped, torch_threads, table, meta=meta,
+    return X.map_partitions(_score_partition, shipped, torch_threads, table, keep_columns, meta=meta,
                             enforce_metadata=False, align_dataframes=False)
 
 
@@ -402,17 +409,20 @@ def predict_proba_dask(model, X, *, client=None, torch_threads: int = 1):
     return _map(model, X, client=client, torch_threads=torch_threads, table=False).to_dask_array()
 
 
-def predict_table_dask(model, X, *, client=None, torch_threads: int = 1):
+def predict_table_dask(model, X, *, client=None, torch_threads: int = 1, keep_columns=None):
     """The prediction table of a Dask DataFrame: one row per input row, partitions and index kept.
 
-    Columns ``pair_id``, ``sentence_index``, ``sentence``, ``probability`` (of
-    the cause class) and ``prediction`` (at the model's
-    ``decision_threshold()``), the table ``empathy-cause predict`` writes.
-    ``to_csv("out/part-*.csv")`` or ``to_parquet`` writes it one file per
-    partition, in order. Parameters as in :func:`predict_proba_dask`.
+    Each partition is scored by :func:`~empathy_cause.prediction.job.score_chunk`,
+    the job ``empathy-cause predict`` runs in one process: columns ``pair_id``,
+    ``thread_id`` (the input's own), ``sentence_index``, ``sentence``,
+    ``probability`` (of the cause class) and ``prediction`` (at the model's
+    ``decision_threshold()``), then the columns kept with ``keep_columns``
+    (None, ``"all"`` or a list of names). ``to_csv("out/part-*.csv")`` or
+    ``to_parquet`` writes it one file per partition, in order. Other parameters
+    as in :func:`predict_proba_dask`.
 
     Returns
     -------
     dask.dataframe.DataFrame
     """
-    return _map(model, X, client=client, torch_threads=torch_threads, table=True)
+    return _map(model, X, client=client, torch_threads=torch_threads, table=True, keep_columns=keep_columns)

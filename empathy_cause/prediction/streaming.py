@@ -32,45 +32,9 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from ..data.chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs, run_ranks
-from ..data.frame import PAIR_ID, derive_pair_ids
+from ..data.chunking import DEFAULT_CHUNK_PAIRS, check_chunk_pairs, iter_frame_chunks
 
-__all__ = ["iter_frame_chunks", "iter_predict_proba", "prediction_table"]
-
-
-def iter_frame_chunks(X: pd.DataFrame, y=None, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS):
-    """Cut a sentence-row frame into consecutive chunks of ``chunk_pairs`` whole pairs.
-
-    A chunk never ends inside a run of rows of one pair. The rows of a pair
-    should be contiguous, as every loader writes them; if they are not, a
-    pair may span chunks, which is still correct, only slower.
-
-    Parameters
-    ----------
-    X : pandas.DataFrame
-        The sentence-row frame (``pair_id`` derived from the content when absent).
-    y : array-like of shape (n_rows,), optional
-    chunk_pairs : int, default=2000
-
-    Yields
-    ------
-    X_chunk : pandas.DataFrame
-        Consecutive rows of ``X`` (its index kept).
-    y_chunk : numpy.ndarray or None
-    """
-    check_chunk_pairs(chunk_pairs)
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"X must be a pandas DataFrame (the sentence-row frame), got {type(X).__name__}")
-    if y is not None:
-        y = np.asarray(y)
-        if len(y) != len(X):
-            raise ValueError(f"y has {len(y)} entries but X has {len(X)} rows")
-    pair_ids = X[PAIR_ID].to_numpy() if PAIR_ID in X.columns else derive_pair_ids(X)
-    codes = pd.factorize(pair_ids)[0]
-    chunk_of = run_ranks(codes) // chunk_pairs
-    bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
-    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
-        yield X.iloc[start:end], None if y is None else y[start:end]
+__all__ = ["iter_frame_chunks", "iter_predict_proba"]
 
 
 def iter_predict_proba(model, X, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS) -> Iterator[np.ndarray]:
@@ -104,21 +68,3 @@ def iter_predict_proba(model, X, *, chunk_pairs: int = DEFAULT_CHUNK_PAIRS) -> I
         raise TypeError(f"X must be a DataFrame or an iterable of DataFrames, got {type(X).__name__}")
     for frame in frames:
         yield model.predict_proba(frame)
-
-
-
-def prediction_table(X: pd.DataFrame, proba, threshold: float) -> pd.DataFrame:
-    """The table ``empathy-cause predict`` writes for rows ``X`` and their cause probabilities.
-
-    Columns ``pair_id`` (None when X has none), ``sentence_index``, ``sentence``
-    (the row's post sentence), ``probability`` and ``prediction``
-    (``probability >= threshold``); X's index is kept.
-    """
-    proba = np.asarray(proba)
-    return pd.DataFrame({
-        "pair_id": X[PAIR_ID].to_numpy() if PAIR_ID in X else None,
-        "sentence_index": X["sentence_index"].to_numpy(),
-        "sentence": [post[i] for post, i in zip(X["post"], X["sentence_index"], strict=True)],
-        "probability": proba,
-        "prediction": (proba >= threshold).astype(int),
-    }, index=X.index)

@@ -1,4 +1,4 @@
-"""EmpathyCauseClassifier: the sklearn contract, the frame contract, training and persistence."""
+"""EmpathyCauseClassifier (network/classifier.py): the sklearn and frame contracts, training, persistence."""
 
 import joblib
 import numpy as np
@@ -10,7 +10,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from empathy_cause import EmpathyCauseClassifier, ThreadKFold, pairs_to_frame
-from empathy_cause.network.losses import BinaryFocalLoss, make_criterion
 
 
 @pytest.fixture
@@ -35,9 +34,9 @@ def test_fit_predict_shapes(fitted, demo):
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
     assert list(fitted.classes_) == [0, 1]
     assert set(np.unique(fitted.predict(X))) <= {0, 1}
-    assert len(fitted.history) >= 1 and "valid_f1" in fitted.history[-1]
-
-
+    # 40 pairs: the epoch and the threshold come from cross-fitting, not from a tenth of the threads
+    assert fitted.validation_plan_ == "crossfit" and len(fitted.crossfit_f1_) == 2
+    assert 1 <= len(fitted.history) <= 2
 
 
 def test_threshold_drives_predict(fitted, demo):
@@ -51,13 +50,21 @@ def test_threshold_drives_predict(fitted, demo):
     assert low.predict(X).all()
 
 
-
-
 def test_training_lowers_the_loss(make_clf, demo):
     X, y, _ = demo
     clf = make_clf(max_epochs=6, validation_fraction=None, lr=1e-3).fit(X, y)
     losses = [h["train_loss"] for h in clf.history]
     assert losses[-1] < losses[0]
+
+
+def test_gradient_accumulation_steps_every_k_batches(make_clf, demo):
+    """One optimizer step per accumulation_steps batches, and one for an epoch's remainder."""
+    X, y, _ = demo
+    clf = make_clf(accumulation_steps=3, batch_size=4, validation_fraction=None).fit(X, y)
+    batches = [len(epoch["batches"]) for epoch in clf.history_]
+    assert any(n % 3 for n in batches)  # the remainder's step is exercised
+    steps = {int(state["step"]) for state in clf.optimizer_.state.values()}
+    assert steps == {sum(-(-n // 3) for n in batches)}
 
 
 def test_validation_split_keeps_threads_apart(make_clf, demo):
@@ -126,8 +133,6 @@ def test_joblib_round_trip(fitted, demo, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
 
 
-
-
 def test_finetuning_top_layer_only(make_clf, demo):
     X, y, _ = demo
     clf = make_clf(finetune_layers=1, max_epochs=1, validation_fraction=None, lr=1e-2).fit(X, y)
@@ -159,27 +164,6 @@ def test_rows_sharing_a_pair_id_must_agree(fitted, demo):
         fitted.predict_proba(X)
 
 
-def test_focal_loss_against_hand_computed_value():
-    logits = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
-    target = torch.tensor([1, 0])
-    # p_t = 0.5 and e^2 / (e^2 + 1); FL = -(1 - p_t)^2 * ln(p_t)
-    p2 = np.exp(2) / (np.exp(2) + 1)
-    per_sample = np.array([0.25 * np.log(2), -((1 - p2) ** 2) * np.log(p2)])
-    loss = BinaryFocalLoss(alpha=None, gamma=2.0)(logits, target)
-    assert loss.item() == pytest.approx(per_sample.mean(), rel=1e-5)
-    weighted = BinaryFocalLoss(alpha=0.25, gamma=2.0)(logits, target)
-    assert weighted.item() == pytest.approx((0.25 * per_sample[0] + 0.75 * per_sample[1]) / 2, rel=1e-5)
-    ce = BinaryFocalLoss(alpha=None, gamma=0.0)(logits, target)
-    assert ce.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, target).item(), rel=1e-6)
-
-
-def test_weighted_loss_needs_class_weight():
-    with pytest.raises(ValueError, match="class_weight"):
-        make_criterion("weighted")
-    with pytest.raises(ValueError, match="loss must be one of"):
-        make_criterion("hinge")
-
-
 def test_missing_encoder_path_is_named(demo):
     X, y, _ = demo
     with pytest.raises(FileNotFoundError, match="does not exist"):
@@ -196,51 +180,9 @@ def test_auto_threshold_is_tuned_on_validation_and_saved(make_clf, demo, tmp_pat
     assert EmpathyCauseClassifier.load(clf.save(tmp_path / "m")).decision_threshold() == tuned
 
 
-def test_best_f1_threshold_prefers_the_f1_maximum():
-    from empathy_cause.network.callbacks import best_f1_threshold
+def test_choose_threshold_prefers_the_f1_maximum():
+    from empathy_cause.network.selection import choose_threshold as best_f1_threshold
 
     y = np.array([0, 0, 0, 1, 1, 1])
     proba = np.array([0.1, 0.2, 0.25, 0.3, 0.35, 0.9])
     assert best_f1_threshold(y, proba) == pytest.approx(0.3)
-
-
-
-
-def test_disk_cache_serves_a_new_process(tiny_bert, tmp_path, monkeypatch):
-    """With cache_dir, vectors encoded once are read back without the encoder."""
-    from empathy_cause.encoders import encoding as encoders
-
-    texts = ["I feel so alone.", "My skin is finally clearing.", "Hang in there."]
-    encoder = encoders.SentenceEncoder(tiny_bert, cache_dir=str(tmp_path))
-    first = encoder.encode(texts)
-    assert first.shape == (3, 32)
-    encoders.clear_embedding_cache()  # as in a new process
-
-    def no_encoder(*args, **kwargs):
-        raise AssertionError("the encoder ran although the vectors were on disk")
-
-    monkeypatch.setattr(encoders, "load_encoder", no_encoder)
-    np.testing.assert_array_equal(encoder.encode(texts), first)
-
-
-@pytest.mark.parametrize("old, name", [
-    ("empathy_cause.classifier", "EmpathyCauseClassifier"),
-    ("empathy_cause._base", "BaseCauseClassifier"),
-    ("empathy_cause.modules", "EmpathyCauseNet"),
-    ("empathy_cause.losses", "BinaryFocalLoss"),
-    ("empathy_cause.callbacks", "TuneThreshold"),
-    ("empathy_cause.batching", "PairBatchSampler"),
-    ("empathy_cause.model_selection", "ThreadValidSplit"),
-    ("empathy_cause.encoders", "SentenceEncoder"),
-    ("empathy_cause.tuning", "SearchableClassifier"),
-    ("empathy_cause.estimator", "PairRowsClassifier"),
-])
-def test_pickles_naming_former_module_paths_still_load(old, name):
-    """A pickle from before the modules moved into rooms names their old paths; they resolve to today's classes."""
-    import importlib
-    import pickle
-
-    data = f"c{old}\n{name}\n.".encode()  # a protocol-0 pickle of a class reference, as old files hold
-    loaded = pickle.loads(data)
-    assert loaded is getattr(importlib.import_module(old), name)
-    assert loaded.__module__.split(".")[1] in {"network", "encoders", "model_selection"}
