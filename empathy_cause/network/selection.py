@@ -28,7 +28,8 @@ import numpy as np
 from skorch.callbacks import Callback
 
 __all__ = ["PRIOR_SHIFTS", "THRESHOLD_GRID", "AUTO_VALIDATION_FRACTION", "CROSSFIT_MAX_PAIRS", "CROSSFIT_FOLDS",
-           "f1_curve", "choose_threshold", "is_small", "validation_plan", "crossfit", "HeldOutScores", "warn_if_degenerate"]
+           "f1_curve", "choose_threshold", "is_small", "validation_plan", "crossfit", "HeldOutScores",
+           "warn_if_degenerate"]
 
 #: The thresholds :func:`choose_threshold` considers: coarse, so a small validation split
 #: does not pick one that only fits its own few examples.
