@@ -105,3 +105,42 @@ def test_ablation_marks_the_defaults_and_has_the_papers_recipe():
     assert params["batch_size"] == 4
     # The paper's network: none of the features this library adds, whatever today's defaults are.
     assert (params["position_features"], params["context_layers"], params["token_features"]) == (False, 0, False)
+
+
+def test_learning_curve_writes_tables_plot_json_and_reuses_cells(reccon_dir, tmp_path, monkeypatch):
+    """Sizes are whole-pair subsets; each cell is a (model, size, draw); --reuse takes cells instead of fitting."""
+    from empathy_cause.benchmarks import learning_curve
+
+    args = ["--shared-data", str(reccon_dir.parent), "--regimes", "dd", "--sizes", "20,60", "--draws", "2",
+            "--models", "all,rule", "--quiet"]
+    assert learning_curve.main([*args, "--out", str(tmp_path / "a")]) == 0
+    results = json.loads((tmp_path / "a" / "results.json").read_text())
+    (runs,) = results["runs"].values()
+    assert {(r["config"], r["size"], r["draw"]) for r in runs} == {
+        (c, s, d) for c in ("all", "rule") for s in ("20", "60") for d in (0, 1)}
+    assert {r["pairs"] for r in runs} == {20, 60}
+    assert all(r["metrics"]["positive_rate_predicted"] == 1.0 for r in runs if r["config"] == "all")
+    assert (tmp_path / "a" / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = (tmp_path / "a" / "table.md").read_text()
+    assert "| 20 pairs | 60 pairs |" in table and "best-threshold F1 minus own-threshold F1" in table
+
+    def no_fit(*a, **k):
+        raise AssertionError("a reused cell was fitted again")
+
+    monkeypatch.setattr(Config, "model", no_fit)
+    assert learning_curve.main([*args, "--out", str(tmp_path / "b"), "--reuse",
+                                str(tmp_path / "a" / "results.json")]) == 0
+    assert (tmp_path / "b" / "table.md").read_text() == table
+
+
+def test_shifted_gap_is_the_weighted_oracle_minus_the_own_threshold():
+    from sklearn.metrics import f1_score
+
+    from empathy_cause.benchmarks.learning_curve import shifted_gap
+
+    rng = np.random.default_rng(0)
+    y = rng.random(300) < 0.2
+    proba = np.clip(0.3 * y + 0.7 * rng.random(300), 0, 1)
+    best = max(f1_score(y, proba >= t) for t in np.unique(proba))
+    assert shifted_gap(y, proba, 0.5, 1.0) == pytest.approx(best - f1_score(y, proba >= 0.5))
+    assert shifted_gap(y, proba, 0.5, 1.25) >= 0

@@ -71,8 +71,6 @@ def test_demo_finds_causes_on_the_demo_set(tmp_path, capsys):
 def test_every_command_that_trains_or_predicts_speaks_one_grammar():
     from empathy_cause import EmpathyCauseClassifier
     from empathy_cause.cli.command import build_parser
-    from empathy_cause.data import DEMO_PARAMS
-
     parser = build_parser()
     common = ["--param", "lr=1e-3", "--quiet"]
     for argv in (["demo", "--json"], ["train", "--data", "demo", "--model", "m", "--json"],
@@ -83,7 +81,8 @@ def test_every_command_that_trains_or_predicts_speaks_one_grammar():
     # Help texts state the real defaults.
     helps = {name: action.format_help() for name, action in
              parser._subparsers._group_actions[0].choices.items() if name in ("demo", "train")}
-    assert f"(default: {DEMO_PARAMS['max_epochs']}, the demo's)" in " ".join(helps["demo"].split())
+    assert f"(default: {EmpathyCauseClassifier().max_epochs}, the epoch chosen by cross-fitting)" in " ".join(
+        helps["demo"].split())
     assert "(default: empathy-cause-demo)" in " ".join(helps["demo"].split())
     assert f"(default: {EmpathyCauseClassifier().max_epochs}," in " ".join(helps["train"].split())
 

@@ -109,6 +109,7 @@ def test_head_starts_at_the_similarity_regression(make_clf, demo):
     """Before any epoch, the predictions are the regression's on the frozen similarity features."""
     X, y, _ = demo
     clf = make_clf(validation_fraction=None, max_epochs=1, lr=1e-12, dropout=0.0).fit(X, y)
+    assert clf.similarity_started_            # "auto": 40 pairs are small data
     module = clf.module_
     dataset = clf.get_dataset(X, y)
     module.eval()
@@ -128,3 +129,13 @@ def test_without_similarity_start_the_module_has_no_wide_path(make_clf, demo):
         clf = make_clf(similarity_start=False, validation_fraction=None, max_epochs=1).fit(X, y)
     assert clf.module_.head.wide is None
     assert not any(name.startswith("head.wide") for name in clf.module_.state_dict())
+
+
+def test_on_large_data_auto_does_not_start_from_the_regression(make_clf, demo, monkeypatch):
+    """On data past the small-data line the wide path starts at zero and the head learns as it did before."""
+    X, y, _ = demo
+    monkeypatch.setattr(selection, "CROSSFIT_MAX_PAIRS", 30)
+    clf = make_clf(validation_fraction=None, max_epochs=1).fit(X, y)
+    assert not clf.similarity_started_ and clf.module_.head.wide is not None
+    forced = make_clf(validation_fraction=None, max_epochs=1, similarity_start=True).fit(X, y)
+    assert forced.similarity_started_

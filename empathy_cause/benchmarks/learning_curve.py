@@ -102,26 +102,37 @@ def _score(model, X, y):
     return metrics
 
 
-def run_learning_curve(configs, train, evaluation, sizes, *, draws=3, estimator_params=None, log=True):
+def run_learning_curve(configs, train, evaluation, sizes, *, draws=3, estimator_params=None, log=True,
+                       reuse=()):
     """Fit every configuration on ``draws`` subsets of each size of ``train`` and score it on ``evaluation``.
 
-    ``sizes`` holds numbers of pairs and ``"full"``. Returns one record per
+    ``sizes`` holds numbers of pairs and ``"full"``. ``reuse``: records of an
+    earlier run (same regime and settings); a (configuration, size, draw) found
+    there is taken as it is instead of fitted again. Returns one record per
     configuration, size and draw.
     """
     estimator_params = dict(estimator_params or {})
     X_train, y_train = train
     X_eval, y_eval = evaluation
     n_all = X_train[PAIR_ID].nunique()
-    neural = [c.model(random_state=0, **estimator_params) for c in configs if c.kind == "neural"]
-    import pandas as pd
+    done = {(r["config"], r["size"], r["draw"]): r for r in reuse}
+    todo = [(str(s), d, c) for s in sizes for d in range(draws) for c in configs
+            if (c.name, str(s), d) not in done]
+    neural = [c.model(random_state=0, **estimator_params) for c in {c.name: c for _, _, c in todo
+                                                                    if c.kind == "neural"}.values()]
+    if todo:
+        import pandas as pd
 
-    warm_models(neural, pd.concat([X_train, X_eval], ignore_index=True), log=log)
+        warm_models(neural, pd.concat([X_train, X_eval], ignore_index=True), log=log)
     records = []
     for size in sizes:
         n_pairs = n_all if size == "full" else int(size)
         for draw in range(draws):
             X, y = subset_pairs(X_train, y_train, n_pairs, random_state=1000 + draw)
             for config in configs:
+                if (config.name, str(size), draw) in done:
+                    records.append(done[(config.name, str(size), draw)])
+                    continue
                 model = config.model(random_state=draw, **estimator_params)
                 start = time.perf_counter()
                 model.fit(X, y)
@@ -189,7 +200,7 @@ def plot_curves(summary, configs, sizes, regimes, path, full_pairs):
                 continue
             xs = [p[0] for p in points]
             means = np.array([p[1]["mean"] for p in points])
-            sds = np.array([p[1]["sd"] for p in points])
+            sds = np.array([p[1]["std"] for p in points])
             ax.errorbar(xs, means, yerr=sds, marker="o", capsize=3, label=config.name,
                         linestyle="--" if config.name in BASELINES else "-")
         ax.set_xscale("log")
@@ -221,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", action="append", default=[], metavar="NAME=JSON",
                         help="a candidate configuration of EmpathyCauseClassifier parameters (repeatable)")
     add_param_argument(parser, "an EmpathyCauseClassifier parameter for every neural row")
+    parser.add_argument("--reuse", action="append", default=[], metavar="RESULTS_JSON",
+                        help="results.json of an earlier run: its cells (model, size, draw) are taken instead of "
+                             "fitted again (repeatable; later files win)")
     parser.add_argument("--out", default="results/learning_curve", help="output folder (default: %(default)s)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the final tables")
     return parser
@@ -264,6 +278,7 @@ def main(argv=None) -> int:
     if unknown or not names:
         raise SystemExit(f"unknown regime(s) {unknown}; choose from {list(REGIMES)}")
     log, root, started = not args.quiet, Path(args.shared_data), time.perf_counter()
+    reused = [json.loads(Path(path).read_text())["runs"] for path in args.reuse]
     records, summaries, full_pairs, tables = {}, {}, {}, []
     for name in names:
         label, (train_folder, train_subset), evals = REGIMES[name]
@@ -276,7 +291,8 @@ def main(argv=None) -> int:
             print(f"{title}: {full_pairs[title]} training pairs, {len(evaluation[0])} held-out rows "
                   f"({np.mean(evaluation[1]):.1%} causes)", flush=True)
         records[title] = run_learning_curve(configs, train, evaluation, sizes, draws=args.draws,
-                                            estimator_params=dict(args.param), log=log)
+                                            estimator_params=dict(args.param), log=log,
+                                            reuse=[r for runs in reused for r in runs.get(title, [])])
         summaries[title] = summarise(records[title], configs, sizes)
         tables.append(f"## {title}\n\n### {TITLES['f1']}\n\n" + curve_table(summaries[title], configs, sizes)
                       + "".join(f"\n### {TITLES[m]}\n\n" + curve_table(summaries[title], configs, sizes, m)

@@ -134,14 +134,13 @@ def _print_metrics(args, metrics: dict, **facts) -> None:
 
 def cmd_demo(args) -> int:
     from .. import EmpathyCauseClassifier, ThreadShuffleSplit, load_demo
-    from ..data import DEMO_PARAMS
     from ..metrics import cause_metrics
     from ..prediction.visualize import plot_attention, render_html
 
     X, y, groups = load_demo()
     train, test = next(ThreadShuffleSplit(test_size=0.25, random_state=args.random_state).split(X))
-    # 30 training pairs need other settings than real corpora (DEMO_PARAMS says which and why).
-    params = _estimator_params(args, DEMO_PARAMS)
+    # The defaults: on 30 training pairs they cross-fit the epoch and the threshold (validation_fraction="auto").
+    params = _estimator_params(args, {})
     print(f"Training on {len(train)} sentences of the built-in demo set "
           f"({len(np.unique(groups[train]))} threads); showing {len(np.unique(groups[test]))} held-out threads.")
     clf = EmpathyCauseClassifier(**params).fit(X.iloc[train], y[train])
@@ -368,11 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name, text, **kwargs):
         return commands.add_parser(name, help=text, description=f"{text[:1].upper()}{text[1:]}.", **kwargs)
 
-    from ..data import DEMO_PARAMS
     from ..network.classifier import EmpathyCauseClassifier
 
     demo = command("demo", "train on the built-in demo set and show the causes found")
-    _model_args(demo, f"{DEMO_PARAMS['max_epochs']}, the demo's")
+    _model_args(demo, f"{EmpathyCauseClassifier().max_epochs}, the epoch chosen by cross-fitting")
     demo.add_argument("--out", default="empathy-cause-demo",
                       help="folder for the HTML view and heatmap (default: empathy-cause-demo)")
     demo.set_defaults(func=cmd_demo, reads=("encoder",), folders=("out",))

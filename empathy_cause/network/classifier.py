@@ -30,6 +30,7 @@ from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
 from ._params import LOCAL
 from .batching import INFERENCE_PAIRS, InferenceBatchSampler, PairBatchSampler, PairCollate, ThreadBatchSampler
 from .modules import ARCHITECTURES, EmpathyCauseNet
+from .selection import is_small
 
 __all__ = ["EmpathyCauseClassifier"]
 
@@ -75,14 +76,18 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         is the sentence-vector network.
     interaction_size : int, default=64
         Width of the learned token projection.
-    similarity_start : bool, default=True
+    similarity_start : {"auto", True, False}, default="auto"
         With ``token_features``: a linear path from the frozen similarity
         features (the token features and the sentence cosine, beside their
-        differences from the post's mean and max) to the cause logit, set
-        before the first epoch to the logistic regression fitted on the
-        training rows, with the rest of the head starting at zero. Training
-        starts from that regression's predictions instead of from chance,
-        which is what lets a few dozen pairs beat it (see ``docs/decisions.md``).
+        differences from the post's mean and max) to the cause logit. When
+        the similarity start applies, it is set before the first epoch to the
+        logistic regression fitted on the training rows, with the rest of the
+        head's output layer at zero, so training starts from that
+        regression's predictions instead of from chance: what lets a few
+        dozen pairs beat it. "auto": on small data only (fewer than
+        ``selection.CROSSFIT_MAX_PAIRS`` pairs; on more, the path starts at
+        zero and the head learns as before); True: always; False: no such
+        path (the network as it was before). See ``docs/decisions.md``.
     finetune_layers : int or "all", default=0
         0 keeps the encoder frozen (sentence vectors cached); k fine-tunes its
         top k layers; "all" fine-tunes every layer.
@@ -160,7 +165,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         "position_features": ["boolean"],
         "token_features": ["boolean"],
         "interaction_size": [_int(1, 8192)],
-        "similarity_start": ["boolean"],
+        "similarity_start": ["boolean", StrOptions({"auto"})],
         "context_layers": [_int(0, 24)],
         "finetune_layers": [_int(0, 1000), StrOptions({"all"})],
         "max_length": [_int(1, 8192)],
@@ -171,7 +176,7 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
     # Defaults that differ from the paper's (4 pairs x accumulation 4, lr 1e-4, focal loss): docs/decisions.md.
     def __init__(self, encoder=None, *, architecture="coattention", pooling="mean", loss="ce", alpha=None,
                  gamma=2.0, class_weight=None, hidden_size=256, dropout=0.3, position_features=True,
-                 context_layers=0, token_features=True, interaction_size=64, similarity_start=True,
+                 context_layers=0, token_features=True, interaction_size=64, similarity_start="auto",
                  finetune_layers=0, max_length=64,
                  precision="auto", threshold="auto",
                  batch_size=32, accumulation_steps=1, lr=3e-4, max_epochs=20, patience=4, validation_fraction="auto",
@@ -237,21 +242,27 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
                       position_features=self.position_features, context_layers=self.context_layers,
                       encoder=encoder_module, pooling=self.pooling, precision=self.precision,
                       token_features=self.token_features, interaction_size=self.interaction_size,
-                      similarity_start=self.similarity_start)
+                      similarity_start=self.similarity_start is not False)
         params.update(self.get_params_for("module"))
         return self.initialized_instance(self.module, params)
 
     # ------------------------------------------------------------------- data
 
     def _start_module(self, train_dataset) -> None:
-        """With ``similarity_start``: the wide path set to the logistic regression on the training rows.
+        """The similarity start: the wide path set to the logistic regression on the training rows.
 
-        The regression is fitted on standardised features (so its
-        regularisation treats them alike) and mapped back to the raw ones.
+        With ``similarity_start=True``, or "auto" on small data
+        (:func:`~.selection.is_small`); ``similarity_started_`` records
+        whether it happened. The regression is fitted on standardised features
+        (so its regularisation treats them alike) and mapped back to the raw
+        ones; the deep classifier starts at zero, so the first epoch starts
+        from the regression's predictions.
         """
-        wide = self.module_.head.wide
-        labels = train_dataset.y[train_dataset.rows]
-        if wide is None or len(np.unique(labels)) < 2:
+        head = self.module_.head
+        wide, labels = head.wide, train_dataset.y[train_dataset.rows]
+        wanted = self.similarity_start is True or (self.similarity_start == "auto" and is_small(train_dataset))
+        self.similarity_started_ = bool(wide is not None and wanted and len(np.unique(labels)) == 2)
+        if not self.similarity_started_:
             return
         self.module_.eval()
         with torch.no_grad():
@@ -264,6 +275,8 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
         with torch.no_grad():
             wide.weight.copy_(torch.as_tensor(weight[None, :], dtype=wide.weight.dtype))
             wide.bias.fill_(bias)
+            head.classifier.weight.zero_()
+            head.classifier.bias.zero_()
 
     def _prepare_dataset(self, dataset):
         """With a frozen encoder, the sentence vectors (and token states) of the dataset's sentences (cached)."""

@@ -123,13 +123,12 @@ class CauseHead(nn.Module):
         self.classifier = nn.Linear(n_features, 2)
         self.wide = None
         if token_features and similarity_start:
-            # A linear path from the similarity features to the cause logit, set by the estimator to the
-            # logistic regression fitted on them; with the deep classifier at zero, training starts
-            # from that regression's predictions.
+            # A linear path from the similarity features to the cause logit, starting at zero; the
+            # estimator may set it to the logistic regression fitted on them (and the deep classifier
+            # to zero), so that training starts from that regression's predictions.
             self.wide = nn.Linear(N_SIMILARITY_FEATURES, 1)
-            for layer in (self.wide, self.classifier):
-                nn.init.zeros_(layer.weight)
-                nn.init.zeros_(layer.bias)
+            nn.init.zeros_(self.wide.weight)
+            nn.init.zeros_(self.wide.bias)
 
     def _positions(self, post_mask):
         positions = torch.arange(post_mask.shape[1], device=post_mask.device).expand_as(post_mask)

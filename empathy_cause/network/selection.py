@@ -28,7 +28,8 @@ import numpy as np
 from skorch.callbacks import Callback
 
 __all__ = ["PRIOR_SHIFTS", "THRESHOLD_GRID", "AUTO_VALIDATION_FRACTION", "CROSSFIT_MAX_PAIRS", "CROSSFIT_FOLDS",
-           "f1_curve", "choose_threshold", "validation_plan", "crossfit", "HeldOutScores", "warn_if_degenerate"]
+           "f1_curve", "choose_threshold", "is_small", "validation_plan", "crossfit", "HeldOutScores",
+           "warn_if_degenerate"]
 
 #: The thresholds :func:`choose_threshold` considers: coarse, so a small validation split
 #: does not pick one that only fits its own few examples.
@@ -77,6 +78,11 @@ def choose_threshold(y_true, proba, grid=THRESHOLD_GRID, prior_shifts=PRIOR_SHIF
     return float(min((t for t, f in zip(grid, scores) if f == best), key=lambda t: abs(t - 0.5)))
 
 
+def is_small(dataset) -> bool:
+    """Whether a training dataset has fewer than :data:`CROSSFIT_MAX_PAIRS` pairs (the "auto" settings' line)."""
+    return len(np.unique(dataset.row_pair[dataset.rows])) < CROSSFIT_MAX_PAIRS
+
+
 def validation_plan(net, dataset=None):
     """``"split"``, ``"crossfit"`` or None for ``net``'s parameters and training ``dataset``.
 
@@ -92,9 +98,8 @@ def validation_plan(net, dataset=None):
         return getattr(net, "validation_plan_", "split")
     if net.validation_fraction != "auto":
         return "split"
-    rows = dataset.rows
-    small = len(np.unique(dataset.row_pair[rows])) < CROSSFIT_MAX_PAIRS
-    return "crossfit" if small and len(np.unique(dataset.row_thread[rows])) >= CROSSFIT_FOLDS else "split"
+    enough_threads = len(np.unique(dataset.row_thread[dataset.rows])) >= CROSSFIT_FOLDS
+    return "crossfit" if is_small(dataset) and enough_threads else "split"
 
 
 class HeldOutScores(Callback):
