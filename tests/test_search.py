@@ -270,12 +270,12 @@ def test_search_needs_a_stopping_rule(tmp_path):
         run_search(None, None, study=study)
 
 
-def test_search_prints_the_baseline_beside_the_best_score(tmp_path, tiny_encoder, capsys):
+def test_search_prints_the_baseline_beside_the_best_score(tmp_path, tiny_bert, capsys):
     from empathy_cause import load_demo
     from empathy_cause.benchmarks.search import build_parser, main
     from empathy_cause.metrics import cause_metrics
 
-    assert main(["--data", "demo", "--encoder", tiny_encoder, "--max-epochs", "1", "--folds", "2", "--n-trials", "1",
+    assert main(["--data", "demo", "--encoder", tiny_bert, "--max-epochs", "1", "--folds", "2", "--n-trials", "1",
                  "--random-state", "0", "--out", str(tmp_path), "--quiet"]) == 0
     printed = capsys.readouterr().out
     y = load_demo()[1]
