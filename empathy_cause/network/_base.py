@@ -14,12 +14,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-import warnings
 from numbers import Real
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
@@ -35,7 +33,7 @@ from skorch.utils import TeeGenerator
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import DataLoader
 
-from ..data.frame import derive_pair_ids, validate_frame
+from ..data.frame import validate_frame
 from ..encoders.encoding import PRECISIONS
 from ..encoders.pretrained import model_identity
 from ..model_selection.splitters import ThreadValidSplit
@@ -44,7 +42,13 @@ from .batching import PairRows
 from .callbacks import EarlyStopping, PrintLog, TuneThreshold, f1_at_chosen_threshold, progress_wanted
 from .losses import LOSSES, make_criterion
 from .model_files import load_model, save_model
-from .selection import AUTO_VALIDATION_FRACTION, crossfit, validation_plan
+from .selection import (
+    AUTO_VALIDATION_FRACTION,
+    check_rows_against_fit,
+    crossfit,
+    validation_plan,
+    warn_if_validation_too_small,
+)
 
 __all__ = ["BaseCauseClassifier", "softmax_rows"]
 
@@ -390,10 +394,10 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         self.interrupted_ = False
         # The validation split is checked before the (costly) encoding: a bad fraction fails at once.
         unprepared = self._unprepared_dataset(X, y)
-        self._check_rows_against_fit(X, fitting=True, initialize=initialize)
+        check_rows_against_fit(self, X, fitting=True, initialize=initialize)
         if initialize:
             self.validation_plan_ = self._validation_plan(unprepared)
-        self._warn_if_validation_too_small(unprepared)
+        warn_if_validation_too_small(self, unprepared)
         dataset = unprepared if isinstance(X, PairRows) else self._prepare_dataset(unprepared)
         epochs = threshold = None
         if initialize and self.validation_plan_ == "crossfit":
@@ -407,64 +411,6 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         if threshold is not None and self.threshold == "auto":
             self.tuned_threshold_ = threshold
         return self
-
-    def _check_rows_against_fit(self, X, *, fitting=False, initialize=True) -> None:
-        """Remember the (pair, sentence) rows fit saw; warn once when scoring held-out rows of those pairs.
-
-        That is what ``GridSearchCV(..., cv=3)`` does on the sentence-row frame: a
-        plain KFold puts sentences of one post on both sides, so the scores leak.
-        Scoring rows that were trained on (``fit(X).predict(X)``, or an
-        undersampler's pipeline predicting its whole training frame) or rows of
-        new pairs says nothing; only rows of trained pairs, none of them trained
-        on, warn. ``trained_rows_`` holds a 64-bit hash per (pair id, sentence).
-        """
-        if isinstance(X, PairRows) or not hasattr(X, "columns"):
-            return
-        pair_ids = X["pair_id"].to_numpy(dtype=object) if "pair_id" in X.columns else derive_pair_ids(X)
-        pairs = pd.util.hash_array(pair_ids)
-        rows = pairs * np.uint64(1_000_003) + X["sentence_index"].to_numpy().astype(np.uint64)
-        if fitting:
-            previous = getattr(self, "trained_rows_", None)
-            self.trained_pairs_ = np.unique(pairs if initialize or previous is None
-                                            else np.r_[self.trained_pairs_, pairs])
-            self.trained_rows_ = np.unique(rows if initialize or previous is None else np.r_[previous, rows])
-            return
-        if getattr(self, "trained_rows_", None) is None:
-            return  # loaded from a folder: the training rows are not saved
-        seen_pair = np.isin(pairs, self.trained_pairs_)
-        if seen_pair.any() and not np.isin(rows, self.trained_rows_).any():
-            warnings.warn(f"{type(self).__name__}: scoring sentences of posts it was trained on (other sentences "
-                          "of the same pairs were training rows), so the scores leak: cross-validation folds "
-                          "split posts. Pass cv=ThreadKFold(n) (from empathy_cause), which keeps each thread "
-                          "on one side.", UserWarning, stacklevel=3)
-
-    #: Fewer cause sentences than this in the validation split: fit warns (see below).
-    _MIN_VALIDATION_CAUSES = 20
-
-    def _warn_if_validation_too_small(self, dataset) -> None:
-        """Warn when the validation split is too small to choose an epoch or a threshold.
-
-        With a handful of causes, validation F1 jumps by 0.1 or more for one
-        sentence, so early stopping keeps an arbitrary epoch (often the first)
-        and ``threshold="auto"`` an arbitrary threshold, silently.
-        """
-        if self._validation_plan() != "split":
-            return
-        _, valid = self.get_split_datasets(dataset)
-        if not isinstance(valid, PairRows):
-            return
-        labels = valid.y[valid.rows]
-        n_causes = int(labels.sum())
-        if n_causes >= self._MIN_VALIDATION_CAUSES:
-            return
-        chooses = "the best epoch" + (" and the decision threshold" if self.threshold == "auto" else "")
-        split = ("the validation split" if self.train_split is not None else
-                 f"the validation split (validation_fraction={self.validation_fraction})")
-        warnings.warn(
-            f"{type(self).__name__}: {split} holds {len(labels)} sentences of "
-            f"{len(np.unique(valid.row_thread[valid.rows]))} thread(s), {n_causes} of them causes: too few to "
-            f"choose {chooses}. On data this small pass validation_fraction=None with a fixed max_epochs and "
-            "threshold (e.g. threshold=0.3), or a larger validation split", UserWarning, stacklevel=4)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's loop; a KeyboardInterrupt is recorded in ``interrupted_`` (skorch then swallows it).
@@ -549,7 +495,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
         self.check_is_fitted()
         self._check_unchanged()
         dataset = self.get_dataset(X)
-        self._check_rows_against_fit(X)
+        check_rows_against_fit(self, X)
         # Score in the order that batches best, then restore X's order.
         order = self._scoring_order(dataset)
         proba = np.empty((len(dataset), 2), dtype=np.float32)

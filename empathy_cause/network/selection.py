@@ -25,11 +25,15 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 from skorch.callbacks import Callback
+
+from ..data.frame import derive_pair_ids
+from .batching import PairRows
 
 __all__ = ["PRIOR_SHIFTS", "THRESHOLD_GRID", "AUTO_VALIDATION_FRACTION", "CROSSFIT_MAX_PAIRS", "CROSSFIT_FOLDS",
            "f1_curve", "choose_threshold", "is_small", "validation_plan", "crossfit", "HeldOutScores",
-           "warn_if_degenerate"]
+           "warn_if_degenerate", "warn_if_validation_too_small", "check_rows_against_fit", "MIN_VALIDATION_CAUSES"]
 
 #: The thresholds :func:`choose_threshold` considers: coarse, so a small validation split
 #: does not pick one that only fits its own few examples.
@@ -42,6 +46,8 @@ AUTO_VALIDATION_FRACTION = 0.1
 #: validation_fraction="auto" on fewer pairs: cross-fitting over this many thread folds.
 CROSSFIT_MAX_PAIRS = 1000
 CROSSFIT_FOLDS = 5
+#: Fewer cause sentences than this in a held-out validation split: fit warns (warn_if_validation_too_small).
+MIN_VALIDATION_CAUSES = 20
 #: warn_if_degenerate: predicting at least this share of sentences as causes is "every sentence".
 _ALL_CAUSES_SHARE = 0.9
 
@@ -194,3 +200,59 @@ def warn_if_degenerate(net, labels, predicted, where) -> None:
     warnings.warn(f"{type(net).__name__}: on its {where} predictions the fitted model {verdict} "
                   f"({rate:.0%} predicted, {causes:.0%} are causes); it needs more labelled pairs, or try "
                   "empathy_cause.baselines.similarity_baseline()", UserWarning, stacklevel=3)
+
+
+def check_rows_against_fit(net, X, *, fitting=False, initialize=True) -> None:
+    """Remember the (pair, sentence) rows fit saw; warn once when scoring held-out rows of those pairs.
+
+    That is what ``GridSearchCV(..., cv=3)`` does on the sentence-row frame: a
+    plain KFold puts sentences of one post on both sides, so the scores leak.
+    Scoring rows that were trained on (``fit(X).predict(X)``, or an
+    undersampler's pipeline predicting its whole training frame) or rows of
+    new pairs says nothing; only rows of trained pairs, none of them trained
+    on, warn. ``trained_rows_`` holds a 64-bit hash per (pair id, sentence).
+    """
+    if isinstance(X, PairRows) or not hasattr(X, "columns"):
+        return
+    pair_ids = X["pair_id"].to_numpy(dtype=object) if "pair_id" in X.columns else derive_pair_ids(X)
+    pairs = pd.util.hash_array(pair_ids)
+    rows = pairs * np.uint64(1_000_003) + X["sentence_index"].to_numpy().astype(np.uint64)
+    if fitting:
+        previous = getattr(net, "trained_rows_", None)
+        net.trained_pairs_ = np.unique(pairs if initialize or previous is None
+                                        else np.r_[net.trained_pairs_, pairs])
+        net.trained_rows_ = np.unique(rows if initialize or previous is None else np.r_[previous, rows])
+        return
+    if getattr(net, "trained_rows_", None) is None:
+        return  # loaded from a folder: the training rows are not saved
+    seen_pair = np.isin(pairs, net.trained_pairs_)
+    if seen_pair.any() and not np.isin(rows, net.trained_rows_).any():
+        warnings.warn(f"{type(net).__name__}: scoring sentences of posts it was trained on (other sentences "
+                      "of the same pairs were training rows), so the scores leak: cross-validation folds "
+                      "split posts. Pass cv=ThreadKFold(n) (from empathy_cause), which keeps each thread "
+                      "on one side.", UserWarning, stacklevel=3)
+
+def warn_if_validation_too_small(net, dataset) -> None:
+    """Warn when the validation split is too small to choose an epoch or a threshold.
+
+    With a handful of causes, validation F1 jumps by 0.1 or more for one
+    sentence, so early stopping keeps an arbitrary epoch (often the first)
+    and ``threshold="auto"`` an arbitrary threshold, silently.
+    """
+    if validation_plan(net) != "split":
+        return
+    _, valid = net.get_split_datasets(dataset)
+    if not isinstance(valid, PairRows):
+        return
+    labels = valid.y[valid.rows]
+    n_causes = int(labels.sum())
+    if n_causes >= MIN_VALIDATION_CAUSES:
+        return
+    chooses = "the best epoch" + (" and the decision threshold" if net.threshold == "auto" else "")
+    split = ("the validation split" if net.train_split is not None else
+             f"the validation split (validation_fraction={net.validation_fraction})")
+    warnings.warn(
+        f"{type(net).__name__}: {split} holds {len(labels)} sentences of "
+        f"{len(np.unique(valid.row_thread[valid.rows]))} thread(s), {n_causes} of them causes: too few to "
+        f"choose {chooses}. On data this small pass validation_fraction=None with a fixed max_epochs and "
+        "threshold (e.g. threshold=0.3), or a larger validation split", UserWarning, stacklevel=4)
