@@ -133,7 +133,40 @@ class _ModelFolder:
         return load_model(cls, path, **overrides)
 
 
-class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier):
+class _GradientAccumulation:
+    """skorch's training step with gradient accumulation: an optimizer step every ``accumulation_steps`` batches."""
+
+    def train_step(self, batch, **fit_params):
+        """Gradient accumulation: an optimizer step every ``accumulation_steps`` batches (see run_single_epoch).
+
+        skorch's ``train_step_single`` computes each batch's gradients; they
+        add up until the step. The batch count is the epoch's history.
+        """
+        step = self.train_step_single(batch, **fit_params)
+        if len(self.history[-1, "batches"]) % self.accumulation_steps == 0:
+            self._accumulated_step(batch)
+        return step
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's; a training epoch ends with a step for the batches accumulated since the last one."""
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training and iterator is not None and self.history[-1, prefix + "_batch_count"] % self.accumulation_steps:
+            self._accumulated_step(None)
+
+    def _accumulated_step(self, batch) -> None:
+        if self.accumulation_steps > 1:  # the step averages over accumulation_steps batches
+            for _, param in self.get_all_learnable_params():
+                if param.grad is not None:
+                    param.grad.div_(self.accumulation_steps)
+        self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch, training=True)
+        # skorch has no public hook for an optimizer step outside train_step: its FAQ's gradient
+        # accumulation recipe steps optimizer_ itself, as here (instead of the private _step_optimizer).
+        self.optimizer_.step()
+        self.optimizer_.zero_grad()
+
+
+class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, _GradientAccumulation, NeuralNetClassifier):
     """What the estimators on the sentence-row frame share; not used directly.
 
     The scikit-learn and skorch plumbing of :class:`~empathy_cause.EmpathyCauseClassifier` and
@@ -456,35 +489,6 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, NeuralNetClassifier
     def infer(self, x, **fit_params):
         tensors = {k: v.to(self.device) for k, v in x.tensors.items()}
         return self.module_(**tensors, **fit_params)
-
-    def train_step(self, batch, **fit_params):
-        """Gradient accumulation: an optimizer step every ``accumulation_steps`` batches (see run_single_epoch).
-
-        skorch's ``train_step_single`` computes each batch's gradients; they
-        add up until the step. The batch count is the epoch's history.
-        """
-        step = self.train_step_single(batch, **fit_params)
-        if len(self.history[-1, "batches"]) % self.accumulation_steps == 0:
-            self._accumulated_step(batch)
-        return step
-
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        """skorch's; a training epoch ends with a step for the batches accumulated since the last one."""
-        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-        if training and iterator is not None and self.history[-1, prefix + "_batch_count"] % self.accumulation_steps:
-            self._accumulated_step(None)
-
-    def _accumulated_step(self, batch) -> None:
-        if self.accumulation_steps > 1:  # the step averages over accumulation_steps batches
-            for _, param in self.get_all_learnable_params():
-                if param.grad is not None:
-                    param.grad.div_(self.accumulation_steps)
-        self.notify("on_grad_computed", named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                    batch=batch, training=True)
-        # skorch has no public hook for an optimizer step outside train_step: its FAQ's gradient
-        # accumulation recipe steps optimizer_ itself, as here (instead of the private _step_optimizer).
-        self.optimizer_.step()
-        self.optimizer_.zero_grad()
 
     # ------------------------------------------------------------- prediction
 
