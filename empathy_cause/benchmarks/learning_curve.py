@@ -35,13 +35,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..cli.args import add_param_argument
 from ..data import DEMO_PARAMS
 from ..data.frame import PAIR_ID
 from ..model_selection.unwrap import decision_threshold_of
 from .common import Config, jsonable, load_benchmark_data, warm_models
-from .quality import REGIMES, builtin_configs, evaluate
+from .quality import REGIMES, _config_option, builtin_configs, evaluate
 from .tables import mean_sd, stat_cell, table_header
 
 __all__ = ["SHIFTS", "DEFAULT_SIZES", "subset_pairs", "shifted_gap", "run_learning_curve", "main"]
@@ -91,10 +92,10 @@ def shifted_gap(y_true, proba, threshold, weight) -> float:
 
 
 def _score(model, X, y):
-    metrics = evaluate(model, X, y)
+    proba = np.asarray(model.predict_proba(X))[:, 1]
+    metrics = evaluate(model, X, y, proba)
     metrics["gap"] = metrics["f1_best_threshold"] - metrics["f1"]
     threshold = decision_threshold_of(model)
-    proba = np.asarray(model.predict_proba(X))[:, 1]
     if threshold is None:
         metrics["shifted_gap"] = float("nan")
     else:
@@ -116,14 +117,11 @@ def run_learning_curve(configs, train, evaluation, sizes, *, draws=3, estimator_
     X_eval, y_eval = evaluation
     n_all = X_train[PAIR_ID].nunique()
     done = {(r["config"], r["size"], r["draw"]): r for r in reuse}
-    todo = [(str(s), d, c) for s in sizes for d in range(draws) for c in configs
-            if (c.name, str(s), d) not in done]
-    neural = [c.model(random_state=0, **estimator_params) for c in {c.name: c for _, _, c in todo
-                                                                    if c.kind == "neural"}.values()]
-    if todo:
-        import pandas as pd
-
-        warm_models(neural, pd.concat([X_train, X_eval], ignore_index=True), log=log)
+    to_fit = [c for c in configs if c.kind == "neural"
+              and any((c.name, str(s), d) not in done for s in sizes for d in range(draws))]
+    if to_fit:
+        warm_models([c.model(random_state=0, **estimator_params) for c in to_fit],
+                    pd.concat([X_train, X_eval], ignore_index=True), log=log)
     records = []
     for size in sizes:
         n_pairs = n_all if size == "full" else int(size)
@@ -229,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
                         help="rows, from all, rule, tokens, tokens8, cosine, demo, defaults, paper and the "
                              "--config names (default: %(default)s)")
-    parser.add_argument("--config", action="append", default=[], metavar="NAME=JSON",
+    parser.add_argument("--config", type=_config_option, action="append", default=[], metavar="NAME=JSON",
                         help="a candidate configuration of EmpathyCauseClassifier parameters (repeatable)")
     add_param_argument(parser, "an EmpathyCauseClassifier parameter for every neural row")
     parser.add_argument("--reuse", action="append", default=[], metavar="RESULTS_JSON",
@@ -243,17 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _configs(args):
     all_configs = builtin_configs()
     all_configs["demo"] = Config("demo", "DEMO_PARAMS", settings=dict(DEMO_PARAMS))
-    for text in args.config:
-        name, _, value = text.partition("=")
-        try:
-            settings = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise SystemExit(f"--config {name}: {value!r} is not JSON ({exc})") from None
-        if not isinstance(settings, dict) or not name:
-            raise SystemExit(f"--config expects NAME='{{\"param\": value}}', got {text!r}")
+    for name, settings in args.config:
         all_configs[name] = Config(name, f"{name}: {json.dumps(settings, sort_keys=True)}", settings=settings)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
-    names += [t.partition("=")[0] for t in args.config if t.partition("=")[0] not in names]
+    names += [name for name, _ in args.config]
     unknown = [n for n in names if n not in all_configs]
     if unknown:
         raise SystemExit(f"unknown model(s) {unknown}; choose from {list(all_configs)}")

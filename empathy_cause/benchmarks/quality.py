@@ -166,9 +166,9 @@ def oracle_f1(y_true, y_score):
     return float(f1[best]), (float(thresholds[best]) if len(thresholds) else None)
 
 
-def evaluate(model, X, y):
-    """Every reported metric of a fitted ``model`` on ``(X, y)``."""
-    proba = np.asarray(model.predict_proba(X))[:, 1]
+def evaluate(model, X, y, proba=None):
+    """Every reported metric of a fitted ``model`` on ``(X, y)`` (``proba``: its cause probabilities, if known)."""
+    proba = np.asarray(model.predict_proba(X))[:, 1] if proba is None else proba
     y_pred = np.asarray(model.predict(X))
     metrics = cause_metrics(y, y_pred, proba)
     metrics["f1_rule_wrong"] = rule_wrong_f1(y, y_pred, position_rule(X))

@@ -268,7 +268,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, _GradientAccumulati
         callbacks = [(name, PrintLog() if name == "print_log" else cb)
                      for name, cb in super()._default_callbacks if name != "valid_acc"]
         scheduler = ("lr_scheduler", LRScheduler(policy=CosineAnnealingWarmRestarts, T_0=5, T_mult=1))
-        if self._validation_plan() == "split":
+        if validation_plan(self) == "split":
             callbacks += [
                 ("valid_f1", EpochScoring(f1_at_chosen_threshold if self.threshold == "auto" else "f1",
                                           name="valid_f1", lower_is_better=False)),
@@ -332,16 +332,12 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, _GradientAccumulati
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """skorch's, with :class:`ThreadValidSplit` of ``validation_fraction`` when ``train_split`` is None."""
-        if self.train_split is None and self._validation_plan() == "split":
+        if self.train_split is None and validation_plan(self) == "split":
             share = AUTO_VALIDATION_FRACTION if self.validation_fraction == "auto" else self.validation_fraction
             return ThreadValidSplit(share, random_state=self.seed_)(self.get_dataset(X, y))
         if self.train_split is None:
             return self.get_dataset(X, y), None
         return super().get_split_datasets(X, y, **fit_params)
-
-    def _validation_plan(self, dataset=None):
-        """How the epoch and the threshold are chosen: "split", "crossfit" or None (see :mod:`.selection`)."""
-        return validation_plan(self, dataset)
 
     def get_iterator(self, dataset, training=False):
         """skorch's hook: a DataLoader over the subclass's batches of whole pairs.
@@ -429,7 +425,7 @@ class BaseCauseClassifier(_DeclaredParameters, _ModelFolder, _GradientAccumulati
         unprepared = self._unprepared_dataset(X, y)
         check_rows_against_fit(self, X, fitting=True, initialize=initialize)
         if initialize:
-            self.validation_plan_ = self._validation_plan(unprepared)
+            self.validation_plan_ = validation_plan(self, unprepared)
         warn_if_validation_too_small(self, unprepared)
         dataset = unprepared if isinstance(X, PairRows) else self._prepare_dataset(unprepared)
         epochs = threshold = None
