@@ -132,3 +132,78 @@ def test_a_fit_does_not_depend_on_what_the_process_encoded_before(tiny_bert, dem
     after = EmpathyCauseClassifier(**params).fit(X, y).predict_proba(X)
     clear_embedding_cache()
     np.testing.assert_allclose(after, fresh, atol=1e-6)
+
+
+def _fitted_with_dataset(tiny_bert, demo, **params):
+    X, y, _ = demo
+    clf = EmpathyCauseClassifier(encoder=tiny_bert, hidden_size=16, interaction_size=8, max_epochs=1,
+                                 validation_fraction=None, random_state=0, **params).fit(X, y)
+    return clf, clf.get_dataset(X, y)
+
+
+def test_the_compact_token_table_holds_each_pairs_tokens(tiny_bert, demo):
+    # A batch carries only the token states its pairs use, each once; its indices point at the same states
+    # as the pair layouts over the dataset's whole table.
+    from empathy_cause.network.batching import PairCollate
+
+    _, dataset = _fitted_with_dataset(tiny_bert, demo)
+    pairs = np.array([0, 3, 4, 9])
+    batch = PairCollate(dataset, token_features=True).pair_tokens(pairs)
+    starts, counts = dataset.token_offsets[:-1], np.diff(dataset.token_offsets)
+    for side, ids in (("post", dataset.post_ids), ("reply", dataset.reply_ids)):
+        index, slot = token_layout([ids[k] for k in pairs], starts, counts)
+        local = batch[f"{side}_token_index"]
+        assert torch.equal(local >= 0, index >= 0)
+        torch.testing.assert_close(batch["token_table"][local[local >= 0]], dataset.token_table[index[index >= 0]],
+                                   rtol=0, atol=0)
+        if side == "post":
+            assert torch.equal(batch["post_token_slot"], slot)
+    assert len(batch["token_table"]) == len(np.unique(np.concatenate(
+        [index[index >= 0].numpy() for index, _ in (token_layout([ids[k] for k in pairs], starts, counts)
+                                                     for ids in (dataset.post_ids, dataset.reply_ids))])))
+
+
+def test_precomputed_similarity_gives_the_logits_computed_in_the_module(tiny_bert, demo):
+    # The frozen features computed once per dataset are the ones the module computes from the batch (as when
+    # fine-tuning), in the token MLP's column order: a model saved before they were precomputed scores the same.
+    clf, dataset = _fitted_with_dataset(tiny_bert, demo, similarity_start=True)
+    assert dataset.similarity.shape == (dataset.sentence_starts()[-1], 15)
+    clf.module_.eval()
+    for batch, _ in clf.get_iterator(dataset):
+        with torch.no_grad():
+            precomputed = clf.infer(batch)
+            features = clf.infer(batch, return_similarity=True)
+            batch.tensors.pop("similarity")
+            torch.testing.assert_close(clf.infer(batch), precomputed, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(clf.infer(batch, return_similarity=True), features, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("max_epochs", [1, 3])
+def test_the_frozen_features_are_computed_once_per_fit(tiny_bert, demo, monkeypatch, max_epochs):
+    # An epoch costs the head alone: the parameter-free similarity features are built when the data is
+    # prepared (validation split included), whatever the number of epochs.
+    from empathy_cause.network import modules
+
+    calls = []
+    original = modules.frozen_similarity
+    monkeypatch.setattr(modules, "frozen_similarity", lambda *a, **k: calls.append(1) or original(*a, **k))
+    X, y, _ = demo
+    EmpathyCauseClassifier(encoder=tiny_bert, hidden_size=16, interaction_size=8, max_epochs=max_epochs,
+                           validation_fraction=0.2, random_state=0).fit(X, y)
+    n_pairs = X["pair_id"].nunique()
+    assert len(calls) == -(-n_pairs // 64)   # one call per 64 pairs, at preparation only
+
+
+def test_uniform_dropout_is_dropout():
+    from empathy_cause.network.modules import UniformDropout
+
+    x = torch.ones(400, 500)
+    layer = UniformDropout(0.3)
+    torch.manual_seed(0)
+    dropped = layer(x)
+    kept = dropped[dropped != 0]
+    torch.testing.assert_close(kept, torch.full_like(kept, 1 / 0.7))    # the survivors, rescaled
+    assert abs((dropped == 0).float().mean().item() - 0.3) < 0.01   # 200,000 draws
+    torch.manual_seed(0)
+    assert torch.equal(layer(x), dropped)                             # seeded: the same mask
+    assert torch.equal(layer.eval()(x), x)                            # off at inference

@@ -27,7 +27,6 @@ import collections
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import TunedThresholdClassifierCV
 from sklearn.pipeline import make_pipeline
@@ -36,8 +35,8 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from ..data.frame import validate_frame
 from ..encoders.encoding import SentenceEncoder, load_encoder, resolve_encoder
 from ..model_selection.splitters import ThreadShuffleSplit
-from ..network.batching import INFERENCE_PAIRS, InferenceBatchSampler, PairCollate, PairRows
-from ..network.modules import reply_cosine, token_interaction
+from ..network.batching import PairRows, similarity_rows
+from ..network.modules import N_TOKEN_FEATURES
 
 __all__ = ["SIMILARITY_FEATURES", "similarity_features", "similarity_baseline"]
 
@@ -59,23 +58,11 @@ def _pair_features(dataset: PairRows, encoder) -> list:
     if missing:
         dataset.vectors, dataset.token_table, dataset.token_offsets = SentenceEncoder(encoder).encode_table(
             dataset.texts, tokens=True)
-        first_rows = np.unique(dataset.row_pair, return_index=True)[1]
-        rows = dataset.subset(first_rows[missing])   # one row per missing pair brings its whole post
-        collate = PairCollate(rows, token_features=True)
-        with torch.no_grad():
-            for positions in InferenceBatchSampler(rows.row_pair[rows.rows], INFERENCE_PAIRS):
-                X, _ = collate([rows[i] for i in positions])
-                X = X.tensors
-                vectors, table = X["embeddings"], X["token_table"]
-                cosine = reply_cosine(vectors[X["post_index"].clamp(min=0)], vectors[X["reply_index"].clamp(min=0)],
-                                      X["reply_mask"])
-                interaction = token_interaction(
-                    table[X["post_token_index"].clamp(min=0)].float(), X["post_token_slot"], X["post_mask"].shape[1],
-                    table[X["reply_token_index"].clamp(min=0)].float(), X["reply_token_index"] >= 0)
-                features = torch.cat([interaction, cosine[:, :, None]], -1).numpy()
-                pairs = np.unique(rows.row_pair[[rows[i] for i in positions]])
-                for slot, pair in enumerate(pairs):
-                    _PAIR_CACHE[keys[pair]] = features[slot, :len(dataset.post_ids[pair])].copy()
+        # The network's similarity features of each sentence start with [4 token features, cosine].
+        features = similarity_rows(dataset, missing)[:, :N_TOKEN_FEATURES + 1].cpu().numpy()
+        ends = np.cumsum([len(dataset.post_ids[k]) for k in missing])
+        for k, part in zip(missing, np.split(features, ends[:-1]), strict=True):
+            _PAIR_CACHE[keys[k]] = part.copy()
         while len(_PAIR_CACHE) > PAIR_CACHE_SIZE:
             _PAIR_CACHE.popitem(last=False)
     found = []

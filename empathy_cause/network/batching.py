@@ -5,6 +5,12 @@ back into pairs. :class:`PairRows` holds every distinct sentence once and each
 pair's post and reply as ids into that table; the samplers cut whole pairs into
 batches; :class:`PairCollate` turns a batch of row positions into the module's
 inputs (cached vectors for a frozen encoder, tokens for a fine-tuned one).
+
+With a frozen encoder, what does not depend on trained weights is built once
+per dataset and shared by its subset views (the validation split, the
+cross-fitting folds): each pair's token rows (:meth:`PairRows.token_rows`) and
+the similarity features of every post sentence (:func:`similarity_rows`). An
+epoch then costs the head alone.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from ..data.frame import POST, REPLY, SENTENCE_INDEX
 from ..data.sentences import split_sentences
 
 __all__ = ["PairRows", "PairBatch", "PairCollate", "PairBatchSampler", "ThreadBatchSampler", "RowBatchSampler",
-           "InferenceBatchSampler", "token_layout"]
+           "InferenceBatchSampler", "token_layout", "flat_token_layout", "ragged_rows", "pad_ragged", "similarity_rows"]
 
 # The batching constants, one place each. Inference has no gradient, so its batches are larger.
 #: Pairs per inference batch of the co-attention network.
@@ -51,7 +57,8 @@ class PairRows(torch.utils.data.Dataset):
         self.vectors = None               # frozen encoder: (len(texts), dim) tensor
         self.token_table = None           # frozen encoder, token features: (total tokens, dim) float16 tensor
         self.token_offsets = None         # ... where each text's tokens start in it (len(texts) + 1)
-        self._tables = {}                 # padded id tables, built once, shared by subset views
+        self.similarity = None            # frozen encoder, token features: (post sentences, 15), see similarity_rows
+        self._tables = {}                 # id and token tables, built once, shared by subset views
 
     @classmethod
     def from_frame(cls, X: pd.DataFrame, y=None) -> PairRows:
@@ -76,6 +83,25 @@ class PairRows(torch.utils.data.Dataset):
             index, mask = pad_index(lists)
             self._tables[side] = (index, mask.sum(1))
         return self._tables[side]
+
+    def sentence_starts(self) -> np.ndarray:
+        """Where each pair's post sentences start in a table of all post sentences, pair after pair (P + 1)."""
+        if "sentences" not in self._tables:
+            self._tables["sentences"] = np.r_[0, np.cumsum([len(ids) for ids in self.post_ids])]
+        return self._tables["sentences"]
+
+    def token_rows(self, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every pair's post (or reply) tokens as rows of ``token_table``, pair after pair (vectorised, built once).
+
+        Returns ``(rows, starts, slots)``: pair ``k``'s tokens are
+        ``rows[starts[k]:starts[k + 1]]``, and ``slots`` says which of the
+        pair's sentences each token belongs to.
+        """
+        key = f"{side}_tokens"
+        if key not in self._tables:
+            lists = self.post_ids if side == "post" else self.reply_ids
+            self._tables[key] = flat_token_layout(lists, self.token_offsets[:-1], np.diff(self.token_offsets))
+        return self._tables[key]
 
     def subset(self, positions) -> PairRows:
         view = copy.copy(self)
@@ -102,6 +128,20 @@ def _check_pairs_consistent(posts, replies, row_pair, first_rows, pair_ids):
             )
 
 
+def ragged_rows(starts, counts) -> np.ndarray:
+    """``starts[i], starts[i] + 1, ..., starts[i] + counts[i] - 1`` for every ``i``, concatenated (vectorised)."""
+    starts, counts = np.asarray(starts, dtype=np.int64), np.asarray(counts, dtype=np.int64)
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
+def pad_ragged(flat: np.ndarray, starts: np.ndarray, which: np.ndarray, fill: int = -1) -> np.ndarray:
+    """Parts ``which`` of a ragged array (part ``k``: ``flat[starts[k]:starts[k + 1]]``), padded with ``fill``."""
+    first, lengths = starts[which], starts[which + 1] - starts[which]
+    columns = np.arange(int(lengths.max(initial=0)))
+    valid = columns[None, :] < lengths[:, None]
+    return np.where(valid, flat[np.where(valid, first[:, None] + columns[None, :], 0)], fill)
+
+
 def pad_index(lists, dtype=torch.long):
     """Right-pad integer lists with -1; returns (index, mask)."""
     width = max(len(x) for x in lists)
@@ -126,22 +166,32 @@ class PairBatch:
         return self.n_rows
 
 
+def flat_token_layout(pair_texts, starts, counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair's tokens as rows of a token table, pair after pair: ``(rows, pair starts, slots)`` (vectorised).
+
+    ``pair_texts[k]`` lists the texts of pair k in order; text ``t`` has
+    ``counts[t]`` tokens from row ``starts[t]`` of the table. Pair ``k``'s
+    tokens are ``rows[pair_starts[k]:pair_starts[k + 1]]``; ``slots`` says
+    which of the pair's texts each token belongs to.
+    """
+    sentences = np.array([len(texts) for texts in pair_texts], dtype=np.int64)
+    texts = np.concatenate(pair_texts).astype(np.int64) if len(pair_texts) else np.zeros(0, dtype=np.int64)
+    n = np.asarray(counts)[texts]
+    pair_of_text = np.repeat(np.arange(len(sentences)), sentences)
+    slot_of_text = np.arange(len(texts)) - np.r_[0, np.cumsum(sentences)][pair_of_text]
+    per_pair = np.bincount(pair_of_text, weights=n, minlength=len(sentences)).astype(np.int64)
+    return ragged_rows(np.asarray(starts)[texts], n), np.r_[0, np.cumsum(per_pair)], np.repeat(slot_of_text, n)
+
+
 def token_layout(pair_texts, starts, counts):
     """Each pair's tokens as rows of a token table: ``(index, slot)``, both ``(P, T)``, -1 padded.
 
-    ``pair_texts[k]`` lists the texts of pair k in order; text ``t`` has
-    ``counts[t]`` tokens from row ``starts[t]`` of the table. ``slot`` says
-    which of the pair's texts a token belongs to.
+    See :func:`flat_token_layout` for the arguments.
     """
-    indices, slots = [], []
-    for texts in pair_texts:
-        n = counts[texts]
-        first = np.repeat(starts[texts] - np.cumsum(n) + n, n)   # each token: its text's start, minus earlier tokens
-        indices.append(first + np.arange(n.sum()))
-        slots.append(np.repeat(np.arange(len(texts)), n))
-    index, _ = pad_index(indices)
-    slot, _ = pad_index(slots)
-    return index, slot
+    rows, pair_starts, slots = flat_token_layout(pair_texts, starts, counts)
+    pairs = np.arange(len(pair_starts) - 1)
+    index, slot = pad_ragged(rows, pair_starts, pairs), pad_ragged(slots, pair_starts, pairs)
+    return torch.from_numpy(index), torch.from_numpy(slot)
 
 
 class PairCollate:
@@ -166,15 +216,13 @@ class PairCollate:
         X = {"row_pair": torch.as_tensor(row_pair), "row_sentence": torch.as_tensor(ds.row_sentence[rows])}
         if self.tokenize is None:
             # Frozen encoder: index the whole vector table directly (no per-batch lookups).
-            for side in ("post", "reply"):
-                table, lengths = ds.padded_ids(side)
-                index = table[torch.as_tensor(pairs), :int(lengths[pairs].max())]
-                X[f"{side}_index"], X[f"{side}_mask"] = index, index >= 0
+            X.update(self.pair_sentences(pairs))
             X["embeddings"] = ds.vectors
             if self.token_features:
-                X["token_table"] = ds.token_table
-                self._add_token_layout(X, [ds.post_ids[k] for k in pairs], [ds.reply_ids[k] for k in pairs],
-                                       ds.token_offsets[:-1], np.diff(ds.token_offsets))
+                X.update(self.pair_tokens(pairs))
+                if ds.similarity is not None:   # computed once per dataset: each requested row's features
+                    where = ds.sentence_starts()[ds.row_pair[rows]] + ds.row_sentence[rows]
+                    X["similarity"] = ds.similarity[torch.from_numpy(where)]
         else:
             # Fine-tuning: tokenize each distinct sentence of the batch once.
             text_ids = np.unique(np.concatenate([ds.post_ids[k] for k in pairs] + [ds.reply_ids[k] for k in pairs]))
@@ -192,11 +240,68 @@ class PairCollate:
         y = None if ds.y is None else torch.as_tensor(ds.y[rows])
         return PairBatch(X, len(rows)), y
 
+    def pair_sentences(self, pairs: np.ndarray) -> dict:
+        """``post_index``, ``post_mask``, ``reply_index``, ``reply_mask``: the sentences of ``pairs`` as text rows."""
+        X = {}
+        for side in ("post", "reply"):
+            table, lengths = self.dataset.padded_ids(side)
+            index = table[torch.as_tensor(pairs), :int(lengths[pairs].max())]
+            X[f"{side}_index"], X[f"{side}_mask"] = index, index >= 0
+        return X
+
+    def pair_tokens(self, pairs: np.ndarray) -> dict:
+        """The tokens of ``pairs`` (frozen encoder): their rows of the token table, each once, and the layouts.
+
+        ``token_table`` holds only the token states the batch uses, so the
+        head projects each of them once (not once per padded slot);
+        ``post_token_index`` / ``reply_token_index`` point into it (-1:
+        padding) and ``post_token_slot`` names each token's sentence.
+        """
+        ds = self.dataset
+        post_rows, post_starts, post_slots = ds.token_rows("post")
+        reply_rows, reply_starts, _ = ds.token_rows("reply")
+        post = pad_ragged(post_rows, post_starts, pairs)
+        reply = pad_ragged(reply_rows, reply_starts, pairs)
+        both = np.concatenate([post.ravel(), reply.ravel()])
+        used, local = np.unique(both[both >= 0], return_inverse=True)
+        index = np.full(both.shape, -1, dtype=np.int64)
+        index[both >= 0] = local
+        return {"token_table": ds.token_table[torch.from_numpy(used)],
+                "post_token_index": torch.from_numpy(index[:post.size].reshape(post.shape)),
+                "post_token_slot": torch.from_numpy(pad_ragged(post_slots, post_starts, pairs)),
+                "reply_token_index": torch.from_numpy(index[post.size:].reshape(reply.shape))}
+
     @staticmethod
     def _add_token_layout(X, post_lists, reply_lists, starts, counts):
         """Token indices of each pair's post (with sentence slots) and reply, from texts given as table rows."""
         X["post_token_index"], X["post_token_slot"] = token_layout(post_lists, starts, counts)
         X["reply_token_index"], _ = token_layout(reply_lists, starts, counts)
+
+
+def similarity_rows(dataset: PairRows, pairs=None, pairs_per_batch: int = INFERENCE_PAIRS) -> torch.Tensor:
+    """The frozen similarity features of every post sentence of ``dataset`` (or of ``pairs``), computed once.
+
+    ``(post sentences, N_SIMILARITY_FEATURES)`` float32, on the vectors'
+    device, pair after pair: with every pair, row
+    ``dataset.sentence_starts()[k] + i`` is sentence ``i`` of pair ``k``
+    (:func:`~empathy_cause.network.modules.frozen_similarity`). Needs the
+    dataset's vectors and token table (a frozen encoder).
+    """
+    from .modules import _gather, frozen_similarity
+
+    pairs = np.arange(len(dataset.post_ids)) if pairs is None else np.asarray(pairs)
+    collate, device = PairCollate(dataset, token_features=True), dataset.vectors.device
+    parts = []
+    with torch.no_grad():
+        for first in range(0, len(pairs), pairs_per_batch):
+            chunk = pairs[first:first + pairs_per_batch]
+            X = {k: v.to(device) for k, v in {**collate.pair_sentences(chunk), **collate.pair_tokens(chunk)}.items()}
+            tokens = {"table": X["token_table"], "post_index": X["post_token_index"],
+                      "post_slot": X["post_token_slot"], "reply_index": X["reply_token_index"]}
+            features = frozen_similarity(_gather(dataset.vectors, X["post_index"]), X["post_mask"],
+                                         _gather(dataset.vectors, X["reply_index"]), X["reply_mask"], tokens)
+            parts.append(features[X["post_mask"]])
+    return torch.cat(parts)
 
 
 class _Batches(torch.utils.data.Sampler):

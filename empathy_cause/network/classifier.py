@@ -28,7 +28,14 @@ from ..data.pairs import pairs_to_frame
 from ..encoders.encoding import POOLINGS, SentenceEncoder, load_encoder
 from ._base import BaseCauseClassifier, _int, _torch_threads, softmax_rows
 from ._params import LOCAL
-from .batching import INFERENCE_PAIRS, InferenceBatchSampler, PairBatchSampler, PairCollate, ThreadBatchSampler
+from .batching import (
+    INFERENCE_PAIRS,
+    InferenceBatchSampler,
+    PairBatchSampler,
+    PairCollate,
+    ThreadBatchSampler,
+    similarity_rows,
+)
 from .modules import ARCHITECTURES, EmpathyCauseNet
 from .selection import is_small
 
@@ -279,10 +286,19 @@ class EmpathyCauseClassifier(BaseCauseClassifier):
             head.classifier.bias.zero_()
 
     def _prepare_dataset(self, dataset):
-        """With a frozen encoder, the sentence vectors (and token states) of the dataset's sentences (cached)."""
+        """With a frozen encoder, what no trained weight changes, computed once per dataset.
+
+        The sentence vectors and token states of the dataset's sentences
+        (from the process caches when seen before) and, with token features,
+        the similarity features of every post sentence: an epoch then costs
+        the head alone, and the validation split and the cross-fitting folds
+        (views of this dataset) share them.
+        """
         if self.frozen_encoder:
             dataset.vectors, dataset.token_table, dataset.token_offsets = self._sentence_encoder().encode_table(
                 dataset.texts, tokens=self.token_features, device=self.device)
+            if self.token_features:
+                dataset.similarity = similarity_rows(dataset)
         return dataset
 
     def _training_batches(self, dataset):

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from ..encoders.encoding import autocast_context, pool
 
-__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction", "reply_cosine"]
+__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction", "reply_cosine", "frozen_similarity"]
 
 ARCHITECTURES = ("coattention", "concat")
 # Token-level features per (sentence, reply): see token_interaction.
@@ -30,12 +30,45 @@ N_SIMILARITY_FEATURES = 3 * (N_TOKEN_FEATURES + 1)
 _NO_MATCH = -2.0  # below any cosine: padding never wins a max
 
 
+def _mlp_columns() -> list:
+    """Where the token MLP's inputs sit in ``cat([similarity, learned])``.
+
+    The MLP reads ``[frozen, learned, cosine]`` beside their differences from
+    the post's mean and max (the order its weights were trained and saved
+    in); the frozen part and the cosine arrive precomputed as the 15
+    similarity features ``[frozen, cosine]`` x 3, the learned part as 4 x 3.
+    """
+    columns = []
+    for part in range(3):   # the features, minus the post's mean, minus its max
+        frozen, learned = part * (N_TOKEN_FEATURES + 1), N_SIMILARITY_FEATURES + part * N_TOKEN_FEATURES
+        columns += [*range(frozen, frozen + N_TOKEN_FEATURES), *range(learned, learned + N_TOKEN_FEATURES),
+                    frozen + N_TOKEN_FEATURES]
+    return columns
+
+
+_MLP_COLUMNS = _mlp_columns()
+
+
+class UniformDropout(nn.Dropout):
+    """:class:`torch.nn.Dropout` with its mask drawn by ``torch.rand``: the same distribution, no parameters.
+
+    On the CPU ``bernoulli_`` (what ``nn.Dropout`` draws with) took 2.2 ms for
+    the head's (224, 1280) features against 0.7 ms here, a tenth of a
+    training step (measured on the 2-core AMD EPYC, one thread).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return x * torch.rand(x.shape, device=x.device).ge_(self.p).div_(1 - self.p)
+
+
 def _gather(vectors: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Rows of ``vectors`` at ``index`` (any shape; -1 marks padding)."""
     return vectors[index.clamp(min=0)]
 
 
-def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask):
+def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask, normalized: bool = False):
     """Late-interaction features of every post sentence against its pair's reply.
 
     For each reply token, its best cosine over the sentence's tokens (the
@@ -50,13 +83,18 @@ def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask)
     n_slots : int, sentences per post in this batch (S)
     reply_tokens : (P, Tr, d)
     reply_mask : (P, Tr) bool
+    normalized : bool, default=False
+        Whether the token states are unit vectors already (normalising a
+        table of distinct tokens before laying it out per pair is cheaper).
 
     Returns
     -------
     (P, S, 4) tensor
     """
     P, Tr, _ = reply_tokens.shape
-    sim = torch.bmm(F.normalize(reply_tokens, dim=-1), F.normalize(post_tokens, dim=-1).transpose(1, 2))  # cosines
+    if not normalized:
+        post_tokens, reply_tokens = F.normalize(post_tokens, dim=-1), F.normalize(reply_tokens, dim=-1)
+    sim = torch.bmm(reply_tokens, post_tokens.transpose(1, 2))  # cosines
     valid = post_slot >= 0
     sim = sim.masked_fill(~valid[:, None, :], _NO_MATCH).masked_fill(~reply_mask[:, :, None], _NO_MATCH)
     slot = post_slot.clamp(min=0)[:, None, :].expand(-1, Tr, -1)
@@ -80,6 +118,22 @@ def reply_cosine(post_vectors, reply_vectors, reply_mask):
     weight = reply_mask[:, :, None].to(reply_vectors.dtype)
     reply_mean = (reply_vectors * weight).sum(1) / weight.sum(1).clamp(min=1)
     return F.cosine_similarity(post_vectors, reply_mean[:, None, :], dim=-1)
+
+
+def frozen_similarity(post_vectors, post_mask, reply_vectors, reply_mask, tokens) -> torch.Tensor:
+    """``(P, S, N_SIMILARITY_FEATURES)``: the parameter-free similarity features of every post sentence.
+
+    The 4 token features of :func:`token_interaction` on the encoder's token
+    states and the sentence cosine (:func:`reply_cosine`), each beside its
+    difference from the post's mean and max. With a frozen encoder they never
+    change, so the estimator computes them once per dataset
+    (:func:`~empathy_cause.network.batching.similarity_rows`).
+    """
+    table = F.normalize(tokens["table"].float(), dim=-1)   # each token once, before the per-pair layout
+    frozen = token_interaction(_gather(table, tokens["post_index"]), tokens["post_slot"], post_mask.shape[1],
+                               _gather(table, tokens["reply_index"]), tokens["reply_index"] >= 0, normalized=True)
+    cosine = reply_cosine(post_vectors, reply_vectors, reply_mask)[:, :, None]
+    return _relative(torch.cat([frozen, cosine], -1), post_mask)
 
 
 def _relative(features, mask):
@@ -119,7 +173,7 @@ class CauseHead(nn.Module):
             # raw and learned token features plus the raw sentence cosine, each beside its post-relative versions
             self.token_mlp = nn.Sequential(nn.Linear(3 * (2 * N_TOKEN_FEATURES + 1), hidden_size), nn.GELU())
             n_features += hidden_size
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = UniformDropout(dropout)
         self.classifier = nn.Linear(n_features, 2)
         self.wide = None
         if token_features and similarity_start:
@@ -136,30 +190,29 @@ class CauseHead(nn.Module):
         last = self.max_position - 1
         return positions.clamp(max=last), from_end.clamp(min=0, max=last)
 
-    def _token_features(self, post_vectors, reply_vectors, post_mask, reply_mask, tokens):
-        """The token-level interaction of each post sentence with its reply.
-
-        Returns the ``(P, S, hidden)`` summary the deep part reads and the
-        ``(P, S, N_SIMILARITY_FEATURES)`` parameter-free similarity features
-        the wide path reads.
-        """
-        table, post_index, post_slot, reply_index = (tokens["table"], tokens["post_index"],
-                                                     tokens["post_slot"], tokens["reply_index"])
-        reply_token_mask = reply_index >= 0
-        n_slots = post_mask.shape[1]
-        raw_post, raw_reply = _gather(table, post_index).float(), _gather(table, reply_index).float()
-        frozen = token_interaction(raw_post, post_slot, n_slots, raw_reply, reply_token_mask)
-        learned = token_interaction(self.token_proj(raw_post), post_slot, n_slots, self.token_proj(raw_reply),
-                                    reply_token_mask)
-        cosine = reply_cosine(post_vectors, reply_vectors, reply_mask)[:, :, None]
-        summary = self.token_mlp(_relative(torch.cat([frozen, learned, cosine], -1), post_mask))
-        return summary, _relative(torch.cat([frozen, cosine], -1), post_mask)
-
     def similarity_features(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence,
                             tokens):
-        """``(n, N_SIMILARITY_FEATURES)``: what the wide path reads for the requested rows."""
-        _, similarity = self._token_features(post_vectors, reply_vectors, post_mask, reply_mask, tokens)
-        return similarity[row_pair, row_sentence]
+        """``(n, N_SIMILARITY_FEATURES)``: what the wide path reads for the requested rows.
+
+        Precomputed per dataset with a frozen encoder (``tokens["similarity"]``);
+        when fine-tuning, computed here from the encoder's states.
+        """
+        if tokens.get("similarity") is not None:
+            return tokens["similarity"]
+        return frozen_similarity(post_vectors, post_mask, reply_vectors, reply_mask, tokens)[row_pair, row_sentence]
+
+    def _token_summary(self, similarity, post_mask, row_pair, row_sentence, tokens):
+        """``(n, hidden)``: the learned token interaction beside the similarity features, through one layer.
+
+        The batch's token states are projected and normalised once each (the
+        table holds each used token once), then laid out per pair.
+        """
+        table = F.normalize(self.token_proj(tokens["table"].float()), dim=-1)
+        reply_index = tokens["reply_index"]
+        learned = token_interaction(_gather(table, tokens["post_index"]), tokens["post_slot"], post_mask.shape[1],
+                                    _gather(table, reply_index), reply_index >= 0, normalized=True)
+        learned = _relative(learned, post_mask)[row_pair, row_sentence]
+        return self.token_mlp(torch.cat([similarity, learned], -1)[:, _MLP_COLUMNS])
 
     def forward(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence, tokens=None):
         """Logits ``(n, 2)`` and attention ``(n, R)`` of the requested rows."""
@@ -172,8 +225,9 @@ class CauseHead(nn.Module):
             post = self.context(post, src_key_padding_mask=~post_mask)
         token_summary = similarity = None
         if self.token_mlp is not None:
-            token_summary, similarity = self._token_features(post_vectors, reply_vectors, post_mask, reply_mask,
-                                                             tokens)
+            similarity = self.similarity_features(post_vectors, post_mask, reply_vectors, reply_mask, row_pair,
+                                                  row_sentence, tokens)
+            token_summary = self._token_summary(similarity, post_mask, row_pair, row_sentence, tokens)
 
         # From here on only the requested rows, (n, h), each against its pair's reply (n, R, h):
         # padding slots and unrequested sentences cost nothing.
@@ -187,10 +241,10 @@ class CauseHead(nn.Module):
 
         features = [post, context, post * context, (post - context).abs()]
         if token_summary is not None:
-            features.append(token_summary[row_pair, row_sentence])
+            features.append(token_summary)
         logits = self.classifier(self.dropout(torch.cat(features, dim=-1)))          # (n, 2)
         if self.wide is not None:
-            wide = self.wide(similarity[row_pair, row_sentence])[:, 0]
+            wide = self.wide(similarity)[:, 0]
             logits = logits + torch.stack([torch.zeros_like(wide), wide], -1)
         return logits, attention
 
@@ -274,7 +328,7 @@ class EmpathyCauseNet(nn.Module):
     def forward(self, post_index, post_mask, reply_index, reply_mask, row_pair, row_sentence,
                 embeddings=None, input_ids=None, attention_mask=None, token_type_ids=None,
                 token_table=None, post_token_index=None, post_token_slot=None, reply_token_index=None,
-                return_attention: bool = False, return_similarity: bool = False):
+                similarity=None, return_attention: bool = False, return_similarity: bool = False):
         """Logits ``(n, 2)`` of the requested rows (and their attention over the reply).
 
         ``return_similarity``: instead, the ``(n, N_SIMILARITY_FEATURES)``
@@ -286,7 +340,7 @@ class EmpathyCauseNet(nn.Module):
         tokens = None
         if post_token_index is not None:
             tokens = {"table": token_table, "post_index": post_token_index, "post_slot": post_token_slot,
-                      "reply_index": reply_token_index}
+                      "reply_index": reply_token_index, "similarity": similarity}
         if return_similarity:
             return self.head.similarity_features(post, post_mask, reply, reply_mask, row_pair, row_sentence, tokens)
         logits, attention = self.head(post, post_mask, reply, reply_mask, row_pair, row_sentence, tokens)
