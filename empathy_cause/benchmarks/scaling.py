@@ -34,10 +34,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,7 +49,8 @@ from ..data import split_sentences
 from ..data.chunking import DEFAULT_CHUNK_PAIRS
 from ..encoders.encoding import clear_embedding_cache, load_encoder
 
-__all__ = ["peak_rss_mib", "write_recombined_csv", "scaling_rows", "dask_section", "dask_markdown"]
+__all__ = ["peak_rss_mib", "rss_mib", "PhaseMemory", "write_recombined_csv", "scaling_rows", "dask_section",
+           "dask_markdown"]
 
 
 def peak_rss_mib() -> float:
@@ -63,8 +66,67 @@ def peak_rss_mib() -> float:
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
+    return _ru_maxrss_mib()
+
+
+def _ru_maxrss_mib() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def rss_mib() -> float:
+    """Resident memory of this process now, MiB: ``/proc/self/statm``; elsewhere the peak so far (``ru_maxrss``)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return _ru_maxrss_mib()
+
+
+class PhaseMemory:
+    """The peak resident memory of a phase and its rise over the phase's start, sampled from a background thread.
+
+    ``with PhaseMemory() as memory: ...``, then ``memory.peak_mib`` and
+    ``memory.increase_mib``. :func:`rss_mib` is read at the start, every
+    ``interval`` seconds (default 5 ms) and at the end, so a peak shorter
+    than the interval can be missed. Where ``/proc`` is missing the samples
+    are ``ru_maxrss``, the process's peak so far, which only rises.
+    """
+
+    def __init__(self, interval: float = 0.005):
+        self.interval = interval
+        self.start_mib = self.peak_mib = float("nan")
+        self.samples = 0
+
+    def __enter__(self):
+        self.start_mib = self.peak_mib = rss_mib()
+        self.samples = 1
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(self.interval):
+            self._record()
+
+    def _record(self):
+        self.peak_mib = max(self.peak_mib, rss_mib())
+        self.samples += 1
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+        self._record()
+        return False
+
+    @property
+    def increase_mib(self) -> float:
+        return self.peak_mib - self.start_mib
+
+    def as_dict(self) -> dict:
+        return {"start_mib": self.start_mib, "peak_mib": self.peak_mib, "increase_mib": self.increase_mib,
+                "samples": self.samples}
 
 
 # ------------------------------------------------------------------ synthetic inputs

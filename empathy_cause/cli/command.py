@@ -55,7 +55,7 @@ BENCHMARKS = {
     "quality": "the default estimator in three regimes (conversations in and across corpora, forum posts), beside "
                "six reference baselines",
     "speed": "fit and predict time as a ratio to the encoder's floor (the bare encoder, each sentence once), "
-             "peak memory, and streaming predict at 10k-1M rows",
+             "peak memory, growth with the rows (--growth), one-post latency, and streaming predict at 10k-1M rows",
 }
 
 
