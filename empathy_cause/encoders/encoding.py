@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,19 +38,29 @@ __all__ = [
     "EmbeddingCache",
     "embedding_cache",
     "token_cache",
+    "length_batches",
     "fixed_shape_batches",
+    "rows_independent",
 ]
 
 # Sentence vectors kept per process (see EmbeddingCache); 512 MB holds about 350,000
 # MiniLM (384-wide float32) vectors, far more than the distinct sentences of RECCON or AcnEmpathize.
 DEFAULT_CACHE_BYTES = 512 * 2**20
-# Token states (float16, about 25 tokens a sentence): 2 GB holds about 110,000 MiniLM sentences.
-DEFAULT_TOKEN_CACHE_BYTES = 2048 * 2**20
-# Encoder batches have a shape that depends on nothing but each sentence's own length: its
-# token count rounded up to PAD_MULTIPLE, and ENCODE_BATCH rows (filled up with copies). Under
-# bf16 a sentence's vector changed by up to 1e-3 with the padding its neighbours imposed; with a
-# fixed shape it is the same bits whatever else is encoded (checked on fp32 and bf16 here).
+# Token states (float16, 11-16 KB a MiniLM sentence): 256 MB holds the token states of RECCON-DD train
+# (130 MB) or CovidET-EXT train (239 MB), so the fits of a grid search over either re-encode nothing, and
+# it keeps a process that streams predictions over hundreds of thousands of rows under 1 GB (a 2 GB
+# bound let it grow past that). A fit holds its own dataset's table whatever this bound.
+DEFAULT_TOKEN_CACHE_BYTES = 256 * 2**20
+# A text is padded to its own token count rounded up to PAD_MULTIPLE (at most max_length) and
+# batched only with texts of that padded length: under bf16 a sentence's vector moved by up to 1e-3
+# (fp32: 4e-7) with the padding its neighbours imposed. A batch has at most ENCODE_TOKENS // length
+# rows (a token budget: the bare MiniLM's cost per token is lowest around 512-1024 tokens a batch).
 PAD_MULTIPLE = 8
+ENCODE_TOKENS = 1024
+# The row count of a batch changed no bits on the CPUs measured here (fp32 and bf16, 1-2 threads, AVX2
+# and AVX-512 kernels), but no library promises it: oneDNN/MKL may pick kernels by shape (AMX CPUs)
+# and cuBLAS does. So rows_independent() checks it once per model and setting; where it fails every
+# batch has ENCODE_BATCH rows, a short one filled up with copies (fixed_shape_batches).
 ENCODE_BATCH = 32
 #: The sentence poolings and forward precisions (the estimators' constraints are built from these).
 POOLINGS = ("mean", "cls")
@@ -217,9 +229,15 @@ class SentenceEncoder:
         Optional folder for a ``joblib.Memory`` disk cache of encoded batches.
     device : str
 
-    A sentence's vector does not depend on the other sentences encoded with
-    it, under any precision: batches have a shape that depends only on each
-    sentence's own length (see ``PAD_MULTIPLE``, ``ENCODE_BATCH``).
+    A sentence's vector (and its token states) does not depend on the other
+    sentences encoded with it, under any precision: a sentence is padded to
+    its own token count rounded up to ``PAD_MULTIPLE`` and batched only with
+    sentences of that padded length (:func:`length_batches`). The number of
+    rows in a batch is free (at most ``ENCODE_TOKENS`` tokens, no filler)
+    only where :func:`rows_independent` finds that it changes no bits for
+    this model, precision, device and thread count (checked once per process);
+    elsewhere every batch has ``ENCODE_BATCH`` rows, a short one filled up
+    with copies (:func:`fixed_shape_batches`).
     """
 
     encoder: str | None = None
@@ -299,6 +317,28 @@ class SentenceEncoder:
         return vectors, states
 
 
+def _padded_lengths(lengths, max_length: int) -> np.ndarray:
+    """Each text's token count rounded up to ``PAD_MULTIPLE``, at most ``max_length``."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.minimum(-(-lengths // PAD_MULTIPLE) * PAD_MULTIPLE, max_length)
+
+
+def length_batches(lengths, max_length: int):
+    """Batches ``(positions, padded length)``: each text padded to its own length, no filler rows.
+
+    Texts are grouped by their token count rounded up to ``PAD_MULTIPLE``
+    (at most ``max_length``); each group is cut into batches of near-equal
+    size, at most ``max(1, ENCODE_TOKENS // length)`` rows each. Safe for
+    bit-identical vectors only where :func:`rows_independent` holds.
+    """
+    padded = _padded_lengths(lengths, max_length)
+    for length in np.unique(padded):
+        positions = np.flatnonzero(padded == length)
+        most = max(1, ENCODE_TOKENS // int(length))
+        for part in np.array_split(positions, -(-len(positions) // most)):
+            yield part, int(length)
+
+
 def fixed_shape_batches(lengths, max_length: int):
     """Batches ``(positions, padded length)`` whose shape depends only on each text's own length.
 
@@ -306,40 +346,153 @@ def fixed_shape_batches(lengths, max_length: int):
     (at most ``max_length``); each group is cut into batches of
     ``ENCODE_BATCH`` positions (the caller fills a short last batch up).
     """
-    lengths = np.asarray(lengths)
-    padded = np.minimum(-(-lengths // PAD_MULTIPLE) * PAD_MULTIPLE, max_length)
+    padded = _padded_lengths(lengths, max_length)
     for length in np.unique(padded):
         positions = np.flatnonzero(padded == length)
         for start in range(0, len(positions), ENCODE_BATCH):
             yield positions[start:start + ENCODE_BATCH], int(length)
 
 
+def _uses_bf16(precision: str, device) -> bool:
+    return precision == "bf16" or (precision == "auto" and bf16_supported(device))
+
+
+def _forward(model, input_ids, attention_mask, token_type_ids, pooling):
+    """``(last hidden states as float32, pooled vectors)`` of one padded batch (tensors on the model's device)."""
+    extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+    hidden = model(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state.float()
+    return hidden, pool(hidden, attention_mask, pooling)
+
+
+# (model -> {(bf16, device, threads): bool}); weak keys, so a dropped model takes its results with it.
+_ROW_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ROW_PROBES_LOCK = threading.Lock()
+# The probe's padded lengths, each with the most rows it tries below a full batch: the shortest
+# (a full batch: 128 rows) in 1, 2, 3, 5, ... 55 rows, and a long one (16 rows) in 1, 2, 3, 5. More
+# counts cost more than the check is worth (about 0.22 s in bf16, 0.55 s in fp32 on the MiniLM here).
+_PROBE_LENGTHS = ((PAD_MULTIPLE, 55), (64, 5))
+
+
+def _probe_rows(most: int, upto: int) -> list:
+    """Row counts to try: 1, 2, 3, 5, 8, 13, ... (Fibonacci) below ``most`` and up to ``upto``."""
+    counts, a, b = [], 1, 2
+    while a < most and a <= upto:
+        counts.append(a)
+        a, b = b, a + b
+    return counts
+
+
+def rows_independent(model, precision: str = "auto", device: str | torch.device = "cpu") -> bool:
+    """Whether ``model``'s rows come out the same bits whatever the row count of their batch.
+
+    Encodes seeded random token ids (true lengths varying within the padded
+    length, as real batches have) at padded lengths ``PAD_MULTIPLE`` and 64,
+    once in a full batch (``ENCODE_TOKENS // length`` rows) and again in
+    batches of 1, 2, 3, 5, 8, ... rows taken at shifting offsets, under
+    ``precision``'s autocast, and compares every row's last hidden states
+    (its real tokens) and mean-pooled vector. True only if all are
+    identical. Kernels may be chosen by shape (cuBLAS on GPUs; oneDNN/MKL on
+    some CPUs), so this is checked, not assumed. Memoised per process for
+    (model object, bf16 or not, device, torch threads); about 0.22 s in bf16
+    and 0.55 s in fp32 for the MiniLM on two cores here.
+    """
+    device = torch.device(device)
+    key = (_uses_bf16(precision, device), str(device), torch.get_num_threads())
+    with _ROW_PROBES_LOCK:
+        known = _ROW_PROBES.get(model, {}).get(key)
+    if known is not None:
+        return known
+    result = _probe(model, precision, device)
+    with _ROW_PROBES_LOCK:
+        _ROW_PROBES.setdefault(model, {})[key] = result
+    return result
+
+
+def _probe(model, precision, device) -> bool:
+    generator = torch.Generator().manual_seed(0)
+    vocab = int(model.config.vocab_size)
+    pad_id = getattr(model.config, "pad_token_id", None) or 0
+    with torch.inference_mode(), autocast_context(precision, device):
+        for length, upto in _PROBE_LENGTHS:
+            most = max(1, ENCODE_TOKENS // length)
+            ids = torch.randint(0, vocab, (most, length), generator=generator)
+            true = torch.randint(max(1, length - PAD_MULTIPLE + 1), length + 1, (most,), generator=generator)
+            mask = (torch.arange(length) < true[:, None]).long()
+            ids = ids.masked_fill(mask == 0, pad_id)
+            ids, mask, keep = ids.to(device), mask.to(device), mask.bool().to(device)
+            hidden, pooled = _forward(model, ids, mask, None, "mean")
+            for rows in _probe_rows(most, upto):
+                start = (rows * 7) % (most - rows + 1)   # the rows sit at other places in the batch
+                part = slice(start, start + rows)
+                got_hidden, got_pooled = _forward(model, ids[part], mask[part], None, "mean")
+                if not (torch.equal(got_hidden[keep[part]], hidden[part][keep[part]])
+                        and torch.equal(got_pooled, pooled[part])):
+                    return False
+    return True
+
+
+def _padded_matrix(rows, lengths, width: int, fill: int, left: bool) -> np.ndarray:
+    """``rows`` (lists of ints) padded with ``fill`` to ``width`` columns, on the left or the right."""
+    matrix = np.full((len(rows), width), fill, dtype=np.int64)
+    columns = np.arange(width)
+    where = columns >= width - lengths[:, None] if left else columns < lengths[:, None]
+    matrix[where] = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+    return matrix
+
+
 def _encode_uncached(identity, pooling, max_length, precision, texts, *, tokens=False, device="cpu", encoder=None):
-    """Pooled vectors (and, with ``tokens``, token states) of ``texts``, in fixed-shape batches.
+    """Pooled vectors (and, with ``tokens``, token states) of ``texts``, each batched only by its own length.
 
     ``identity`` (the encoder's :func:`~empathy_cause.encoders.pretrained.model_identity`) is what the disk cache
-    keys on; ``encoder`` is where the encoder is loaded from.
+    keys on; ``encoder`` is where the encoder is loaded from. Batches have no filler rows where
+    :func:`rows_independent` holds, and ``ENCODE_BATCH`` rows (filled up with copies) elsewhere.
     """
     tokenizer, model = load_encoder(encoder)
     model = model.to(device)
-    ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
-    special = torch.tensor(sorted(set(tokenizer.all_special_ids)))
     vectors = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     states = [None] * len(texts) if tokens else None
+    if not texts:
+        return vectors, states
+    if tokenizer.pad_token_id is None:
+        raise ValueError("the encoder's tokenizer has no padding token")
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    lengths = np.array([len(i) for i in encoded["input_ids"]], dtype=np.int64)
+    width = int(_padded_lengths(lengths, max_length).max())
+    left = tokenizer.padding_side == "left"
+    # Every text padded once to the longest padded length; a batch of padded length L takes L columns
+    # (the first on the right-padding side, the last on the left), as tokenizer.pad would give it.
+    input_ids = _padded_matrix(encoded["input_ids"], lengths, width, tokenizer.pad_token_id, left)
+    attention = _padded_matrix([[1] * n for n in lengths], lengths, width, 0, left)
+    # BERT-like models make all-zero token types themselves; pass them only when a tokenizer sets others.
+    types = encoded.get("token_type_ids")
+    if types is not None and any(any(t) for t in types):
+        types = _padded_matrix(types, lengths, width, tokenizer.pad_token_type_id, left)
+    else:
+        types = None
+    keep = attention.astype(bool) & ~np.isin(input_ids, sorted(set(tokenizer.all_special_ids)))
+
+    free_rows = rows_independent(model, precision, device)
+    batches = length_batches(lengths, max_length) if free_rows else fixed_shape_batches(lengths, max_length)
     with torch.inference_mode(), autocast_context(precision, device):
-        for positions, length in fixed_shape_batches([len(i) for i in ids], max_length):
-            rows = [ids[i] for i in positions]
-            rows += [rows[-1]] * (ENCODE_BATCH - len(rows))   # filler rows: the shape stays fixed
-            batch = tokenizer.pad({"input_ids": rows}, padding="max_length", max_length=length,
-                                  return_tensors="pt").to(device)
-            hidden = model(**batch).last_hidden_state.float()
-            mask = batch["attention_mask"]
-            vectors[positions] = pool(hidden, mask, pooling)[:len(positions)].cpu().numpy()
+        for positions, length in batches:
+            columns = slice(width - length, width) if left else slice(0, length)
+            rows = positions
+            if not free_rows:   # fixed shape: the filler rows are copies of the last text
+                rows = np.concatenate([positions, np.full(ENCODE_BATCH - len(positions), positions[-1])])
+
+            def take(matrix, rows=rows, columns=columns):
+                return torch.from_numpy(np.ascontiguousarray(matrix[rows, columns])).to(device)
+
+            hidden, pooled = _forward(model, take(input_ids), take(attention),
+                                      None if types is None else take(types), pooling)
+            n = len(positions)
+            vectors[positions] = pooled[:n].cpu().numpy()
             if tokens:
-                keep = (mask.bool() & ~torch.isin(batch["input_ids"], special.to(device))).cpu()
-                for k, i in enumerate(positions):
-                    row = keep[k] if keep[k].any() else torch.arange(length) == 0
-                    states[i] = hidden[k][row.to(hidden.device)].cpu().numpy().astype(np.float16)
+                kept = keep[positions, columns]
+                kept[~kept.any(1), 0] = True   # a text with no word piece keeps its first token ([CLS])
+                flat = hidden[:n][torch.from_numpy(kept).to(hidden.device)].cpu().numpy().astype(np.float16)
+                for i, part in zip(positions, np.split(flat, np.cumsum(kept.sum(1))[:-1]), strict=True):
+                    states[i] = part
     return vectors, states
 
 
