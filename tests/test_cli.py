@@ -218,3 +218,24 @@ def test_user_errors_are_one_line(tiny_bert, tmp_path, capsys, make_input, messa
     err = capsys.readouterr().err
     assert status == 2 and message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_streaming_predict_keeps_few_vectors_and_no_token_states(tiny_bert, tmp_path, monkeypatch):
+    # Memory stays flat over a long input: while predict streams, the process caches are bounded for one
+    # pass (a few vectors, no token states), and the library's bounds come back when it ends.
+    from empathy_cause.cli import command
+    from empathy_cause.encoders import embedding_cache, token_cache
+    from empathy_cause.prediction import job
+
+    model = tmp_path / "m"
+    assert main(["train", "--data", "demo", "--model", str(model), "--encoder", tiny_bert, "--max-epochs", "1",
+                 "--param", "validation_fraction=null", "--quiet"]) == 0
+    seen = []
+    score = job.score_chunk
+    monkeypatch.setattr(job, "score_chunk", lambda *a, **k: seen.append(
+        (embedding_cache.max_bytes, token_cache.max_bytes, token_cache.nbytes)) or score(*a, **k))
+    before = embedding_cache.max_bytes, token_cache.max_bytes
+    assert main(["predict", "--model", str(model), "--data", "demo", "--out", str(tmp_path / "p.csv"),
+                 "--chunk-pairs", "10", "--quiet"]) == 0
+    assert len(seen) > 1 and all(s == (command.STREAMING_CACHE_BYTES, 0, 0) for s in seen)
+    assert (embedding_cache.max_bytes, token_cache.max_bytes) == before

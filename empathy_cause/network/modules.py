@@ -28,6 +28,7 @@ N_TOKEN_FEATURES = 4
 # each beside its difference from the post's mean and max (see CauseHead.similarity_features).
 N_SIMILARITY_FEATURES = 3 * (N_TOKEN_FEATURES + 1)
 _NO_MATCH = -2.0  # below any cosine: padding never wins a max
+_PADDING_BIAS = -4.0  # what padding's cosines get added: below _NO_MATCH
 
 
 def _mlp_columns() -> list:
@@ -65,7 +66,14 @@ class UniformDropout(nn.Dropout):
 
 def _gather(vectors: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Rows of ``vectors`` at ``index`` (any shape; -1 marks padding)."""
-    return vectors[index.clamp(min=0)]
+    # index_select: its backward adds rows (index_add_), several times cheaper on the CPU than
+    # advanced indexing's (index_put_ with accumulation).
+    return vectors.index_select(0, index.clamp(min=0).flatten()).view(*index.shape, *vectors.shape[1:])
+
+
+def _at_rows(features: torch.Tensor, row_pair: torch.Tensor, row_sentence: torch.Tensor) -> torch.Tensor:
+    """``features[row_pair, row_sentence]`` of a ``(P, S, ...)`` tensor, by ``index_select`` (see :func:`_gather`)."""
+    return features.flatten(0, 1).index_select(0, row_pair * features.shape[1] + row_sentence)
 
 
 def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask, normalized: bool = False):
@@ -94,9 +102,12 @@ def token_interaction(post_tokens, post_slot, n_slots, reply_tokens, reply_mask,
     P, Tr, _ = reply_tokens.shape
     if not normalized:
         post_tokens, reply_tokens = F.normalize(post_tokens, dim=-1), F.normalize(reply_tokens, dim=-1)
-    sim = torch.bmm(reply_tokens, post_tokens.transpose(1, 2))  # cosines
     valid = post_slot >= 0
-    sim = sim.masked_fill(~valid[:, None, :], _NO_MATCH).masked_fill(~reply_mask[:, :, None], _NO_MATCH)
+    # Cosines, with padding pushed below _NO_MATCH (a cosine is at least -1) by a bias added in the same
+    # kernel: padding never wins a max, and no mask is applied (or differentiated) over the whole tensor.
+    post_bias = (~valid).to(post_tokens.dtype)[:, None, :] * _PADDING_BIAS
+    sim = torch.baddbmm(post_bias, reply_tokens, post_tokens.transpose(1, 2))
+    sim = sim + (~reply_mask).to(sim.dtype)[:, :, None] * _PADDING_BIAS   # (P, Tr, Tp)
     slot = post_slot.clamp(min=0)[:, None, :].expand(-1, Tr, -1)
     best = sim.new_full((P, Tr, n_slots), _NO_MATCH).scatter_reduce(2, slot, sim, "amax")   # (P, Tr, S)
     weight = reply_mask[:, :, None].to(best.dtype)
@@ -199,7 +210,8 @@ class CauseHead(nn.Module):
         """
         if tokens.get("similarity") is not None:
             return tokens["similarity"]
-        return frozen_similarity(post_vectors, post_mask, reply_vectors, reply_mask, tokens)[row_pair, row_sentence]
+        return _at_rows(frozen_similarity(post_vectors, post_mask, reply_vectors, reply_mask, tokens), row_pair,
+                        row_sentence)
 
     def _token_summary(self, similarity, post_mask, row_pair, row_sentence, tokens):
         """``(n, hidden)``: the learned token interaction beside the similarity features, through one layer.
@@ -211,7 +223,7 @@ class CauseHead(nn.Module):
         reply_index = tokens["reply_index"]
         learned = token_interaction(_gather(table, tokens["post_index"]), tokens["post_slot"], post_mask.shape[1],
                                     _gather(table, reply_index), reply_index >= 0, normalized=True)
-        learned = _relative(learned, post_mask)[row_pair, row_sentence]
+        learned = _at_rows(_relative(learned, post_mask), row_pair, row_sentence)
         return self.token_mlp(torch.cat([similarity, learned], -1)[:, _MLP_COLUMNS])
 
     def forward(self, post_vectors, post_mask, reply_vectors, reply_mask, row_pair, row_sentence, tokens=None):
@@ -231,7 +243,7 @@ class CauseHead(nn.Module):
 
         # From here on only the requested rows, (n, h), each against its pair's reply (n, R, h):
         # padding slots and unrequested sentences cost nothing.
-        post, reply, reply_mask = post[row_pair, row_sentence], reply[row_pair], reply_mask[row_pair]
+        post, reply, reply_mask = _at_rows(post, row_pair, row_sentence), reply[row_pair], reply_mask[row_pair]
         if self.bilinear is not None:
             scores = (self.bilinear(post)[:, None, :] * reply).sum(-1) / math.sqrt(post.shape[-1])
             attention = scores.masked_fill(~reply_mask, float("-inf")).softmax(-1)   # (n, R)
