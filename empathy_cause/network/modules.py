@@ -19,7 +19,8 @@ from torch.nn import functional as F
 
 from ..encoders.encoding import autocast_context, pool
 
-__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction", "reply_cosine", "frozen_similarity"]
+__all__ = ["EmpathyCauseNet", "CauseHead", "ARCHITECTURES", "token_interaction", "reply_cosine", "frozen_similarity",
+           "UniformDropout"]
 
 ARCHITECTURES = ("coattention", "concat")
 # Token-level features per (sentence, reply): see token_interaction.
