@@ -36,6 +36,7 @@ Needs the ``distributed`` extra: ``pip install "empathy_cause[distributed]"``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import glob
 import os
 from pathlib import Path
@@ -149,11 +150,17 @@ def connect(address: str, timeout: float | None = None):
     _, distributed = _require()
     timeout = CONNECT_TIMEOUT if timeout is None else timeout
     check_scheduler(address, timeout)
+    failure = None
     try:
         client = distributed.Client(address, timeout=f"{timeout}s")
     except Exception as exc:  # noqa: BLE001 - whatever a foreign server's bytes make the client raise
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise OSError(f"cannot connect to the Dask scheduler at {address}: {first.strip()}") from None
+        failure = OSError(f"cannot connect to the Dask scheduler at {address}: {first.strip()}")
+    if failure is not None:
+        # The half-built Client is garbage now. Collected here, its finaliser (which stops its IO loop) runs
+        # now, not at some later allocation: inside the next Client's or LocalCluster's loop start it hung.
+        gc.collect()
+        raise failure
     try:
         client.wait_for_workers(1, timeout=timeout)
     except (TimeoutError, OSError):
