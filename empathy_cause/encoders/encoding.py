@@ -47,9 +47,9 @@ __all__ = [
 # MiniLM (384-wide float32) vectors, far more than the distinct sentences of RECCON or AcnEmpathize.
 DEFAULT_CACHE_BYTES = 512 * 2**20
 # Token states (float16, 11-16 KB a MiniLM sentence): 256 MB holds the token states of RECCON-DD train
-# (130 MB) or CovidET-EXT train (239 MB), so the fits of a grid search over either re-encode nothing, and
-# it keeps a process that streams predictions over hundreds of thousands of rows under 1 GB (a 2 GB
-# bound let it grow past that). A fit holds its own dataset's table whatever this bound.
+# (130 MB) or CovidET-EXT train (239 MB), so the fits of a grid search over either re-encode nothing (a
+# 2 GB bound let a long prediction grow far past 1 GB; the predict and evaluate commands bound the caches
+# tighter while they stream, see cli/command.py). A fit holds its own dataset's table whatever this bound.
 DEFAULT_TOKEN_CACHE_BYTES = 256 * 2**20
 # A text is padded to its own token count rounded up to PAD_MULTIPLE (at most max_length) and
 # batched only with texts of that padded length: under bf16 a sentence's vector moved by up to 1e-3
@@ -203,8 +203,7 @@ def autocast_context(precision: str, device: str | torch.device = "cpu"):
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
     device = torch.device(device)
-    use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(device))
-    if not use_bf16:
+    if not _uses_bf16(precision, device):
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
 
@@ -323,6 +322,13 @@ def _padded_lengths(lengths, max_length: int) -> np.ndarray:
     return np.minimum(-(-lengths // PAD_MULTIPLE) * PAD_MULTIPLE, max_length)
 
 
+def _length_groups(lengths, max_length: int):
+    """``(positions, padded length)`` of each group of texts that share a padded length (see _padded_lengths)."""
+    padded = _padded_lengths(lengths, max_length)
+    for length in np.unique(padded):
+        yield np.flatnonzero(padded == length), int(length)
+
+
 def length_batches(lengths, max_length: int):
     """Batches ``(positions, padded length)``: each text padded to its own length, no filler rows.
 
@@ -331,12 +337,10 @@ def length_batches(lengths, max_length: int):
     size, at most ``max(1, ENCODE_TOKENS // length)`` rows each. Safe for
     bit-identical vectors only where :func:`rows_independent` holds.
     """
-    padded = _padded_lengths(lengths, max_length)
-    for length in np.unique(padded):
-        positions = np.flatnonzero(padded == length)
-        most = max(1, ENCODE_TOKENS // int(length))
+    for positions, length in _length_groups(lengths, max_length):
+        most = max(1, ENCODE_TOKENS // length)
         for part in np.array_split(positions, -(-len(positions) // most)):
-            yield part, int(length)
+            yield part, length
 
 
 def fixed_shape_batches(lengths, max_length: int):
@@ -346,11 +350,9 @@ def fixed_shape_batches(lengths, max_length: int):
     (at most ``max_length``); each group is cut into batches of
     ``ENCODE_BATCH`` positions (the caller fills a short last batch up).
     """
-    padded = _padded_lengths(lengths, max_length)
-    for length in np.unique(padded):
-        positions = np.flatnonzero(padded == length)
+    for positions, length in _length_groups(lengths, max_length):
         for start in range(0, len(positions), ENCODE_BATCH):
-            yield positions[start:start + ENCODE_BATCH], int(length)
+            yield positions[start:start + ENCODE_BATCH], length
 
 
 def _uses_bf16(precision: str, device) -> bool:

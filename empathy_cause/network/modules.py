@@ -132,6 +132,17 @@ def reply_cosine(post_vectors, reply_vectors, reply_mask):
     return F.cosine_similarity(post_vectors, reply_mean[:, None, :], dim=-1)
 
 
+def _table_interaction(table, tokens, n_slots) -> torch.Tensor:
+    """:func:`token_interaction` of the pairs laid out in ``tokens`` over a table of their token states.
+
+    The table holds each token once: it is normalised before the per-pair layout (cheaper than after).
+    """
+    table = F.normalize(table, dim=-1)
+    reply_index = tokens["reply_index"]
+    return token_interaction(_gather(table, tokens["post_index"]), tokens["post_slot"], n_slots,
+                             _gather(table, reply_index), reply_index >= 0, normalized=True)
+
+
 def frozen_similarity(post_vectors, post_mask, reply_vectors, reply_mask, tokens) -> torch.Tensor:
     """``(P, S, N_SIMILARITY_FEATURES)``: the parameter-free similarity features of every post sentence.
 
@@ -141,9 +152,7 @@ def frozen_similarity(post_vectors, post_mask, reply_vectors, reply_mask, tokens
     change, so the estimator computes them once per dataset
     (:func:`~empathy_cause.network.batching.similarity_rows`).
     """
-    table = F.normalize(tokens["table"].float(), dim=-1)   # each token once, before the per-pair layout
-    frozen = token_interaction(_gather(table, tokens["post_index"]), tokens["post_slot"], post_mask.shape[1],
-                               _gather(table, tokens["reply_index"]), tokens["reply_index"] >= 0, normalized=True)
+    frozen = _table_interaction(tokens["table"].float(), tokens, post_mask.shape[1])
     cosine = reply_cosine(post_vectors, reply_vectors, reply_mask)[:, :, None]
     return _relative(torch.cat([frozen, cosine], -1), post_mask)
 
@@ -220,10 +229,7 @@ class CauseHead(nn.Module):
         The batch's token states are projected and normalised once each (the
         table holds each used token once), then laid out per pair.
         """
-        table = F.normalize(self.token_proj(tokens["table"].float()), dim=-1)
-        reply_index = tokens["reply_index"]
-        learned = token_interaction(_gather(table, tokens["post_index"]), tokens["post_slot"], post_mask.shape[1],
-                                    _gather(table, reply_index), reply_index >= 0, normalized=True)
+        learned = _table_interaction(self.token_proj(tokens["table"].float()), tokens, post_mask.shape[1])
         learned = _at_rows(_relative(learned, post_mask), row_pair, row_sentence)
         return self.token_mlp(torch.cat([similarity, learned], -1)[:, _MLP_COLUMNS])
 
